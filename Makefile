@@ -1,0 +1,35 @@
+# The two commands: `make run` and `make test`.  Both create .venv when missing
+# and install the pinned dependencies from requirements.lock.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup run test bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --quiet -r requirements.lock
+	touch $(STAMP)
+
+run: setup
+	$(PY) main.py --sample
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+bench: setup
+	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -o addopts="" -s -q
+
+lock:
+	rm -rf /tmp/et-lock && $(PYTHON) -m venv /tmp/et-lock
+	/tmp/et-lock/bin/pip install --quiet ".[dev]"
+	/tmp/et-lock/bin/pip freeze --exclude et-denoise > requirements.lock.new
+	{ head -2 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
+
+clean:
+	rm -rf $(VENV) build dist

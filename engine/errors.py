@@ -1,0 +1,21 @@
+"""Exception types the engine raises and the GUI and command line show to users."""
+
+
+class ImageError(ValueError):
+    """An input file or array cannot be used as an image.
+
+    The message says what is wrong and, when known, which file: it is meant to
+    be shown to the user as it is, without a traceback.
+    """
+
+    def __init__(self, message, path=None):
+        self.path = None if path is None else str(path)
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class ParameterError(ValueError):
+    """A method parameter is out of range or of the wrong kind."""
+
+
+class Cancelled(Exception):
+    """Raised inside a long computation when its cancel token was set."""

@@ -1,0 +1,1 @@
+"""ET Denoise: command line and GUI entry point (replaced by the full CLI)."""
