@@ -1,0 +1,129 @@
+"""Noise autocorrelation: values, regions, residuals, the high-pass, progress and errors."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from engine.autocorr import (Region, noise_autocorrelation, parse_region,
+                             residual_autocorrelation)
+from engine.errors import Cancelled, ImageError, ParameterError
+from engine.jobs import CancelToken
+from engine.sample import make_sample_2d
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample_2d(seed=0)
+
+
+def _noise(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def test_box_correlated_noise_gives_the_known_profile():
+    noise = ndimage.uniform_filter1d(_noise((256, 256)), 5, axis=1, mode="wrap")
+    acf = noise_autocorrelation(noise, radius=6, highpass_sigma=0)
+    assert acf.values.shape == (13, 13)
+    assert acf.values[6, 6] == 1.0
+    expected = np.clip(1 - np.abs(acf.shifts) / 5, 0, None)  # a box of 5: 0.8, 0.6, ... 0
+    np.testing.assert_allclose(acf.profile_x, expected, atol=0.03)
+    assert np.abs(acf.profile_y[acf.shifts != 0]).max() < 0.03
+
+
+def test_three_d_shifts_match_a_direct_computation():
+    base = _noise((10, 40, 50))
+    volume = base + np.roll(base, (1, -2, 3), axis=(0, 1, 2))  # correlated at shift (1, -2, 3)
+    acf = noise_autocorrelation(volume, radius=4, highpass_sigma=0)
+    assert acf.values.shape == (9, 9, 9)
+    centred = volume - volume.mean(axis=(1, 2), keepdims=True)
+    for dz, dy, dx in [(1, -2, 3), (-1, 2, -3), (0, 1, 0), (2, 0, -1)]:
+        a = centred[max(0, -dz):centred.shape[0] - max(0, dz), max(0, -dy):40 - max(0, dy), max(0, -dx):50 - max(0, dx)]
+        b = centred[max(0, dz):, max(0, dy):, max(0, dx):][:a.shape[0], :a.shape[1], :a.shape[2]]
+        direct = (a * b).mean() / (centred ** 2).mean()
+        assert acf.values[4 + dz, 4 + dy, 4 + dx] == pytest.approx(direct, abs=1e-4)
+    assert acf.values[5, 2, 7] == pytest.approx(0.5, abs=0.05)
+    assert len(acf.profile_z) == 9 and acf.profile_z[4] == 1.0
+
+
+def test_two_d_of_a_volume_averages_planes():
+    volume = _noise((4, 64, 64))
+    acf = noise_autocorrelation(volume, radius=3, three_d=False)
+    assert acf.values.shape == (7, 7)
+    np.testing.assert_array_equal(acf.profile_z, [1.0])
+
+
+def test_region_analyses_only_the_box():
+    white = _noise((128, 256))
+    correlated = ndimage.uniform_filter1d(_noise((128, 256), seed=1), 7, axis=1)
+    image = np.concatenate([white[:, :128], correlated[:, 128:]], axis=1)
+    left = noise_autocorrelation(image, region=(0, 128, 0, 128), radius=4, highpass_sigma=0)
+    right = noise_autocorrelation(image, region=parse_region("0:128,128:", image.shape), radius=4,
+                                  highpass_sigma=0)
+    assert abs(left.profile_x[5]) < 0.05
+    assert right.profile_x[5] > 0.8
+    assert "region 0:128,128:256" in right.source
+
+
+def test_residual_of_the_sample_is_its_noise(sample):
+    acf = residual_autocorrelation(sample.noisy, sample.clean, radius=5)
+    direct = noise_autocorrelation(sample.noisy - sample.clean, radius=5, highpass_sigma=0)
+    np.testing.assert_allclose(acf.values, direct.values, atol=1e-6)
+    assert acf.profile_x[6] > 0.5  # the sample's noise is correlated along X ...
+    assert abs(acf.profile_y[6]) < 0.05  # ... and not along Y
+
+
+def test_high_pass_removes_the_signal_correlation_of_raw_data(sample):
+    noise_only = residual_autocorrelation(sample.noisy, sample.clean, radius=6).values
+    raw = noise_autocorrelation(sample.noisy, radius=6, highpass_sigma=0).values
+    high_passed = noise_autocorrelation(sample.noisy, radius=6).values
+    assert np.abs(raw - noise_only).max() > 0.25  # the structures look like correlated noise
+    assert np.abs(high_passed - noise_only).max() < 0.15
+
+
+def test_progress_reaches_one_once_and_cancel_stops():
+    volume = _noise((6, 32, 32))
+    reports = []
+    noise_autocorrelation(volume, radius=3, progress=reports.append)
+    assert reports.count(1.0) == 1 and reports[-1] == 1.0
+    assert reports == sorted(reports)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        noise_autocorrelation(volume, radius=3, cancel=token)
+
+
+@pytest.mark.parametrize("text, shape, expected", [
+    ("0:64,10:200", (256, 256), Region(0, 64, 10, 200)),
+    (" 5 : 9 , : ", (20, 30), Region(5, 9, 0, 30)),
+    ("2:4,0:16,0:8", (6, 16, 8), Region(0, 16, 0, 8, 2, 4)),
+    ("0:16,0:8", (6, 16, 8), Region(0, 16, 0, 8)),
+])
+def test_parse_region(text, shape, expected):
+    assert parse_region(text, shape) == expected
+
+
+@pytest.mark.parametrize("text, shape, message", [
+    ("0-64,0:64", (100, 100), "cannot read region"),
+    ("0:64", (100, 100), "cannot read region"),
+    ("0:64,a:b", (100, 100), "cannot read region"),
+    ("0:64,0:101", (100, 100), "outside the image"),
+    ("50:50,0:10", (100, 100), "empty"),
+    ("0:1,0:64,0:64", (100, 100), "2-D"),
+])
+def test_parse_region_errors_say_what_is_wrong(text, shape, message):
+    with pytest.raises(ParameterError, match=message):
+        parse_region(text, shape)
+
+
+def test_bad_inputs_raise_clear_errors():
+    image = _noise((64, 64))
+    with pytest.raises(ParameterError, match="radius of 12 px needs at least 13"):
+        noise_autocorrelation(image, region=(0, 8, 0, 64), radius=12)
+    with pytest.raises(ImageError, match="same size"):
+        residual_autocorrelation(image, image[:32])
+    with pytest.raises(ImageError, match="constant"):
+        noise_autocorrelation(np.ones((32, 32)), radius=3)
+    with pytest.raises(ImageError, match="2-D or 3-D"):
+        noise_autocorrelation(np.ones(32), radius=3)
+    with pytest.raises(ImageError, match="NaN"):
+        noise_autocorrelation(np.full((32, 32), np.nan), radius=3, highpass_sigma=0)

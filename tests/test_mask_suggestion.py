@@ -1,0 +1,120 @@
+"""Mask suggestion: the StructN2V mask read from the noise's autocorrelation."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from engine.autocorr import Autocorrelation, noise_autocorrelation, residual_autocorrelation
+from engine.errors import ParameterError
+from engine.mask_suggestion import DEFAULT_THRESHOLD, analyse_noise, render_mask, suggest_mask
+from engine.n2v.masks import parse_mask
+from engine.sample import make_sample, make_sample_2d
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample_2d(seed=0)
+
+
+def _noise(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def test_sample_gets_a_horizontal_line_spanning_the_correlated_shifts(sample):
+    suggestion = analyse_noise(sample.noisy).suggestion
+    assert suggestion.spec == "horizontal:9"
+    assert "along X up to ±4 px" in suggestion.explanation
+    # every shift whose true noise correlation reaches the threshold is hidden
+    truth = residual_autocorrelation(sample.noisy, sample.clean, radius=8)
+    correlated = truth.shifts[np.abs(truth.profile_x) >= DEFAULT_THRESHOLD]
+    assert suggestion.half_size == (0, np.abs(correlated).max())
+    assert np.all(np.abs(truth.profile_y[truth.shifts != 0]) < DEFAULT_THRESHOLD)
+    np.testing.assert_array_equal(parse_mask(suggestion.spec), suggestion.mask)
+
+
+def test_sample_residual_gives_the_same_mask(sample):
+    assert analyse_noise(sample.noisy, denoised=sample.clean).suggestion.spec == "horizontal:9"
+
+
+def test_white_noise_gets_plain_n2v():
+    suggestion = analyse_noise(_noise((128, 128))).suggestion
+    assert suggestion.spec == "none" and suggestion.is_plain
+    np.testing.assert_array_equal(suggestion.mask, [[1]])
+    assert "plain N2V" in suggestion.explanation
+    assert parse_mask(suggestion.spec) is None
+
+
+def test_noise_correlated_along_y_gets_a_vertical_line():
+    noise = ndimage.convolve1d(_noise((128, 128)), [1.0, 1.0, 1.0], axis=0)  # ρ = 2/3, 1/3 at 1, 2 px
+    suggestion = analyse_noise(noise).suggestion
+    assert suggestion.spec == "vertical:5"
+    assert suggestion.mask.shape == (5, 1)
+    assert "along Y up to ±2 px" in suggestion.explanation
+
+
+def test_anticorrelated_lobe_beyond_a_zero_crossing_is_hidden():
+    values = np.zeros((3, 11))
+    values[1] = [0.0, 0.1, -0.45, 0.05, 0.6, 1.0, 0.6, 0.05, -0.45, 0.1, 0.0]
+    suggestion = suggest_mask(Autocorrelation(values, "example"))
+    assert suggestion.spec == "horizontal:7"
+
+
+def test_isolated_far_correlation_is_not_connected_to_the_centre():
+    values = np.zeros((9, 9))
+    values[4, 3:6] = [0.5, 1.0, 0.5]
+    values[0, 0] = values[8, 8] = 0.9
+    assert suggest_mask(Autocorrelation(values, "example")).spec == "horizontal:3"
+
+
+def test_two_dimensional_correlation_gives_cross_square_or_custom_shapes(tmp_path):
+    noise = _noise((160, 160))
+    box = np.ones(4)  # a sum of noises correlated along X and along Y: ρ = 3/8, 2/8 at 1, 2 px
+    cross = ndimage.convolve1d(noise, box, axis=1) + ndimage.convolve1d(_noise((160, 160), 1), box, axis=0)
+    square = ndimage.convolve(noise, np.ones((2, 2)))
+    wide = ndimage.convolve(noise, np.ones((2, 4)))  # ρ(±1, ±3) = 1/8: corners stay visible
+    plain = lambda image: noise_autocorrelation(image, radius=6, highpass_sigma=0)  # noqa: E731
+    assert suggest_mask(plain(cross), threshold=0.2).spec == "cross:5"
+    assert suggest_mask(plain(square), threshold=0.2).spec == "square:3"
+    custom = suggest_mask(plain(wide), threshold=0.2)
+    assert custom.spec is None
+    np.testing.assert_array_equal(custom.mask, [[0, 1, 1, 1, 1, 1, 0], [1] * 7, [0, 1, 1, 1, 1, 1, 0]])
+    file = tmp_path / "mask.txt"
+    file.write_text(custom.mask_file_text)
+    np.testing.assert_array_equal(parse_mask(str(file)), custom.mask)
+    assert "custom shape of 3×7" in custom.explanation
+
+
+def test_long_correlation_is_capped():
+    noise = ndimage.uniform_filter1d(_noise((128, 256)), 31, axis=1)
+    suggestion = suggest_mask(noise_autocorrelation(noise, radius=12, highpass_sigma=0), max_half_size=5)
+    assert suggestion.spec == "horizontal:11"
+    assert "capped at ±5 px" in suggestion.explanation
+
+
+def test_volume_gets_a_plane_mask_unless_a_3d_one_is_asked_for():
+    sample = make_sample((6, 64, 64), seed=2)  # its noise is also correlated along Z (missing wedge)
+    flat = analyse_noise(sample.noisy, denoised=sample.clean).suggestion
+    assert flat.mask.ndim == 2 and flat.spec.startswith("horizontal:")
+    assert "planes are correlated too" in flat.explanation
+    deep = analyse_noise(sample.noisy, denoised=sample.clean, three_d=True).suggestion
+    assert deep.mask.ndim == 3 and deep.mask.shape[0] >= 3 and deep.spec is None
+    assert deep.mask[deep.mask.shape[0] // 2].all()  # the blind spot's own plane: a full line along X
+    assert render_mask(deep.mask).startswith(f"z -{deep.mask.shape[0] // 2}")
+    independent = ndimage.uniform_filter1d(_noise((8, 64, 64)), 3, axis=2)
+    stays_flat = suggest_mask(noise_autocorrelation(independent, radius=4, highpass_sigma=0), three_d=True)
+    assert stays_flat.spec == "horizontal:5"
+
+
+def test_render_and_report(sample):
+    assert render_mask(np.ones((1, 3), np.uint8)) == ".....\n.#O#.\n....."
+    report = analyse_noise(sample.noisy, region="0:128,0:256").report()
+    assert "region 0:128,0:256" in report
+    assert ".####O####." in report
+    assert report.rstrip().endswith("--mask horizontal:9")
+
+
+def test_bad_settings_raise_parameter_errors(sample):
+    with pytest.raises(ParameterError, match="threshold"):
+        analyse_noise(sample.noisy, threshold=1.5)
+    with pytest.raises(ParameterError, match="outside the image"):
+        analyse_noise(sample.noisy, region="0:300,0:10")
