@@ -1,0 +1,21 @@
+"""Noise2Void and StructN2V: train a denoising network on the noisy data itself.
+
+Importing this package is cheap: TensorFlow and n2v are imported only when a
+model is trained or loaded.
+
+Examples
+--------
+>>> from engine.n2v import N2VParams, train, TrainedModel   # doctest: +SKIP
+>>> model = train([volume], N2VParams(mask="horizontal:9"), model_dir="my_model")  # doctest: +SKIP
+>>> TrainedModel.load("my_model").predict(volume)           # doctest: +SKIP
+"""
+
+from engine.n2v.config import N2VParams
+from engine.n2v.errors import ModelError
+from engine.n2v.masks import parse_mask, preset_mask
+from engine.n2v.model import TrainedModel
+from engine.n2v.monitor import EventKind, History, StopReason, TrainingEvent
+from engine.n2v.training import train
+
+__all__ = ["EventKind", "History", "ModelError", "N2VParams", "StopReason", "TrainedModel", "TrainingEvent",
+           "parse_mask", "preset_mask", "train"]
