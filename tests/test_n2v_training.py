@@ -1,0 +1,172 @@
+"""Noise2Void training with TensorFlow: tiny models trained for a few steps."""
+
+import json
+
+import numpy as np
+import pytest
+
+import engine.n2v.data
+from engine.errors import Cancelled, ImageError
+from engine.jobs import CancelToken
+from engine.n2v import EventKind, ModelError, N2VParams, StopReason, TrainedModel, train
+from engine.n2v.tiling import predict_tiled
+
+TINY = N2VParams(patch_size=32, epochs=2, steps_per_epoch=5, batch_size=4, unet_depth=2, unet_filters=8)
+
+
+def _noisy(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    grids = np.meshgrid(*(np.linspace(0, 3, n) for n in shape), indexing="ij")
+    clean = 100 + 20 * np.sin(sum(grids))
+    return (clean + rng.normal(0, 10, shape)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def image():
+    return _noisy((96, 112))
+
+
+@pytest.fixture(scope="module")
+def trained(image, tmp_path_factory):
+    """One training run shared by several tests: the model, its events and its saved folder."""
+    events = []
+    folder = tmp_path_factory.mktemp("models") / "tiny"
+    model = train([image], TINY, progress=events.append, model_dir=folder)
+    return model, events, folder
+
+
+def test_progress_reports_every_batch_and_one_epoch_event_per_epoch(trained):
+    model, events, _ = trained
+    epochs = [e for e in events if e.kind is EventKind.EPOCH]
+    batches = [e for e in events if e.kind is EventKind.BATCH]
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert len(batches) == 2 * 5 and [e.batch for e in batches[:5]] == [1, 2, 3, 4, 5]
+    assert all(e.val_loss is not None and np.isfinite(e.val_loss) for e in epochs)
+    assert all(e.val_loss is None for e in batches)
+    assert all(np.isfinite(e.loss) and e.learning_rate == pytest.approx(4e-4) for e in events)
+    fractions = [e.fraction for e in batches]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and epochs[-1].eta_s == 0.0
+    assert model.history.loss == [e.loss for e in epochs] and model.history.stopped is None
+
+
+def test_prediction_keeps_shape_and_scale(trained, image):
+    model, _, _ = trained
+    out = model.predict(image)
+    assert out.shape == image.shape and out.dtype == np.float32
+    assert abs(out.mean() - image.mean()) < 0.2 * image.std()
+
+
+def test_saved_model_reloads_and_predicts_the_same(trained, image):
+    model, _, folder = trained
+    assert {p.name for p in folder.iterdir()} >= {"metadata.json", "config.json", "weights_best.h5", "mask.txt"}
+    loaded = TrainedModel.load(folder)
+    assert loaded.params == model.params and loaded.history == model.history
+    np.testing.assert_array_equal(loaded.mask, model.mask)
+    assert (loaded.mean, loaded.std) == (model.mean, model.std)
+    np.testing.assert_allclose(loaded.predict(image), model.predict(image), atol=1e-5)
+
+
+def test_tiles_give_the_same_result_as_one_piece(trained):
+    model, _, _ = trained
+    volume = _noisy((2, 100, 136), seed=5)
+    reported = []
+    whole = model.predict(volume)
+    tiled = model.predict(volume, tile_shape=(40, 48), progress=reported.append)
+    assert len(reported) == 2 * 3 * 3 + 1 and reported.count(1.0) == 1
+    np.testing.assert_allclose(tiled, whole, atol=1e-4 * volume.std())
+    # The comparison is sensitive: tiles without their margins differ at the borders.
+    normalised = (volume - model.mean) / model.std
+    bare = predict_tiled(model.network.predict, normalised, ndim=2, margin=0, multiple=4, filters=8,
+                         tile_shape=(40, 48))
+    assert np.abs(bare * model.std + model.mean - whole).max() > 1e-2 * volume.std()
+
+
+def test_cancelled_prediction_raises(trained, image):
+    model, _, _ = trained
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        model.predict(image, cancel=token)
+
+
+def test_prediction_refuses_bad_images(trained):
+    model, _, _ = trained
+    with pytest.raises(ImageError, match="NaN"):
+        model.predict(np.full((32, 32), np.nan, np.float32))
+    with pytest.raises(ImageError, match="needs a 2-D image or a 3-D volume"):
+        model.predict(np.zeros((2, 2, 32, 32), np.float32))
+
+
+def test_stop_during_training_ends_early_and_the_model_still_predicts(image):
+    token = CancelToken()
+    events = []
+
+    def progress(event):
+        events.append(event)
+        if event.kind is EventKind.BATCH and event.batch == 2:
+            token.cancel()
+
+    model = train([image], TINY.replace(epochs=50), progress=progress, cancel=token)
+    assert model.history.stopped is StopReason.CANCELLED
+    assert max(e.epoch for e in events) == 1 and sum(e.kind is EventKind.BATCH for e in events) == 2
+    assert np.isfinite(model.predict(image)).all()
+
+
+def test_stop_before_training_raises_cancelled(image):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        train([image], TINY, cancel=token)
+
+
+def test_3d_model_trains_and_predicts_a_small_volume(tmp_path):
+    volume = _noisy((20, 40, 48), seed=2)
+    params = N2VParams(mode="3d", patch_size=16, masked_fraction=1.0, epochs=1, steps_per_epoch=3, batch_size=2,
+                       unet_depth=1, unet_filters=8, mask="horizontal:5")
+    model = train([volume], params, model_dir=tmp_path / "m3d")
+    assert model.mask.shape == (1, 1, 5)
+    out = TrainedModel.load(tmp_path / "m3d").predict(volume)
+    assert out.shape == volume.shape and np.isfinite(out).all()
+    np.testing.assert_allclose(out, model.predict(volume), atol=1e-5)
+    with pytest.raises(ImageError, match="3-D volume"):
+        model.predict(volume[0])
+
+
+def test_nan_loss_gives_a_clear_error(image, monkeypatch):
+    make = engine.n2v.data.make_training_data
+
+    def poisoned(*args, **kwargs):
+        data = make(*args, **kwargs)
+        data.train[:] = np.nan
+        return data
+
+    monkeypatch.setattr("engine.n2v.training.make_training_data", poisoned)
+    with pytest.raises(ModelError, match="loss became NaN in epoch 1, batch 1; lower the learning rate"):
+        train([image], TINY)
+
+
+def test_missing_or_corrupt_model_folder_gives_a_clear_error(trained, tmp_path):
+    _, _, folder = trained
+    with pytest.raises(ModelError, match="no such model folder"):
+        TrainedModel.load(tmp_path / "absent")
+    with pytest.raises(ModelError, match="metadata.json is missing"):
+        TrainedModel.load(tmp_path)
+
+    def damaged(name, edit):
+        copy = tmp_path / name
+        copy.mkdir()
+        for path in folder.iterdir():
+            (copy / path.name).write_bytes(path.read_bytes())
+        edit(copy)
+        return copy
+
+    cases = {
+        "garbled-json": (lambda d: (d / "metadata.json").write_text("{not json"), "damaged"),
+        "bad-params": (lambda d: (d / "metadata.json").write_text(json.dumps(
+            {**json.loads((folder / "metadata.json").read_text()), "params": {"epochs": -1}})), "damaged"),
+        "no-weights": (lambda d: (d / "weights_best.h5").unlink(), "weights_best.h5 is missing"),
+        "cut-weights": (lambda d: (d / "weights_best.h5").write_bytes(b"\x89HDF\r\n"), "cannot be loaded"),
+    }
+    for name, (edit, message) in cases.items():
+        with pytest.raises(ModelError, match=message):
+            TrainedModel.load(damaged(name, edit))
