@@ -1,0 +1,25 @@
+"""Icons drawn for the app (SVG files under resources/icons)."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+
+
+def resources_dir() -> Path:
+    """The resources folder, in a source checkout or in a PyInstaller bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    root = Path(bundle) if bundle else Path(__file__).resolve().parent.parent
+    return root / "resources"
+
+
+@lru_cache(maxsize=None)
+def icon(name: str) -> QIcon:
+    """The icon ``resources/icons/<name>.svg``."""
+    path = resources_dir() / "icons" / f"{name}.svg"
+    if not path.exists():
+        raise FileNotFoundError(f"missing icon {path}")
+    return QIcon(str(path))

@@ -1,0 +1,60 @@
+"""A scale bar whose length is a round number of nm (or µm, Å) for the current zoom."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+
+_NICE_STEPS = (1, 2, 5)
+
+
+def nice_length(target: float) -> float:
+    """The largest 1, 2 or 5 × 10ⁿ not above ``target`` (``target`` > 0)."""
+    exponent = math.floor(math.log10(target))
+    best = 10.0 ** exponent
+    for step in _NICE_STEPS:
+        candidate = step * 10.0 ** exponent
+        if candidate <= target:
+            best = candidate
+    return best
+
+
+def format_length(angstrom: float) -> str:
+    """``"50 nm"``: a length given in Å, in the unit that reads best."""
+    if angstrom < 10:
+        return f"{angstrom:g} Å"
+    if angstrom < 10_000:
+        return f"{angstrom / 10:g} nm"
+    return f"{angstrom / 10_000:g} µm"
+
+
+class ScaleBar(pg.ScaleBar):
+    """Shows about a fifth of the visible width as a round physical length.
+
+    Parent it to a ViewBox with :meth:`attach`; ``pixel_size`` is in Å per pixel.
+    """
+
+    def __init__(self, pixel_size: float) -> None:
+        super().__init__(size=1, width=5, brush=pg.mkBrush("#f5f5f5"), pen=pg.mkPen("#111111"),
+                         suffix="", offset=(-24, -18))
+        self.pixel_size = float(pixel_size)
+        self.text.fill = pg.mkBrush(0, 0, 0, 140)
+        self.text.setColor("#f5f5f5")
+
+    def set_pixel_size(self, pixel_size: float) -> None:
+        """Change the Å-per-pixel calibration."""
+        self.pixel_size = float(pixel_size)
+        self.updateBar()
+
+    def updateBar(self) -> None:  # pyqtgraph's name
+        view = self.parentItem()
+        if view is None:
+            return
+        (x0, x1), _ = view.viewRange()
+        visible = abs(x1 - x0) * self.pixel_size
+        if visible > 0:
+            length = nice_length(visible / 5)
+            self.size = length / self.pixel_size
+            self.text.setText(format_length(length))
+        super().updateBar()
