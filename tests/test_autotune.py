@@ -1,0 +1,98 @@
+"""Self-tuned filter parameters: near the best setting on the sample, progress, cancel, errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from engine.autotune import autotune
+from engine.errors import Cancelled, ParameterError
+from engine.filters.diffusion import DIFFUSION
+from engine.filters.median import MEDIAN
+from engine.jobs import CancelToken
+from engine.metrics import psnr
+from engine.sample import make_sample, make_sample_2d
+
+# A grid per filter, searched here against the ground truth: wider or finer than the defaults.
+TRUTH_GRIDS = {
+    "median": (MEDIAN, {"size": (3, 5, 7, 9, 11, 13, 15, 19, 25)}),
+    "diffusion": (DIFFUSION, {"kappa": (0.5, 1.0, 1.5, 2.0, 3.0, 5.0), "iterations": (5, 10, 15, 20, 30, 60)}),
+}
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample_2d(seed=0)
+
+
+def _best_in_grid(method, grid, sample):
+    names = list(grid)
+    best = -np.inf
+    for values in itertools.product(*grid.values()):
+        params = method.params_type().replace(**dict(zip(names, values)))
+        best = max(best, psnr(sample.clean, method.apply(sample.noisy, params)))
+    return best
+
+
+@pytest.mark.parametrize("name", list(TRUTH_GRIDS))
+def test_tuned_setting_is_within_1_db_of_the_best(name, sample):
+    method, grid = TRUTH_GRIDS[name]
+    result = autotune(method, sample.noisy)
+    tuned = psnr(sample.clean, method.apply(sample.noisy, result.params))
+    best = _best_in_grid(method, grid, sample)
+    assert tuned > best - 1.0, f"{name}: tuned {result.params} gives {tuned:.2f} dB, best {best:.2f} dB"
+    assert result.mask.shape == (1, 9)  # the sample's noise is correlated along X: a horizontal mask
+    assert len(result.scores) > 1 and result.params in [params for params, _ in result.scores]
+
+
+def test_a_single_pixel_mask_picks_a_near_identity_setting(sample):
+    """Why the mask matters: hiding one pixel lets its correlated neighbours betray its noise."""
+    plain = autotune(MEDIAN, sample.noisy, mask=np.ones((1, 1)), grid={"size": (1, 3, 9, 15)})
+    structured = autotune(MEDIAN, sample.noisy, grid={"size": (1, 3, 9, 15)})
+    assert plain.params.size == 1
+    assert structured.params.size == 9
+
+
+def test_relative_values_are_reported_relative(sample):
+    result = autotune(DIFFUSION, sample.noisy, grid={"kappa": (1.5, 3.0), "iterations": (10, 20)})
+    assert result.params.kappa_relative is True
+    assert result.params.kappa in (1.5, 3.0)
+
+
+def test_progress_reaches_one_once_and_cancel_stops(sample):
+    reports = []
+    autotune(MEDIAN, sample.noisy, grid={"size": (3, 5, 7)}, progress=reports.append)
+    assert reports.count(1.0) == 1 and reports[-1] == 1.0 and reports == sorted(reports)
+    assert len(reports) == 4
+
+    token = CancelToken()
+    seen = []
+
+    def cancel_after_first(fraction):
+        seen.append(fraction)
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        autotune(MEDIAN, sample.noisy, grid={"size": (3, 5, 7, 9)}, progress=cancel_after_first, cancel=token)
+    assert 1.0 not in seen and len(seen) == 1
+
+
+def test_volume_tunes_on_a_central_block():
+    volume = make_sample((6, 64, 64), seed=1)
+    flat = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3, 5)}, planes=3)
+    assert flat.mask.ndim == 3 and flat.mask.shape[0] == 1  # plane-wise filter: an in-plane mask
+    assert flat.params.size > 1
+    deep = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3)}, base=MEDIAN.params_type(mode="3d"), planes=4)
+    assert deep.mask.shape[0] > 1  # the sample's noise is also correlated between planes
+    assert deep.params.mode == "3d"
+
+
+def test_bad_requests_raise_parameter_errors(sample):
+    with pytest.raises(ParameterError, match="no parameter radius"):
+        autotune(MEDIAN, sample.noisy, grid={"radius": (1, 2)})
+    with pytest.raises(ParameterError, match="at most 99"):
+        autotune(MEDIAN, sample.noisy, grid={"size": (3, 101)})
+    with pytest.raises(ParameterError, match="odd sides"):
+        autotune(MEDIAN, sample.noisy, mask=np.ones((2, 2)))
+    with pytest.raises(ParameterError, match="too small"):
+        autotune(MEDIAN, sample.noisy[:20, :20], mask=np.ones((1, 15)), grid={"size": (3,)})
