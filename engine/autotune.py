@@ -37,8 +37,8 @@ from engine.noise import estimate_noise_sigma
 from engine.params import MethodParams
 
 DEFAULT_GRIDS: dict[str, dict[str, tuple]] = {
-    "median": {"size": (3, 5, 7, 9, 11, 13, 15, 17, 21)},
-    "diffusion": {"kappa": (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), "iterations": (5, 10, 20, 40, 80)},
+    "median": {"size": (3, 5, 7, 9, 11, 13, 15, 19, 23, 31)},
+    "diffusion": {"kappa": (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), "iterations": (5, 10, 20, 40, 80, 160)},
 }
 """The settings searched for each method (by :attr:`Method.name`) when no grid is given.
 
@@ -70,7 +70,8 @@ class AutotuneResult:
         order tried.  Lower is better; the values compare settings, their
         absolute level includes the noise variance.
     mask : ndarray of uint8
-        The footprint hidden around each centre (the blind-spot mask).
+        The footprint hidden around each centre (the blind-spot mask): 2-D
+        unless it spans planes.
     """
 
     params: MethodParams
@@ -169,8 +170,8 @@ def autotune(
             raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
     settings = _settings(method, grid, base)
     image = _checked_image(image)
-    runs = _absolute_settings(settings, image)
     region = _central_region(image, crop, planes)
+    runs = _absolute_settings(settings, image)
     if mask is None:
         volume_filter = region.ndim == 3 and any(getattr(p, "mode", "2d") == "3d" for p in settings)
         acf = noise_autocorrelation(region, radius=min(8, min(region.shape[-2:]) - 1), cancel=cancel)
@@ -189,7 +190,8 @@ def autotune(
         counter.step()
     best = min(scores, key=lambda item: item[1])[0]
     counter.finish()
-    return AutotuneResult(params=best, scores=scores, mask=footprint.astype(np.uint8))
+    flat = footprint[0] if footprint.ndim == 3 and footprint.shape[0] == 1 else footprint
+    return AutotuneResult(params=best, scores=scores, mask=flat.astype(np.uint8))
 
 
 def _settings(method: Method, grid, base) -> list:
@@ -232,8 +234,8 @@ def _absolute_settings(settings: list, image: np.ndarray) -> list:
 def _checked_image(image) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
         raise ImageError(f"autotune needs a 2-D image or a 3-D stack, got shape {getattr(image, 'shape', None)}")
-    if image.dtype.kind not in "uif" or not np.all(np.isfinite(image)):
-        raise ImageError("autotune needs an image of finite real numbers")
+    if image.dtype.kind not in "uif":
+        raise ImageError(f"autotune needs an image of real numbers, got {image.dtype}")
     return image
 
 
@@ -241,7 +243,10 @@ def _central_region(image: np.ndarray, crop: int, planes: int) -> np.ndarray:
     """The central ``planes`` × ``crop`` × ``crop`` block, as float32."""
     sizes = ((planes,) if image.ndim == 3 else ()) + (crop, crop)
     box = tuple(slice(max((n - s) // 2, 0), max((n - s) // 2, 0) + s) for n, s in zip(image.shape, sizes))
-    return np.ascontiguousarray(image[box], dtype=np.float32)
+    region = np.ascontiguousarray(image[box], dtype=np.float32)
+    if not np.all(np.isfinite(region)):
+        raise ImageError("the image contains NaN or infinite values; replace them first")
+    return region
 
 
 def _checked_mask(mask, ndim: int) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.autotune import autotune
-from engine.errors import Cancelled, ParameterError
+from engine.errors import Cancelled, ImageError, ParameterError
 from engine.filters.diffusion import DIFFUSION
 from engine.filters.median import MEDIAN
 from engine.jobs import CancelToken
@@ -80,14 +80,14 @@ def test_progress_reaches_one_once_and_cancel_stops(sample):
 def test_volume_tunes_on_a_central_block():
     volume = make_sample((6, 64, 64), seed=1)
     flat = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3, 5)}, planes=3)
-    assert flat.mask.ndim == 3 and flat.mask.shape[0] == 1  # plane-wise filter: an in-plane mask
+    assert flat.mask.ndim == 2  # a plane-wise filter needs only an in-plane mask
     assert flat.params.size > 1
     deep = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3)}, base=MEDIAN.params_type(mode="3d"), planes=4)
-    assert deep.mask.shape[0] > 1  # the sample's noise is also correlated between planes
+    assert deep.mask.ndim == 3 and deep.mask.shape[0] > 1  # the sample's noise is correlated between planes
     assert deep.params.mode == "3d"
 
 
-def test_bad_requests_raise_parameter_errors(sample):
+def test_bad_requests_raise_clear_errors(sample):
     with pytest.raises(ParameterError, match="no parameter radius"):
         autotune(MEDIAN, sample.noisy, grid={"radius": (1, 2)})
     with pytest.raises(ParameterError, match="at most 99"):
@@ -96,3 +96,7 @@ def test_bad_requests_raise_parameter_errors(sample):
         autotune(MEDIAN, sample.noisy, mask=np.ones((2, 2)))
     with pytest.raises(ParameterError, match="too small"):
         autotune(MEDIAN, sample.noisy[:20, :20], mask=np.ones((1, 15)), grid={"size": (3,)})
+    broken = sample.noisy.copy()
+    broken[128, 128] = np.nan
+    with pytest.raises(ImageError, match="NaN"):
+        autotune(MEDIAN, broken, grid={"size": (3,)})
