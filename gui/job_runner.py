@@ -18,7 +18,7 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from engine.errors import Cancelled, ImageError, ParameterError
 from engine.jobs import CancelToken
@@ -184,7 +184,9 @@ class JobRunner(QObject):
         self._jobs.append(job)
         job.finished.connect(lambda: self._forget(job))
         self.job_submitted.emit(job)
-        self._pool.start(_Runnable(job))
+        # Start once control is back in the event loop, so that every signal the
+        # caller connects right after submit() is in place before the job can emit.
+        QTimer.singleShot(0, self, lambda: self._pool.start(_Runnable(job)))
         return job
 
     def active_jobs(self) -> list[Job]:

@@ -151,11 +151,10 @@ class ResultList:
 
     def rename(self, result: Result, name: str) -> None:
         """Give ``result`` a new name (blank names are refused)."""
-        name = name.strip()
-        if not name or name == result.name:
-            return
-        result.name = self.unique_name(name, ignore=result)
-        self.changed.emit(result)
+        name = self.unique_name(name.strip(), ignore=result) if name.strip() else result.name
+        if name != result.name:
+            result.name = name
+            self.changed.emit(result)
 
     def mark_saved(self, result: Result, path: str) -> None:
         """Record that ``result`` was written to ``path``."""

@@ -1,0 +1,48 @@
+"""Parameter widgets are built from the dataclass metadata: one form for every method."""
+
+from dataclasses import dataclass
+
+import pytest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+
+from engine.errors import ParameterError
+from engine.params import MethodParams, param
+from gui.param_form import ParamForm
+
+
+@dataclass(frozen=True)
+class _Params(MethodParams):
+    size: int = param(5, label="Size", help="Window width in pixels.", minimum=1, maximum=31, step=2)
+    strength: float = param(0.05, label="Strength", help="How strongly to smooth.", minimum=0.0, maximum=1.0,
+                            step=0.01)
+    fast: bool = param(True, label="Fast", help="Use the fast algorithm.")
+    mode: str = param("2d", label="Mode", help="Filter slices or the volume.", choices=("2d", "3d"))
+
+    def validate(self):
+        if self.size > 20 and self.mode == "3d":
+            raise ParameterError("Size above 20 is too slow in 3-D")
+
+
+def test_each_field_gets_the_matching_widget_with_range_and_tooltip(qtbot):
+    form = ParamForm(_Params)
+    qtbot.addWidget(form)
+    size, strength = form.editor("size"), form.editor("strength")
+    assert isinstance(size, QSpinBox) and (size.minimum(), size.maximum(), size.singleStep()) == (1, 31, 2)
+    assert isinstance(strength, QDoubleSpinBox) and strength.decimals() == 2
+    assert isinstance(form.editor("fast"), QCheckBox)
+    mode = form.editor("mode")
+    assert isinstance(mode, QComboBox) and [mode.itemText(i) for i in range(2)] == ["2-D", "3-D"]
+    assert size.toolTip() == "Window width in pixels."
+    assert form.params() == _Params()
+
+
+def test_editing_emits_and_returns_validated_params(qtbot):
+    form = ParamForm(_Params)
+    qtbot.addWidget(form)
+    with qtbot.waitSignal(form.edited, timeout=1000):
+        form.editor("size").setValue(25)
+    form.editor("mode").setCurrentIndex(1)
+    with pytest.raises(ParameterError, match="too slow"):
+        form.params()
+    form.set_params(_Params(size=3, strength=0.5, fast=False, mode="3d"))
+    assert form.params() == _Params(size=3, strength=0.5, fast=False, mode="3d")
