@@ -1,0 +1,82 @@
+"""The command line as a user runs it: real processes, real files, exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.io import read_image
+from engine.metrics import psnr
+
+ROOT = Path(__file__).resolve().parents[1]
+SHAPE = ["6", "64", "64"]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="module", params=["tif", "mrc"])
+def sample_dir(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"sample_{request.param}")
+    result = run_cli("sample", "-o", folder, "--format", request.param, "--shape", *SHAPE)
+    assert result.returncode == 0, result.stderr
+    return folder, request.param
+
+
+@pytest.mark.parametrize("method, options", [
+    ("median", ["--size", "3"]),
+    ("diffusion", ["--iterations", "20"]),
+    ("nlm", []),
+])
+def test_denoise_writes_float32_of_same_shape_that_beats_the_noisy_input(sample_dir, method, options):
+    folder, ext = sample_dir
+    out = folder / f"{method}.{ext}"
+    result = run_cli("denoise", folder / f"noisy.{ext}", "-o", out, "--method", method, *options)
+    assert result.returncode == 0, result.stderr
+    noisy, clean, denoised = (read_image(folder / f"{n}.{ext}") for n in ("noisy", "clean", method))
+    assert denoised.data.dtype == np.float32
+    assert denoised.data.shape == noisy.data.shape
+    assert psnr(clean.data, denoised.data) > psnr(clean.data, noisy.data) + 1.0
+    assert denoised.voxel_size == pytest.approx(noisy.voxel_size)
+
+
+def test_help_exists_for_every_subcommand():
+    for args in ([], ["sample"], ["denoise"], ["gui"]):
+        result = run_cli(*args, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout, args
+    assert "--iterations" in run_cli("denoise", "--help").stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["denoise", "missing.tif", "-o", "out.tif", "--method", "median"], "missing.tif"),
+    (["denoise", "in.tif", "-o", "out.tif", "--method", "magic"], "invalid choice"),
+    (["denoise", "in.tif", "-o", "out.tif", "--method", "median", "--iterations", "5"], "--iterations does not apply"),
+    (["denoise", "in.tif", "-o", "out.tif", "--method", "median", "--size", "0"], "Size must be at least"),
+    (["denoise", "in.tif", "-o", "in.tif", "--method", "median", "--overwrite"], "overwrite the input"),
+    (["denoise", "in.tif", "-o", "out.tif"], "--method"),
+    (["denoise", "notimage.tif", "-o", "out.tif", "--method", "median"], "notimage.tif"),
+])
+def test_bad_arguments_and_input_exit_2_with_one_line_and_no_traceback(tmp_path, args, message):
+    from engine.io import write_image
+
+    write_image(tmp_path / "in.tif", np.random.default_rng(0).random((16, 16)).astype(np.float32))
+    (tmp_path / "notimage.tif").write_text("this is not a TIFF")
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+
+
+def test_existing_output_is_not_overwritten_without_asking(tmp_path):
+    from engine.io import write_image
+
+    write_image(tmp_path / "in.tif", np.ones((16, 16), np.float32))
+    (tmp_path / "out.tif").write_bytes(b"precious")
+    result = run_cli("denoise", "in.tif", "-o", "out.tif", "--method", "median", cwd=tmp_path)
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert (tmp_path / "out.tif").read_bytes() == b"precious"
