@@ -48,6 +48,9 @@ class Backend(ABC):
               monitor: TrainingMonitor) -> BackendModel:
         """Train a network; report through ``monitor`` and stop when it says so.
 
+        Call ``monitor.start()`` when the training loop begins, then
+        ``monitor.batch_done`` and ``monitor.epoch_done`` on the training thread.
+
         Returns the network with the weights of the epoch with the lowest
         validation loss (the current weights when no epoch finished).
         """

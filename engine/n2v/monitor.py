@@ -1,6 +1,7 @@
 """Training progress events, cancellation and loss history, independent of the backend.
 
-A backend calls :meth:`TrainingMonitor.batch_done` after every batch and
+A backend calls :meth:`TrainingMonitor.start` when its training loop begins,
+:meth:`TrainingMonitor.batch_done` after every batch and
 :meth:`TrainingMonitor.epoch_done` after every epoch, on its training thread;
 both return True when training should stop (the user pressed Stop, or the
 loss is no longer a number).  The monitor turns these calls into
@@ -114,6 +115,10 @@ class TrainingMonitor:
         self.where = (0, 0)
         self._progress = progress
         self._cancel = cancel
+        self._start = time.perf_counter()
+
+    def start(self) -> None:
+        """Start the clock for elapsed time and ETA (the backend calls it when its training loop begins)."""
         self._start = time.perf_counter()
 
     def _event(self, kind: EventKind, epoch: int, batch: int, loss: float, val_loss: Optional[float],

@@ -137,6 +137,9 @@ def _monitor_callback(monitor: TrainingMonitor):
     tf = tensorflow()
 
     class MonitorCallback(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            monitor.start()
+
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
             self.learning_rate = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
