@@ -49,7 +49,7 @@ HISTOGRAM_LEVELS = 65536
 #: Output planes per slab in 3-D mode: the unit of progress and cancellation.
 SLAB_PLANES = 8
 
-_COARSE_SHIFT = 6  # coarse histogram bins hold 64 fine bins
+_COARSE_SHIFT = 5  # a coarse bin counts 32 fine bins
 _COARSE_BLOCK = 1 << _COARSE_SHIFT
 
 
@@ -469,13 +469,14 @@ def _histogram_rows(levels, values, out, runs, rank, chunks):  # pragma: no cove
                     for r in range(n_runs):
                         src = levels[z + runs[r, 0], y + runs[r, 1]]
                         v = src[x - 1 + runs[r, 2]]
-                        fine[v] -= 1
-                        coarse[v >> _COARSE_SHIFT] -= 1
-                        below -= v < m
-                        v = src[x - 1 + runs[r, 3]]
-                        fine[v] += 1
-                        coarse[v >> _COARSE_SHIFT] += 1
-                        below += v < m
+                        u = src[x - 1 + runs[r, 3]]
+                        if u != v:
+                            fine[v] -= 1
+                            coarse[v >> _COARSE_SHIFT] -= 1
+                            below -= v < m
+                            fine[u] += 1
+                            coarse[u >> _COARSE_SHIFT] += 1
+                            below += u < m
                 while below > rank:  # move down, a whole coarse block at a time when possible
                     if (m & (_COARSE_BLOCK - 1)) == 0 and below - coarse[(m >> _COARSE_SHIFT) - 1] > rank:
                         m -= _COARSE_BLOCK

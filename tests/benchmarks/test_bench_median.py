@@ -1,7 +1,7 @@
 """Speed of :func:`engine.filters.median.median` against the reference notebook's call.
 
 The reference is the plain ``scipy.ndimage.median_filter(image, size=size)``.
-Both are timed in the same run on the same input, alternately (best of a few rounds), the
+Both are timed in the same run on the same input, alternately (best of a few rounds); the
 table of times and ratios is printed, and the target ratios are asserted.
 Run with ``make bench``.
 """
@@ -65,23 +65,23 @@ def _check_equal(ours, reference, image):
 
 
 def _row(rows, case, data, size, mode, target, rounds):
-    """Time the reference and ours in alternation; keep the round with the best ratio.
+    """Best times of the reference and of ours, timed alternately over a few rounds.
 
-    Other jobs share the machine's cores, so the two are timed close together
-    and the least disturbed round counts.
+    Other jobs share the machine's cores; alternating keeps both exposed to
+    the same load, and the best time of each is its least disturbed run.
     """
-    best = None
+    t_ref = t_ours = np.inf
     for _ in range(rounds):
-        t_ref, ref = _best_time(lambda: ndi.median_filter(data, size=size), 1)
-        t_ours, ours = _best_time(lambda: median(data, size=size, mode=mode), 3)
-        if best is None or t_ref / t_ours > best[0] / best[1]:
-            best = (t_ref, t_ours)
+        seconds, ref = _best_time(lambda: ndi.median_filter(data, size=size), 1)
+        t_ref = min(t_ref, seconds)
+        seconds, ours = _best_time(lambda: median(data, size=size, mode=mode), 3)
+        t_ours = min(t_ours, seconds)
     _check_equal(ours, ref, data)
-    rows.append((case, best[0], best[1], best[0] / best[1], target))
+    rows.append((case, t_ref, t_ours, t_ref / t_ours, target))
 
 
 def _print(rows):
-    print("\nmedian: scipy.ndimage.median_filter vs engine.filters.median (best of repeats)")
+    print("\nmedian: scipy.ndimage.median_filter vs engine.filters.median (best times)")
     print(f"{'case':38s} {'scipy s':>9s} {'ours s':>9s} {'ratio':>7s} {'target':>7s}")
     for case, t_ref, t_ours, ratio, target in rows:
         print(f"{case:38s} {t_ref:9.3f} {t_ours:9.4f} {ratio:6.1f}x {target:6.0f}x")
