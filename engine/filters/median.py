@@ -399,7 +399,7 @@ def _batcher_pairs(width: int):
 _TILE = 256  # row tile of the network kernel: its working set stays in L1/L2
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@numba.njit(parallel=True, fastmath=True, nogil=True, cache=True)
 def _network_rows(padded, out, offsets, ops, out_slot, chunks):  # pragma: no cover - compiled
     depth, height, width = out.shape
     n = offsets.shape[0]
@@ -442,7 +442,7 @@ def _network_rows(padded, out, offsets, ops, out_slot, chunks):  # pragma: no co
                 dst[x] = result[x]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, nogil=True, cache=True)
 def _histogram_rows(levels, values, out, runs, rank, chunks):  # pragma: no cover - compiled
     depth, height, width = out.shape
     rows = depth * height
@@ -501,7 +501,7 @@ def _histogram_rows(levels, values, out, runs, rank, chunks):  # pragma: no cove
                     below -= v < m
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, nogil=True, cache=True)
 def _quantise(flat, low, scale, n_bins):  # pragma: no cover - compiled
     """Bin of each value, and the smallest and largest value in each bin (min > max if empty)."""
     chunks = 16
