@@ -118,7 +118,9 @@ class TrainedModel:
             raise ImageError("the image contains NaN or infinite values")
         if tile_shape is not None and min(np.atleast_1d(tile_shape)) < 1:
             raise ParameterError(f"tile size must be positive, got {tile_shape}")
-        normalised = (image.astype(np.float32) - np.float32(self.mean)) / np.float32(self.std)
+        normalised = image.astype(np.float32)  # a copy, normalised in place to spare memory
+        normalised -= np.float32(self.mean)
+        normalised /= np.float32(self.std)
         backend = get_backend(self.backend)
         out = predict_tiled(self.network.predict, normalised, ndim=self.params.ndim,
                             margin=backend.receptive_radius(self.params), multiple=2**self.params.unet_depth,

@@ -96,7 +96,7 @@ def _training_sequence(data: TrainingData, params: N2VParams, mask: Optional[np.
     # YX axes of one patch (..., Y, X, channel); np.random is the generator n2v uses.
     axes = (-3, -2)
 
-    def sample(X, X_Batches, indices, range, shape):
+    def sample(X, X_Batches, indices, range, shape):  # n2v's sampler signature; patches already have `shape`
         for i, j in enumerate(indices):
             X_Batches[i] = apply_symmetry(X[j], transforms[np.random.randint(len(transforms))], axes)
 
@@ -110,14 +110,13 @@ def _training_sequence(data: TrainingData, params: N2VParams, mask: Optional[np.
     return sequence
 
 
-def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray]):
+def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], sequence):
     """Validation input and target with blind spots, masked the way training patches are.
 
     n2v's ``manipulate_val_data`` hides only the blind spots; the StructN2V
     neighbours are hidden here too, or the validation loss would reward the
     identity that the mask exists to prevent.
     """
-    from n2v.internals.N2V_DataWrapper import N2V_DataWrapper
     from n2v.utils import n2v_utils
 
     x = data.validation.copy()
@@ -128,7 +127,7 @@ def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.nd
     if mask is not None:
         for j in range(len(x)):
             spots = np.nonzero(y[j, ..., 1])
-            N2V_DataWrapper.apply_structN2Vmask(None, x[j, ..., 0], spots, params.ndim, mask.copy())
+            sequence.apply_structN2Vmask(x[j, ..., 0], spots, params.ndim, mask.copy())
     return x, y
 
 
@@ -192,7 +191,7 @@ class N2VBackend(Backend):
             callbacks = [c for c in model.callbacks if not isinstance(c, tf.keras.callbacks.TerminateOnNaN)]
             callbacks.append(_monitor_callback(monitor))
             sequence = _training_sequence(data, params, mask, length=steps_per_epoch * params.epochs)
-            validation = _validation_pair(data, params, mask)
+            validation = _validation_pair(data, params, mask, sequence)
             # verbose=0 and the callbacks' own verbose=0: nothing is printed while training.
             model.keras_model.fit(iter(sequence), validation_data=validation, epochs=params.epochs,
                                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
@@ -211,8 +210,7 @@ class N2VBackend(Backend):
                 raise ModelError(f"{folder}: not a complete model folder ({name} is missing)")
         try:
             with quiet():
-                model = N2V(None, name=folder.name, basedir=str(folder.parent))
-                model.keras_model.load_weights(str(folder / WEIGHTS))
+                model = N2V(None, name=folder.name, basedir=str(folder.parent))  # loads weights_best.h5
         except Exception as error:  # h5py, JSON and Keras errors: all mean a damaged folder
             raise ModelError(f"{folder}: the model cannot be loaded ({type(error).__name__}: {error})") from None
         return N2VModel(model)

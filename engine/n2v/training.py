@@ -80,7 +80,9 @@ def train(
     the signal.  Tomogram noise is correlated along X, so its neighbours do
     predict it and plain N2V learns the identity; StructN2V (Broaddus et al.
     2020) hides those neighbours too (``params.mask``).  Augmentation uses
-    only rotations and flips under which the mask is unchanged.
+    only rotations and flips under which the mask is unchanged.  ``params.seed``
+    seeds the global random generators of NumPy, Python and TensorFlow, which
+    n2v draws from.
 
     References
     ----------
