@@ -120,6 +120,11 @@ def test_returns_a_new_float32_array_and_leaves_the_input_alone():
     assert median(image.astype(np.uint8), size=15).dtype == np.float32
 
 
+def test_whole_number_sizes_given_as_floats_are_accepted():
+    image = _random((20, 20), np.float32)
+    np.testing.assert_array_equal(median(image, size=15.0), median(image, size=15))
+
+
 def test_constant_image_stays_constant():
     for size in (3, 20):
         np.testing.assert_array_equal(median(np.full((25, 25), 7.5), size=size), 7.5)

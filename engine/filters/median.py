@@ -186,7 +186,7 @@ def median(
     >>> median(noisy, size=3).std() < noisy.std()
     True
     """
-    MedianParams(size=size, footprint=footprint, mode=mode)
+    size = int(MedianParams(size=size, footprint=footprint, mode=mode).size)
     array = _validated_image(image)
     if mode == "3d" and array.ndim != 3:
         raise ParameterError("3-D median needs a stack of planes (Z, Y, X); "
@@ -342,8 +342,8 @@ def _quantised(data: np.ndarray):
     level_of_bin = (np.cumsum(occupied) - 1).astype(np.uint16)
     lows, highs = bin_min[occupied], bin_max[occupied]
     values = np.where(lows == highs, lows, (lows.astype(np.float64) + highs) / 2)
-    levels = level_of_bin[bins].reshape(data.shape)
-    return levels, values.astype(np.float32)
+    levels = np.take(level_of_bin, bins, out=bins, mode="clip")  # in place: no extra copy
+    return levels.reshape(data.shape), values.astype(np.float32)
 
 
 @lru_cache(maxsize=None)
