@@ -28,10 +28,13 @@ def create_application(argv: Optional[list] = None) -> QApplication:
 
 
 def create_window():
-    """A new main window (the application must exist)."""
+    """A new main window (the application must exist), with the filters warming up in the background."""
     from gui.main_window import MainWindow
+    from gui.warm_up import start_warm_up
 
-    return MainWindow()
+    window = MainWindow()
+    window.warm_up_job = start_warm_up(window.jobs)
+    return window
 
 
 def run_gui(path: Optional[str] = None, *, sample: bool = False, screenshot: Optional[str] = None) -> int:

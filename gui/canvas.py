@@ -27,6 +27,7 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 
 WIPE_PEN = pg.mkPen("#ffc940", width=2)
 WIPE_HOVER_PEN = pg.mkPen("#fff3c4", width=4)
+HISTOGRAM_FILL = (110, 140, 180, 150)
 
 
 class CompareMode(enum.Enum):
@@ -153,8 +154,9 @@ class CompareCanvas(QWidget):
                                   "colour bar for other colour tables.")
         self.diff_histogram = pg.HistogramLUTWidget(gradientPosition="left")
         self.diff_histogram.setImageItem(self.item_diff)
-        self.diff_histogram.gradient.loadPreset("bipolar")
         self.diff_histogram.setToolTip("Contrast of the difference original − result, centred on zero.")
+        for widget in (self.histogram, self.diff_histogram):
+            widget.item.fillHistogram(True, color=HISTOGRAM_FILL)
         self.histograms = QStackedWidget()
         self.histograms.addWidget(self.histogram)
         self.histograms.addWidget(self.diff_histogram)

@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         self.image_info.setObjectName("muted")
         self.job_status = JobStatus(self.jobs)
         bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
         bar.addWidget(self.readout, 1)
         bar.addPermanentWidget(self.job_status)
         bar.addPermanentWidget(self.image_info)

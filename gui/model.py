@@ -20,6 +20,14 @@ from gui.signals import Signal
 _result_ids = itertools.count(1)
 
 
+def choice_text(value: Any) -> str:
+    """How a choice reads: ``"2d"`` as ``2-D``, other values as they are."""
+    text = str(value)
+    if len(text) == 2 and text[0].isdigit() and text[1] == "d":
+        return f"{text[0]}-D"
+    return text
+
+
 def describe_params(params: Any) -> str:
     """``"Size 5 · Mode 2d"``: a parameters dataclass in its labels' words."""
     if params is None:
@@ -31,6 +39,8 @@ def describe_params(params: Any) -> str:
             value = f"{value:g}"
         elif isinstance(value, bool):
             value = "on" if value else "off"
+        else:
+            value = choice_text(value)
         parts.append(f"{item.metadata.get('label', item.name)} {value}")
     return " · ".join(parts)
 

@@ -14,6 +14,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox,
                                QWidget)
 
+from gui.model import choice_text
+
 _INT_LIMIT = 2**31 - 1
 
 
@@ -21,14 +23,6 @@ def _decimals(*values: float) -> int:
     """Decimals needed to show every one of ``values`` exactly (1 to 6)."""
     needed = [len(f"{abs(value):.6g}".partition(".")[2]) for value in values]
     return min(max(needed + [1]), 6)
-
-
-def choice_text(value: Any) -> str:
-    """How a choice is shown: ``"2d"`` reads ``2-D``, other values as they are."""
-    text = str(value)
-    if len(text) == 2 and text[0].isdigit() and text[1] == "d":
-        return f"{text[0]}-D"
-    return text
 
 
 class ParamForm(QWidget):

@@ -39,7 +39,10 @@ QWidget#paneHeader {{ background: {PANEL}; }}
 QLabel#emptyHint {{ color: {MUTED}; background: {VIEW_BACKGROUND}; }}
 QLabel#readout {{ font-family: monospace; }}
 QTabWidget::pane {{ border: none; }}
-QTabBar::tab {{ padding: 6px 10px; }}
+QTabBar::tab {{ padding: 6px 10px; color: {MUTED}; background: {WINDOW}; border: none;
+                border-bottom: 2px solid transparent; }}
+QTabBar::tab:hover {{ color: {TEXT}; }}
+QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
 QListWidget {{ background: {BASE}; border: 1px solid #353b45; border-radius: 4px; }}
 QListWidget::item {{ padding: 5px 4px; }}
 QListWidget::item:selected {{ background: #2f4b66; color: white; }}

@@ -75,10 +75,10 @@ def sample_shape():
 
 @pytest.fixture
 def window(qtbot):
-    """A shown main window with nothing open."""
-    from gui.main_window import MainWindow
+    """A shown main window with nothing open, made as the app makes it."""
+    from gui.app import create_window
 
-    main = MainWindow()
+    main = create_window()
     qtbot.addWidget(main)
     main.show()
     yield main

@@ -99,7 +99,7 @@ def test_cancel_stops_a_running_job_and_keeps_no_result(sample_window, qtbot, sa
     assert len(planes_done) < sample_shape[0]
     assert len(document.results) == 0 and not isinstance(document.comparison, Result)
     assert "Cancelled" in tab.apply_status.text() and tab.apply_button.isEnabled()
-    assert not window.job_status.isVisible()
+    qtbot.waitUntil(lambda: not window.job_status.isVisible(), timeout=5000)
 
 
 def test_a_corrupt_file_shows_the_engine_message_and_the_window_keeps_working(window, qtbot, dialogs, tmp_path,
