@@ -1,6 +1,7 @@
 """Noise2Void training with TensorFlow: tiny models trained for a few steps."""
 
 import json
+import sys
 import zipfile
 
 import numpy as np
@@ -112,6 +113,15 @@ def test_stop_during_training_ends_early_and_the_model_still_predicts(image):
     assert model.history.stopped is StopReason.CANCELLED
     assert max(e.epoch for e in events) == 1 and sum(e.kind is EventKind.BATCH for e in events) == 2
     assert np.isfinite(model.predict(image)).all()
+
+
+def test_training_prints_nothing_and_runs_without_console_streams(image, capfd, monkeypatch):
+    # A windowed frozen build has sys.stdout = sys.stderr = None; n2v prints and shows progress bars.
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    model = train([image], TINY.replace(epochs=1, steps_per_epoch=2))
+    monkeypatch.undo()
+    assert model.history.loss and capfd.readouterr().out == ""
 
 
 def test_stop_before_training_raises_cancelled(image):

@@ -12,10 +12,11 @@ Examples
 
 from engine.n2v.config import N2VParams
 from engine.n2v.errors import ModelError
+from engine.n2v.export import export_bioimageio
 from engine.n2v.masks import parse_mask, preset_mask
 from engine.n2v.model import TrainedModel
 from engine.n2v.monitor import EventKind, History, StopReason, TrainingEvent
 from engine.n2v.training import train
 
 __all__ = ["EventKind", "History", "ModelError", "N2VParams", "StopReason", "TrainedModel", "TrainingEvent",
-           "parse_mask", "preset_mask", "train"]
+           "export_bioimageio", "parse_mask", "preset_mask", "train"]
