@@ -159,6 +159,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "Without a subcommand the desktop app opens.",
     )
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {_version()}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation headless (filters, StructN2V, file formats), print a verdict and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     gui = commands.add_parser("gui", help="open the desktop app (the default when no subcommand is given)",
@@ -209,7 +211,7 @@ _COMMANDS = {"sample": _cmd_sample, "denoise": _cmd_denoise}
 
 def _parse(argv):
     parser = _build_parser()
-    known = {"gui", *_COMMANDS, "-h", "--help", "--version"}
+    known = {"gui", *_COMMANDS, "-h", "--help", "--version", "--self-test"}
     if not argv or argv[0] not in known:
         argv = ["gui", *argv]
     return parser.parse_args(argv)
@@ -231,6 +233,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = _parse(argv)
+        if getattr(args, "self_test", False):
+            from engine.selftest import run_self_test
+
+            return 0 if run_self_test(print) else 1
         if args.command == "gui":
             return _run_gui(args)
         return _COMMANDS[args.command](args)
