@@ -258,8 +258,11 @@ class MainWindow(QMainWindow):
             shutdown = getattr(self.tabs.widget(index), "shutdown", None)
             if shutdown is not None:
                 shutdown()
+        # Every job must have ended before the thread pool is destroyed: its
+        # destructor would otherwise wait for Python work while holding the GIL.
+        self.hide()
         self.jobs.cancel_all()
-        self.jobs.wait(10_000)
+        self.jobs.wait()
         event.accept()
 
     def _restore_window(self) -> None:
