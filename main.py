@@ -37,7 +37,7 @@ def _guard_missing_streams() -> None:
             setattr(sys, name, open(os.devnull, "w"))
 
 
-# ---------------------------------------------------------------- method options
+# ---------------------------------------------------------------- parameter options
 
 def _methods():
     from engine.filters import FILTERS
@@ -45,44 +45,52 @@ def _methods():
     return FILTERS
 
 
-def _method_fields():
-    """Every parameter of every method, by option name: {name: [(method, field), ...]}."""
+def _filter_owners():
+    return {name: method.params_type for name, method in _methods().items()}
+
+
+def _param_fields(owners):
+    """Every command-line parameter of ``owners`` ({name: params type}), by field name."""
     fields = {}
-    for method in _methods().values():
-        for field in dataclasses.fields(method.params_type):
+    for owner, params_type in owners.items():
+        for field in dataclasses.fields(params_type):
             if field.metadata.get("cli", True):
-                fields.setdefault(field.name, []).append((method, field))
+                fields.setdefault(field.name, []).append((owner, field))
     return fields
 
 
-def _add_method_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("method parameters (each applies to the methods named in brackets)")
-    for name, owners in _method_fields().items():
-        field = owners[0][1]
+def _add_param_options(parser, owners, title, aliases=None) -> None:
+    """One option per parameter field, with the field's help text; None when not given."""
+    aliases = aliases or {}
+    group = parser.add_argument_group(title)
+    for name, fields in _param_fields(owners).items():
+        field = fields[0][1]
         meta = field.metadata
-        which = ", ".join(m.name for m, _ in owners)
-        defaults = {str(f.default) for _, f in owners}
+        defaults = {str(f.default) for _, f in fields}
         default_text = f"default {defaults.pop()}" if len(defaults) == 1 else "default depends on the method"
-        help_text = f"[{which}] {meta['help']} ({default_text})"
-        option = "--" + name.replace("_", "-")
+        which = f"[{', '.join(owner for owner, _ in fields)}] " if len(owners) > 1 else ""
+        help_text = f"{which}{meta['help']} ({default_text})"
+        options = ["--" + name.replace("_", "-"), *aliases.get(name, ())]
         kind = type(field.default)
         if kind is bool:
-            group.add_argument(option, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            group.add_argument(*options, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                               help=help_text)
         elif meta.get("choices"):
-            group.add_argument(option, dest=name, choices=meta["choices"], default=None, help=help_text)
+            group.add_argument(*options, dest=name, choices=meta["choices"], default=None, help=help_text)
         else:
-            group.add_argument(option, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
+            group.add_argument(*options, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
 
 
-def _method_params(method, args):
-    """Build the chosen method's parameters from the options the user gave."""
-    given = {name for name in _method_fields() if getattr(args, name, None) is not None}
-    own = {f.name for f in dataclasses.fields(method.params_type)}
+def _params_from_args(owner, owners, args):
+    """Build ``owner``'s parameters from the options given; options of other owners are an error."""
+    given = {name for name in _param_fields(owners) if getattr(args, name, None) is not None}
+    params_type = owners[owner]
+    own = {f.name for f in dataclasses.fields(params_type)}
     foreign = sorted(given - own)
     if foreign:
         options = ", ".join("--" + n.replace("_", "-") for n in foreign)
-        raise UserError(f"{options} does not apply to --method {method.name}")
-    return method.params_type(**{name: getattr(args, name) for name in given})
+        raise UserError(f"{options} does not apply to --method {owner}")
+    return params_type(**{name: getattr(args, name) for name in given})
 
 
 # ---------------------------------------------------------------- progress on the terminal
@@ -137,18 +145,70 @@ def _cmd_sample(args) -> int:
 def _cmd_denoise(args) -> int:
     from engine.io import read_image, write_image
 
-    method = _methods()[args.method]
-    params = _method_params(method, args)
     output = Path(args.output)
+    if args.method == "n2v":
+        if not args.model:
+            raise UserError("--method n2v needs --model DIR (a model folder saved by 'train' or the app)")
+        from engine.n2v import TrainedModel
+
+        if _param_fields(_filter_owners()).keys() & {k for k, v in vars(args).items() if v is not None}:
+            raise UserError("filter options do not apply to --method n2v (the model holds its parameters)")
+        model = TrainedModel.load(args.model)
+        label = "StructN2V" if model.mask is not None else "N2V"
+        apply = model.predict
+    else:
+        if args.model:
+            raise UserError(f"--model applies only to --method n2v, not {args.method}")
+        method = _methods()[args.method]
+        params = _params_from_args(args.method, _filter_owners(), args)
+        label = method.label
+
+        def apply(data, **kwargs):
+            return method.apply(data, params, **kwargs)
+
     if output.exists() and not args.overwrite:
         raise UserError(f"{output} already exists; add --overwrite to replace it")
     image = read_image(args.input)
     if Path(args.input).resolve() == output.resolve():
         raise UserError("the output would overwrite the input file; choose another output name")
     start = time.perf_counter()
-    result = method.apply(image.data, params, progress=_TerminalProgress(method.label), cancel=_cancel_on_interrupt())
+    result = apply(image.data, progress=_TerminalProgress(label), cancel=_cancel_on_interrupt())
     path = write_image(output, result, like=image, overwrite=args.overwrite)
-    print(f"{method.label}: wrote {path} {tuple(result.shape)} float32 in {time.perf_counter() - start:.1f} s")
+    print(f"{label}: wrote {path} {tuple(result.shape)} float32 in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _n2v_owners():
+    from engine.n2v import N2VParams
+
+    return {"n2v": N2VParams}
+
+
+def _cmd_train(args) -> int:
+    from engine.io import read_image
+    from engine.n2v import EventKind, StopReason, train
+
+    if args.mask is not None and args.mask_file is not None:
+        raise UserError("give either --mask or --mask-file, not both")
+    if args.mask_file is not None:
+        args.mask = str(args.mask_file)
+    model_dir = Path(args.model)
+    if model_dir.exists() and any(model_dir.iterdir()) and not args.overwrite:
+        raise UserError(f"{model_dir} already holds files; add --overwrite to replace the model")
+    params = _params_from_args("n2v", _n2v_owners(), args)
+    images = [read_image(path).data for path in args.inputs]
+
+    def report(event) -> None:
+        if event.kind is EventKind.EPOCH:
+            val = f" val_loss {event.val_loss:.4f}" if event.val_loss is not None else ""
+            print(f"epoch {event.epoch}/{event.epochs} loss {event.loss:.4f}{val} "
+                  f"lr {event.learning_rate:.2e} eta {event.eta_s:.0f} s", flush=True)
+
+    start = time.perf_counter()
+    model = train(images, params, progress=report, cancel=_cancel_on_interrupt(), model_dir=model_dir)
+    if model.history.stopped is StopReason.CANCELLED:
+        print("stopped early: the best weights so far are kept")
+    print(f"saved model to {model_dir} after {time.perf_counter() - start:.0f} s")
     return 0
 
 
@@ -186,9 +246,23 @@ def _build_parser() -> argparse.ArgumentParser:
                                   "(.tif/.tiff, .mrc/.rec/.st/.mrcs).")
     denoise.add_argument("input", metavar="INPUT", help="image file or folder of 2-D TIFF slices")
     denoise.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="file to write")
-    denoise.add_argument("--method", required=True, choices=tuple(_methods()), help="denoising method")
+    denoise.add_argument("--method", required=True, choices=(*_methods(), "n2v"),
+                         help="denoising method; n2v predicts with a trained Noise2Void/StructN2V model (--model)")
+    denoise.add_argument("--model", metavar="DIR", help="with --method n2v: the model folder to predict with")
     denoise.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    _add_method_options(denoise)
+    _add_param_options(denoise, _filter_owners(), "method parameters (each applies to the methods named in brackets)")
+
+    train = commands.add_parser(
+        "train", help="train Noise2Void / StructN2V on noisy images and save the model",
+        description="Train Noise2Void (mask none) or structured Noise2Void (a blind-spot mask that covers the "
+        "noise's correlation, e.g. horizontal:9 for tomogram noise correlated along X) on the noisy "
+        "images themselves; no clean data is needed. Ctrl+C stops early and keeps the best weights.")
+    train.add_argument("inputs", nargs="+", metavar="INPUT", help="noisy image files or folders of TIFF slices")
+    train.add_argument("--model", required=True, metavar="DIR", help="folder to save the model in")
+    train.add_argument("--mask-file", metavar="FILE",
+                       help="blind-spot mask as rows of 0/1 (a blank line starts the next Z plane)")
+    train.add_argument("--overwrite", action="store_true", help="replace a model already in DIR")
+    _add_param_options(train, _n2v_owners(), "training parameters", aliases={"steps_per_epoch": ("--steps",)})
     return parser
 
 
@@ -206,7 +280,7 @@ def _version() -> str:
         return "unknown"
 
 
-_COMMANDS = {"sample": _cmd_sample, "denoise": _cmd_denoise}
+_COMMANDS = {"sample": _cmd_sample, "denoise": _cmd_denoise, "train": _cmd_train}
 
 
 def _parse(argv):
@@ -228,6 +302,7 @@ def _run_gui(args) -> int:
 def main(argv=None) -> int:
     """Entry point; returns the process exit code."""
     from engine.errors import Cancelled, ImageError, ParameterError
+    from engine.n2v.errors import ModelError
 
     _guard_missing_streams()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -240,7 +315,7 @@ def main(argv=None) -> int:
         if args.command == "gui":
             return _run_gui(args)
         return _COMMANDS[args.command](args)
-    except (UserError, ImageError, ParameterError) as error:
+    except (UserError, ImageError, ParameterError, ModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Cancelled:

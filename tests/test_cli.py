@@ -80,3 +80,35 @@ def test_existing_output_is_not_overwritten_without_asking(tmp_path):
     result = run_cli("denoise", "in.tif", "-o", "out.tif", "--method", "median", cwd=tmp_path)
     assert result.returncode == 2 and "--overwrite" in result.stderr
     assert (tmp_path / "out.tif").read_bytes() == b"precious"
+
+
+def test_train_then_denoise_with_the_model(tmp_path):
+    assert run_cli("sample", "-o", tmp_path, "--shape", "4", "64", "64").returncode == 0
+    model = tmp_path / "model"
+    tiny = ["--epochs", "2", "--steps", "3", "--patch-size", "32", "--unet-depth", "1", "--unet-filters", "8",
+            "--batch-size", "4", "--mask", "horizontal:5"]
+    result = run_cli("train", tmp_path / "noisy.tif", "--model", model, *tiny)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("epoch ") == 2
+    result = run_cli("denoise", tmp_path / "noisy.tif", "-o", tmp_path / "n2v.tif", "--method", "n2v", "--model", model)
+    assert result.returncode == 0, result.stderr
+    out = read_image(tmp_path / "n2v.tif")
+    assert out.data.dtype == np.float32 and out.data.shape == (4, 64, 64)
+    again = run_cli("train", tmp_path / "noisy.tif", "--model", model, *tiny)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["denoise", "in.tif", "-o", "o.tif", "--method", "n2v"], "needs --model"),
+    (["denoise", "in.tif", "-o", "o.tif", "--method", "n2v", "--model", "nowhere"], "nowhere"),
+    (["denoise", "in.tif", "-o", "o.tif", "--method", "median", "--model", "m"], "--model applies only"),
+    (["train", "in.tif", "--model", "m", "--mask", "diagonal:3"], "diagonal"),
+    (["train", "in.tif", "--model", "m", "--mask", "none", "--mask-file", "x.txt"], "either --mask or --mask-file"),
+])
+def test_n2v_command_line_errors(tmp_path, args, message):
+    from engine.io import write_image
+
+    write_image(tmp_path / "in.tif", np.random.default_rng(0).random((64, 64)).astype(np.float32))
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and message in result.stderr
