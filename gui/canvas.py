@@ -27,7 +27,8 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 
 WIPE_PEN = pg.mkPen("#ffc940", width=2)
 WIPE_HOVER_PEN = pg.mkPen("#fff3c4", width=4)
-HISTOGRAM_FILL = (110, 140, 180, 150)
+HISTOGRAM_FILL = (120, 150, 190, 170)
+LEVELS_BAND = (255, 255, 255, 22)
 
 
 class CompareMode(enum.Enum):
@@ -157,6 +158,7 @@ class CompareCanvas(QWidget):
         self.diff_histogram.setToolTip("Contrast of the difference original − result, centred on zero.")
         for widget in (self.histogram, self.diff_histogram):
             widget.item.fillHistogram(True, color=HISTOGRAM_FILL)
+            widget.item.region.setBrush(pg.mkBrush(LEVELS_BAND))
         self.histograms = QStackedWidget()
         self.histograms.addWidget(self.histogram)
         self.histograms.addWidget(self.diff_histogram)

@@ -6,6 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from gui.job_runner import Job, JobRunner
+from gui.model import format_seconds
 
 _TICK_MS = 200
 
@@ -72,4 +73,4 @@ class JobStatus(QWidget):
             more = f" (+{len(self._jobs) - 1} more)" if len(self._jobs) > 1 else ""
             self.title.setText(f"{job.title}{more}")
         self.bar.setValue(int(job.progress * 1000))
-        self.elapsed.setText(f"{job.running_time():.1f} s")
+        self.elapsed.setText(format_seconds(job.running_time()))

@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.readout = PixelReadout()
         self.image_info = QLabel()
         self.image_info.setObjectName("muted")
+        self.image_info.setContentsMargins(0, 0, 10, 0)
         self.job_status = JobStatus(self.jobs)
         bar = self.statusBar()
         bar.setSizeGripEnabled(False)

@@ -28,6 +28,16 @@ def choice_text(value: Any) -> str:
     return text
 
 
+def format_seconds(seconds: float) -> str:
+    """``"0.03 s"``, ``"2.4 s"``, ``"1 min 05 s"``: a duration as people read it."""
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
 def describe_params(params: Any) -> str:
     """``"Size 5 · Mode 2d"``: a parameters dataclass in its labels' words."""
     if params is None:
@@ -85,7 +95,7 @@ class Result:
     def summary(self) -> str:
         """One line: method, parameters and time taken."""
         described = describe_params(self.params)
-        parts = [self.method_label] + ([described] if described else []) + [f"{self.elapsed_s:.2f} s"]
+        parts = [self.method_label] + ([described] if described else []) + [format_seconds(self.elapsed_s)]
         return " · ".join(parts)
 
 

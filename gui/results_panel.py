@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidg
                                QMenu, QPushButton, QVBoxLayout, QWidget)
 
 from gui.dialogs import confirm
-from gui.model import Document, Result
+from gui.model import Document, Result, format_seconds
 
 _RESULT_ROLE = Qt.ItemDataRole.UserRole
 
@@ -51,7 +51,6 @@ class ResultsPanel(QWidget):
                              "double-click to rename.")
         self.details = QLabel("Results of “Apply” appear here.")
         self.details.setObjectName("muted")
-        self.details.setWordWrap(True)
         self.save_button = QPushButton("Save as…")
         self.rename_button = QPushButton("Rename")
         self.delete_button = QPushButton("Delete")
@@ -117,9 +116,12 @@ class ResultsPanel(QWidget):
         if result is None:
             self.details.setText("Results of “Apply” appear here." if len(self.document.results) == 0
                                  else "Select a result to compare it with the original.")
+            self.details.setToolTip("")
         else:
-            state = f"Saved to {result.saved_path}" if result.saved else "Not saved"
-            self.details.setText(f"{result.summary()}\n{state}")
+            state = "saved" if result.saved else "not saved"
+            self.details.setText(f"{result.method_label} · {format_seconds(result.elapsed_s)} · {state}")
+            where = f"Saved to {result.saved_path}" if result.saved else "Not saved"
+            self.details.setToolTip(f"{result.summary()}\n{where}")
 
     # ------------------------------------------------------------ handlers
     def _on_results_added(self, result: Result) -> None:

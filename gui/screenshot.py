@@ -10,6 +10,8 @@ from gui.main_window import MainWindow
 
 #: Give up (exit code 1) if the result is not there after this long.
 TIMEOUT_MS = 180_000
+#: The screenshot's size, whatever size the window had last time.
+WINDOW_SIZE = (1440, 900)
 DIFFUSION_TAB = "diffusion"
 
 
@@ -32,6 +34,7 @@ class ScreenshotScript(QObject):
     def start(self) -> None:
         """Begin once the event loop runs."""
         self._timeout.start(TIMEOUT_MS)
+        self.window.resize(*WINDOW_SIZE)
         self.window.document.image_opened.connect(self._on_document_image_opened)
         self.window.document.results.added.connect(self._on_results_added)
         job = self.window.opener.open_sample()

@@ -39,6 +39,7 @@ QWidget#paneHeader {{ background: {PANEL}; }}
 QLabel#emptyHint {{ color: {MUTED}; background: {VIEW_BACKGROUND}; }}
 QLabel#readout {{ font-family: monospace; }}
 QTabWidget::pane {{ border: none; }}
+QTabBar {{ qproperty-drawBase: 0; }}
 QTabBar::tab {{ padding: 6px 10px; color: {MUTED}; background: {WINDOW}; border: none;
                 border-bottom: 2px solid transparent; }}
 QTabBar::tab:hover {{ color: {TEXT}; }}

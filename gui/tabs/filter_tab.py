@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushB
 from engine.errors import ParameterError
 from gui.dialogs import show_error
 from gui.job_runner import Job, LatestJob
-from gui.model import Preview, Result
+from gui.model import Preview, Result, format_seconds
 from gui.param_form import ParamForm
 from gui.tabs.base import Tab, TabContext
 
@@ -228,7 +228,7 @@ class FilterTab(Tab):
             return
         self.document.add_result(Result(self.method.label, self.method.name, self.method.label,
                                         params, data, job.elapsed_s))
-        self._set_status(self.apply_status, f"Done in {job.elapsed_s:.1f} s.")
+        self._set_status(self.apply_status, f"Done in {format_seconds(job.elapsed_s)}.")
 
     def _on_apply_failed(self, message: str) -> None:
         self._set_status(self.apply_status, "Failed.", error=True)

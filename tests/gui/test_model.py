@@ -107,7 +107,7 @@ def test_result_summary_names_parameters_and_time():
     from engine.filters.median import MedianParams
 
     result = Result("Median", "median", "Median", MedianParams(size=7), np.zeros((2, 2), np.float32), 1.234)
-    assert "Size 7" in result.summary() and "1.23 s" in result.summary()
+    assert "Size 7" in result.summary() and "1.2 s" in result.summary()
 
 
 @pytest.mark.parametrize("z", [-5, 99])
@@ -115,3 +115,9 @@ def test_set_z_clamps(z):
     document = _document()
     document.set_z(z)
     assert 0 <= document.z < document.n_slices
+
+
+def test_durations_read_naturally():
+    from gui.model import format_seconds
+
+    assert [format_seconds(s) for s in (0.034, 2.44, 65.2)] == ["0.03 s", "2.4 s", "1 min 05 s"]
