@@ -209,6 +209,8 @@ class Document:
     comparison_changed(comparison)
         The image shown against the original changed: a :class:`Result`, a
         :class:`Preview` or ``None``.
+    blind_spot_mask_changed(mask)
+        The StructN2V blind-spot mask changed (a bool array, or ``None`` for plain N2V).
     """
 
     def __init__(self) -> None:
@@ -221,6 +223,8 @@ class Document:
         self.image_opened = Signal()
         self.slice_changed = Signal()
         self.comparison_changed = Signal()
+        self.blind_spot_mask: Optional[np.ndarray] = None
+        self.blind_spot_mask_changed = Signal()
         self.results.removed.connect(self._on_results_removed)
 
     # ------------------------------------------------------------ the image
@@ -310,6 +314,26 @@ class Document:
         """Keep a finished result and show it."""
         self.results.add(result)
         self.show(result)
+
+    # ------------------------------------------------------------ the StructN2V mask
+    def set_blind_spot_mask(self, mask: Optional[np.ndarray]) -> None:
+        """Choose the StructN2V blind-spot mask (``None`` for plain N2V).
+
+        ``mask`` is a 2-D or 3-D boolean array with odd sizes whose centre is the
+        blind spot; the noise analysis suggests one, the StructN2V tab edits it.
+        Setting the mask it already holds emits nothing, so views that both set
+        and observe it do not loop.
+        """
+        if mask is not None:
+            mask = np.array(mask, dtype=bool)
+            if mask.ndim not in (2, 3) or any(size % 2 == 0 for size in mask.shape):
+                raise ValueError(f"A blind-spot mask must be 2-D or 3-D with odd sizes, not {mask.shape}.")
+        old = self.blind_spot_mask
+        if (old is None and mask is None) or (old is not None and mask is not None
+                                             and old.shape == mask.shape and np.array_equal(old, mask)):
+            return
+        self.blind_spot_mask = mask
+        self.blind_spot_mask_changed.emit(mask)
 
     def _on_results_removed(self, result: Result) -> None:
         if result is self.comparison:
