@@ -50,8 +50,11 @@ scored.  Parameters not named keep the value of ``base`` (the method's defaults)
 DEFAULT_CROP = 256
 """Side (pixels) of the central region the calibration works on: seconds, not minutes."""
 
-DEFAULT_PLANES = 4
-"""Planes of a volume the calibration works on (a contiguous central block)."""
+DEFAULT_PLANES_3D = 8
+"""Planes of the central block of a volume analysed when a setting filters in 3-D.
+
+Plane-wise (2-D mode) settings are calibrated on the central plane alone.
+"""
 
 DEFAULT_PASSES = 4
 """Grid positions of the hidden footprints, each a filter run per setting."""
@@ -88,7 +91,7 @@ def autotune(
     grid: Optional[Mapping[str, Sequence]] = None,
     base: Optional[MethodParams] = None,
     crop: int = DEFAULT_CROP,
-    planes: int = DEFAULT_PLANES,
+    planes: Optional[int] = None,
     passes: int = DEFAULT_PASSES,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelToken] = None,
@@ -103,7 +106,8 @@ def autotune(
         The noisy data.
     mask : ndarray, optional
         The footprint hidden around each scored pixel: an odd-sided 0/1 array
-        centred on it, 2-D (in-plane) or 3-D.  Default: the mask suggested by
+        centred on it, 2-D (in-plane) or 3-D; ``np.ones((1, 1))`` hides single
+        pixels (plain J-invariance, right for white noise).  Default: the mask suggested by
         :func:`~engine.mask_suggestion.suggest_mask` from the autocorrelation
         of the analysed region (3-D when a setting filters in 3-D).
     grid : mapping of str to sequence, optional
@@ -113,8 +117,11 @@ def autotune(
         The values of the parameters not in ``grid``; default the method's defaults.
     crop : int
         Side of the central in-plane region analysed (the whole plane if smaller).
-    planes : int
-        For a volume, the number of central planes analysed.
+    planes : int, optional
+        For a volume, the number of central planes analysed: default 1 when
+        every setting filters plane by plane, :data:`DEFAULT_PLANES_3D` when
+        one filters in 3-D (3-D modes cost much more: non-local means in 3-D
+        about 100× the 2-D time, so give it a small grid or crop).
     passes : int
         Number of grid positions of the hidden footprints; each costs one
         filter run per setting.  More passes score more pixels.
@@ -141,7 +148,8 @@ def autotune(
     -----
     The centres lie on a grid whose spacing along each axis is twice the
     mask's extent (at least 4 pixels in-plane), so hidden footprints never
-    touch and at most about one pixel in eight is hidden.  Each hidden pixel
+    touch; one pixel in eight is hidden for a line mask, one in four for a
+    square.  Each hidden pixel
     takes the value of a random visible pixel next to it (as Noise2Void's
     training does): with a horizontal mask, one from the row above or below.
     The loss is summed over ``passes`` grid positions spread along the cell's
@@ -174,17 +182,18 @@ def autotune(
     >>> result.params.size > 1
     True
     """
+    settings = _settings(method, grid, base)
+    volume_filter = any(getattr(params, "mode", "2d") == "3d" for params in settings)
+    planes = planes if planes is not None else (DEFAULT_PLANES_3D if volume_filter else 1)
     for name, value in (("crop", crop), ("planes", planes), ("passes", passes)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
-    settings = _settings(method, grid, base)
     image = _checked_image(image)
     region = _central_region(image, crop, planes)
     runs = _absolute_settings(settings, image)
     if mask is None:
-        volume_filter = region.ndim == 3 and any(getattr(p, "mode", "2d") == "3d" for p in settings)
         acf = noise_autocorrelation(region, radius=min(8, min(region.shape[-2:]) - 1), cancel=cancel)
-        mask = suggest_mask(acf, three_d=volume_filter).mask
+        mask = suggest_mask(acf, three_d=volume_filter and region.ndim == 3).mask
     footprint = _checked_mask(mask, region.ndim)
     hidden_sets = _hidden_grids(region.shape, footprint, passes)
     filled = [_fill(region, hidden, footprint, np.random.default_rng(index))

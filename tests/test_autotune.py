@@ -83,13 +83,13 @@ def test_progress_reaches_one_once_and_cancel_stops(sample):
 
 
 def test_volume_tunes_on_a_central_block():
-    volume = make_sample((6, 64, 64), seed=1)
-    flat = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3, 5)}, planes=3)
+    volume = make_sample((8, 64, 64), seed=1)
+    flat = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3, 5)})
     assert flat.mask.ndim == 2  # a plane-wise filter needs only an in-plane mask
     assert flat.params.size > 1
-    deep = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3)}, base=MEDIAN.params_type(mode="3d"), planes=4)
+    deep = autotune(MEDIAN, volume.noisy, grid={"size": (1, 3)}, base=MEDIAN.params_type(mode="3d"))
     assert deep.mask.ndim == 3 and deep.mask.shape[0] > 1  # the sample's noise is correlated between planes
-    assert deep.params.mode == "3d"
+    assert deep.params.mode == "3d" and deep.params.size == 3
 
 
 def test_bad_requests_raise_clear_errors(sample):
