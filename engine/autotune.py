@@ -204,7 +204,8 @@ def autotune(
         if cancel is not None:
             cancel.check()
         outputs = _denoise_all(method, run, filled, cancel)
-        errors = [(output[centres] - region[centres]) ** 2 for output, (_, centres) in zip(outputs, hidden_sets)]
+        errors = [(output[centres] - region[centres]) ** 2
+                  for output, (_, centres) in zip(outputs, hidden_sets)]
         scores.append((params, float(np.mean(np.concatenate(errors)))))
         counter.step()
     best = min(scores, key=lambda item: item[1])[0]
@@ -299,7 +300,8 @@ def _hidden_grids(shape, footprint: np.ndarray, passes: int):
     return result
 
 
-def _fill(image: np.ndarray, hidden: np.ndarray, footprint: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _fill(image: np.ndarray, hidden: np.ndarray, footprint: np.ndarray,
+          rng: np.random.Generator) -> np.ndarray:
     """``image`` with each hidden pixel replaced by a random visible pixel among its nearest.
 
     The candidates are the visible pixels of the 3×3 window (in the plane only
@@ -316,7 +318,8 @@ def _fill(image: np.ndarray, hidden: np.ndarray, footprint: np.ndarray, rng: np.
     while pending.size:
         if radius > max(image.shape):
             raise ParameterError("the mask hides every pixel of the image")
-        reach = [range(0, 1) if flat and axis == 0 else range(-radius, radius + 1) for axis in range(image.ndim)]
+        reach = [range(0, 1) if flat and axis == 0 else range(-radius, radius + 1)
+                 for axis in range(image.ndim)]
         offsets = np.array([o for o in itertools.product(*reach) if any(o)])
         candidates = positions[pending, None, :] + offsets[None, :, :]
         usable = np.all((candidates >= 0) & (candidates < shape), axis=2)
