@@ -164,7 +164,8 @@ def _cmd_denoise(args) -> int:
         label = method.label
 
         def apply(data, **kwargs):
-            return method.apply(data, params, **kwargs)
+            tuned = _autotuned(method, data, params, args) if args.auto else params
+            return method.apply(data, tuned, **kwargs)
 
     if output.exists() and not args.overwrite:
         raise UserError(f"{output} already exists; add --overwrite to replace it")
@@ -176,6 +177,66 @@ def _cmd_denoise(args) -> int:
     path = write_image(output, result, like=image, overwrite=args.overwrite)
     print(f"{label}: wrote {path} {tuple(result.shape)} float32 in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _autotuned(method, data, params, args):
+    """Parameters chosen by J-invariance with the noise's own blind-spot mask (``--auto``)."""
+    from engine.autotune import DEFAULT_GRIDS, autotune
+
+    fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
+    if fixed:
+        raise UserError(f"--auto chooses {', '.join('--' + n.replace('_', '-') for n in fixed)} itself; leave it out")
+    result = autotune(method, data, base=params, progress=_TerminalProgress("Auto-tuning"), cancel=_cancel_on_interrupt())
+    chosen = ", ".join(f"{name} {getattr(result.params, name):g}" for name in DEFAULT_GRIDS[method.name])
+    print(f"auto-tuned {method.label}: {chosen} "
+          f"(J-invariance, blind-spot mask {'×'.join(map(str, result.mask.shape))} px)")
+    return result.params
+
+
+def _cmd_autocorr(args) -> int:
+    from engine.io import read_image, write_image
+    from engine.mask_suggestion import analyse_noise
+
+    image = read_image(args.input)
+    denoised = None
+    if args.residual:
+        denoised = read_image(args.residual).data
+        if denoised.shape != image.data.shape:
+            raise UserError(f"{args.residual} has shape {denoised.shape}, but {args.input} has {image.data.shape}")
+    analysis = analyse_noise(image.data, denoised=denoised, region=args.region, radius=args.radius,
+                             threshold=args.threshold, three_d=args.three_d,
+                             progress=_TerminalProgress("Autocorrelation"), cancel=_cancel_on_interrupt())
+    print(analysis.report())
+    if args.save:
+        values = analysis.autocorrelation.values
+        if Path(args.save).suffix.lower() == ".png":
+            _save_heat_map(args.save, analysis.autocorrelation, args.overwrite)
+        else:
+            write_image(args.save, values.astype("float32"), overwrite=args.overwrite)
+        print(f"wrote {args.save}")
+    return 0
+
+
+def _save_heat_map(path, acf, overwrite) -> None:
+    """The in-plane autocorrelation as a labelled PNG heat map."""
+    if Path(path).exists() and not overwrite:
+        raise UserError(f"{path} already exists; add --overwrite to replace it")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    radius = acf.radius
+    figure, axes = pyplot.subplots(figsize=(4.5, 4), dpi=150)
+    shown = axes.imshow(acf.plane, cmap="RdBu_r", vmin=-1, vmax=1,
+                        extent=(-radius - 0.5, radius + 0.5, radius + 0.5, -radius - 0.5))
+    axes.set_xlabel("shift along X (px)")
+    axes.set_ylabel("shift along Y (px)")
+    axes.set_title(f"Noise autocorrelation\n{acf.source}", fontsize=8)
+    figure.colorbar(shown, ax=axes, label="correlation")
+    figure.tight_layout()
+    figure.savefig(path)
+    pyplot.close(figure)
 
 
 def _n2v_owners():
@@ -250,6 +311,9 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="denoising method; n2v predicts with a trained Noise2Void/StructN2V model (--model)")
     denoise.add_argument("--model", metavar="DIR", help="with --method n2v: the model folder to predict with")
     denoise.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    denoise.add_argument("--auto", action="store_true",
+                         help="choose the method's main parameters by self-supervised J-invariance with a blind-spot "
+                         "mask fitted to the noise's correlation (no clean image needed)")
     _add_param_options(denoise, _filter_owners(), "method parameters (each applies to the methods named in brackets)")
 
     train = commands.add_parser(
@@ -263,6 +327,25 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="blind-spot mask as rows of 0/1 (a blank line starts the next Z plane)")
     train.add_argument("--overwrite", action="store_true", help="replace a model already in DIR")
     _add_param_options(train, _n2v_owners(), "training parameters", aliases={"steps_per_epoch": ("--steps",)})
+
+    autocorr = commands.add_parser(
+        "autocorr", help="measure the noise's spatial autocorrelation and suggest a StructN2V mask",
+        description="Measure the noise's spatial autocorrelation (of the high-passed raw data in a region, "
+        "or of the residual INPUT - DENOISED) and suggest the StructN2V blind-spot mask that covers it.")
+    autocorr.add_argument("input", metavar="INPUT", help="noisy image file or folder of TIFF slices")
+    autocorr.add_argument("--residual", metavar="DENOISED",
+                          help="a denoised version of INPUT: analyse the removed noise INPUT - DENOISED")
+    autocorr.add_argument("--region", metavar="Y0:Y1,X0:X1",
+                          help="analyse only this box (background with little signal is best); Z0:Z1,Y0:Y1,X0:X1 "
+                          "for a volume; an empty bound means the edge")
+    autocorr.add_argument("--radius", type=int, default=12, help="largest shift shown, in pixels (default 12)")
+    autocorr.add_argument("--threshold", type=float, default=0.2,
+                          help="shifts whose correlation reaches this size join the mask (default 0.2)")
+    autocorr.add_argument("--3d", dest="three_d", action="store_true",
+                          help="allow a mask that spans planes (for 3-D training)")
+    autocorr.add_argument("-o", "--save", metavar="FILE",
+                          help="save the autocorrelation: .png as a heat map, .tif/.mrc as values")
+    autocorr.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     return parser
 
 
@@ -280,7 +363,7 @@ def _version() -> str:
         return "unknown"
 
 
-_COMMANDS = {"sample": _cmd_sample, "denoise": _cmd_denoise, "train": _cmd_train}
+_COMMANDS = {"sample": _cmd_sample, "denoise": _cmd_denoise, "train": _cmd_train, "autocorr": _cmd_autocorr}
 
 
 def _parse(argv):

@@ -112,3 +112,26 @@ def test_n2v_command_line_errors(tmp_path, args, message):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and message in result.stderr
+
+
+def test_autocorr_suggests_a_horizontal_mask_on_the_sample_and_saves_a_heat_map(tmp_path):
+    assert run_cli("sample", "-o", tmp_path, "--2d").returncode == 0
+    result = run_cli("autocorr", tmp_path / "noisy.tif", "--region", "0:128,0:256", "-o", tmp_path / "acf.png")
+    assert result.returncode == 0, result.stderr
+    assert "--mask horizontal:" in result.stdout
+    assert (tmp_path / "acf.png").read_bytes()[:4] == b"\x89PNG"
+    result = run_cli("autocorr", tmp_path / "noisy.tif", "--region", "0:128;0:256")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_denoise_auto_tunes_and_reports_the_choice(tmp_path):
+    assert run_cli("sample", "-o", tmp_path, "--2d").returncode == 0
+    out = tmp_path / "median.tif"
+    result = run_cli("denoise", tmp_path / "noisy.tif", "-o", out, "--method", "median", "--auto")
+    assert result.returncode == 0, result.stderr
+    assert "auto-tuned Median: size" in result.stdout
+    clean, noisy = read_image(tmp_path / "clean.tif").data, read_image(tmp_path / "noisy.tif").data
+    assert psnr(clean, read_image(out).data) > psnr(clean, noisy) + 3.0
+    result = run_cli("denoise", tmp_path / "noisy.tif", "-o", tmp_path / "x.tif", "--method", "median", "--auto",
+                     "--size", "3")
+    assert result.returncode == 2 and "--auto chooses --size" in result.stderr
