@@ -4,14 +4,17 @@ Each iteration moves every pixel towards its 4 (2-D) or 6 (3-D) neighbours,
 by an amount that shrinks where the difference to the neighbour is large
 compared with κ: noise is smoothed away while edges stay sharp.
 
-One compiled kernel (``numba``, threads over blocks of rows and planes)
-computes an iteration.  It reads each pixel difference once per row into a
-small buffer, turns the buffer into fluxes with a vectorised loop, and sums
-the fluxes into the output, so the work runs at SIMD speed and close to the
-memory-bandwidth limit; the exponential conduction uses its own vectorisable
-``exp`` (Cephes' single-precision polynomial), since numba's calls ``expf``
-one value at a time.  The result equals the reference NumPy loop of the
-original method to float32 rounding.
+One compiled kernel (``numba``) computes an iteration.  It reads each pixel
+difference once per row into a small buffer, turns the buffer into fluxes
+with a vectorised loop, and sums the fluxes into the output, so the work runs
+at SIMD speed; the exponential conduction uses its own vectorisable ``exp``
+(Cephes' single-precision polynomial), since numba's calls ``expf`` one value
+at a time.  In 2-D mode the planes of a stack run in parallel
+(:func:`~engine.jobs.run_slicewise`), one thread each; in 3-D mode (and
+for a single very large plane) the threads share each iteration, split into
+blocks of planes and rows.  The
+result equals the reference NumPy loop of the original method to float32
+rounding.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from engine.errors import ParameterError
-from engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers
+from engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from engine.methods import Method
 from engine.noise import checked_image, estimate_noise_sigma
 from engine.params import MethodParams, param
@@ -33,7 +36,10 @@ from engine.params import MethodParams, param
 #: Largest stable step γ: 1/4 for the 4-neighbour 2-D scheme, 1/6 for 6 neighbours in 3-D.
 GAMMA_LIMITS = {"2d": 0.25, "3d": 1.0 / 6.0}
 
-_MAX_INV_KAPPA = float(np.finfo(np.float32).max)
+_MAX_INV_KAPPA = float(np.finfo(np.float32).max)  # keeps 1/κ finite for a tiny absolute κ
+
+#: Smallest array whose iterations are shared by several threads (see ``_Run``).
+_PARALLEL_MIN_PIXELS = 1 << 21
 
 #: Voxel updates (pixels × iterations) between two progress reports and cancel checks.
 _UPDATES_PER_CHUNK = 1 << 22
@@ -121,7 +127,8 @@ def anisotropic_diffusion(
     cancel : CancelToken, optional
         Checked every few iterations (and at least once per plane).
     workers : int, optional
-        Threads for the compiled kernel; default one per core.
+        Threads: planes filtered at once in 2-D mode, threads sharing each
+        iteration in 3-D mode; default one per core.
 
     Returns
     -------
@@ -175,51 +182,85 @@ def anisotropic_diffusion(
     data = checked_image(image, task="anisotropic diffusion")
     kappa_value = params.kappa * estimate_noise_sigma(data) if params.kappa_relative else params.kappa
     stack = np.array(data[np.newaxis] if data.ndim == 2 else data, dtype=np.float32, order="C")
-    units = [stack] if params.mode == "3d" else [stack[z:z + 1] for z in range(len(stack))]
-    counter = ProgressCounter(len(units) * params.iterations, progress)
+    threads = max(int(workers or default_workers()), 1)
+    planes = 1 if params.mode == "3d" else len(stack)
+    counter = ProgressCounter(planes * params.iterations, progress)
     if kappa_value > 0:  # κ = 0 (a noise-free image with relative κ) smooths nothing
-        threads = min(max(int(workers or default_workers()), 1), numba.config.NUMBA_NUM_THREADS)
-        step = _Stepper(np.float32(min(1.0 / kappa_value, _MAX_INV_KAPPA)), np.float32(params.gamma),
-                        params.conduction == "exponential", params.mode == "3d", threads)
-        for unit in units:
-            step.run(unit, params.iterations, counter, cancel)
+        run = _Run(_Iteration(np.float32(min(1.0 / kappa_value, _MAX_INV_KAPPA)),
+                              np.float32(params.gamma), params.conduction == "exponential"),
+                   params.iterations, counter, cancel)
+        if params.mode == "3d" or len(stack) == 1:
+            run.in_volume(stack, threads)
+        else:
+            stack = run_slicewise(run.in_plane, stack, cancel=cancel, workers=threads)
     counter.finish()
     return stack[0] if data.ndim == 2 else stack
 
 
-class _Stepper:
-    """Runs the compiled iteration over a (Z, Y, X) array in place, in chunks of iterations."""
+@dataclass(frozen=True)
+class _Iteration:
+    """The compiled iteration with its constants."""
 
-    def __init__(self, inv_kappa, gamma, exponential: bool, use_z: bool, threads: int) -> None:
-        self.inv_kappa = inv_kappa
-        self.gamma = gamma
-        self.exponential = exponential
-        self.use_z = use_z
-        self.threads = threads
+    inv_kappa: np.float32
+    gamma: np.float32
+    exponential: bool
 
-    def run(self, volume: np.ndarray, iterations: int, counter: ProgressCounter,
-            cancel: Optional[CancelToken]) -> None:
-        """Diffuse ``volume`` (C-contiguous float32) in place for ``iterations`` steps."""
-        blocks = _blocks(volume.shape, self.threads, self.use_z)
-        chunk = max(1, _UPDATES_PER_CHUNK // volume.size)
+    def repeat(self, volume: np.ndarray, count: int, threads: int) -> None:
+        """``count`` iterations on a (Z, Y, X) float32 array, in place, on ``threads`` threads."""
+        use_z = volume.shape[0] > 1
+        blocks = _blocks(volume.shape, threads, use_z)
         current, spare = volume, np.empty_like(volume)
         previous_threads = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # this thread only
         try:
-            for start in range(0, iterations, chunk):
-                if cancel is not None:
-                    cancel.check()
-                count = min(chunk, iterations - start)
-                for _ in range(count):
-                    _diffusion_step(current, spare, blocks, self.inv_kappa, self.gamma,
-                                    self.exponential, self.use_z)
-                    current, spare = spare, current
-                counter.step(count)
+            for _ in range(count):
+                _diffusion_step(current, spare, blocks, self.inv_kappa, self.gamma,
+                                self.exponential, use_z)
+                current, spare = spare, current
         finally:
             numba.set_num_threads(previous_threads)
         if current is not volume:
             volume[...] = current
 
+
+@dataclass(frozen=True)
+class _Run:
+    """All iterations over an image, in chunks between progress reports and cancel checks.
+
+    Threads that share an iteration meet at its end.  That costs little on an
+    idle machine, but when another program keeps a core busy each meeting
+    waits for a time slice: a 750×750 plane (0.2 ms per iteration on two
+    threads) became 20× slower.  So threads share iterations only of arrays
+    of at least :data:`_PARALLEL_MIN_PIXELS` (volumes, very large planes), in
+    :meth:`in_volume`; the planes of a 2-D stack run in parallel, one thread
+    each (:meth:`in_plane`), and a smaller single image runs on one thread.
+    """
+
+    iteration: _Iteration
+    iterations: int
+    counter: ProgressCounter
+    cancel: Optional[CancelToken]
+
+    def chunks(self, size: int):
+        """Iteration counts per chunk: about :data:`_UPDATES_PER_CHUNK` pixel updates each."""
+        chunk = max(1, _UPDATES_PER_CHUNK // size)
+        for start in range(0, self.iterations, chunk):
+            if self.cancel is not None:
+                self.cancel.check()
+            count = min(chunk, self.iterations - start)
+            yield count
+            self.counter.step(count)
+
+    def in_volume(self, volume: np.ndarray, threads: int) -> None:
+        threads = threads if volume.size >= _PARALLEL_MIN_PIXELS else 1
+        for count in self.chunks(volume.size):
+            self.iteration.repeat(volume, count, threads)
+
+    def in_plane(self, plane: np.ndarray) -> np.ndarray:
+        volume = plane[np.newaxis].copy()
+        for count in self.chunks(volume.size):
+            self.iteration.repeat(volume, count, 1)
+        return volume[0]
 
 def _blocks(shape, threads: int, use_z: bool) -> np.ndarray:
     """Split a (Z, Y, X) array into blocks of planes × rows, a few per thread.
@@ -250,22 +291,26 @@ _HALF = np.float32(0.5)
 _ZERO = np.float32(0.0)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _fluxes(deltas, out, exponents, n, inv_kappa, exponential):  # pragma: no cover - compiled
     """out[:n] = g(deltas) * deltas, for the conduction function g.
 
-    Two separate loops (no branch inside) so that each one vectorises.  The
+    The branch is outside the loops, and each loop does one kind of work
+    (float, then integer, then float), so that every loop vectorises.  The
     exponential builds 2^k from its bits in ``exponents`` (an int32 buffer).
     """
     if exponential:
         for j in range(n):
             t = deltas[j] * inv_kappa
-            x = max(-(t * t), _EXP_MIN)
+            x = -(t * t)
+            x = x if x > _EXP_MIN else _EXP_MIN
             k = np.floor(x * _LOG2E + _HALF)
             r = x - k * _LN2_HI - k * _LN2_LO
             p = (((((_P0 * r + _P1) * r + _P2) * r + _P3) * r + _P4) * r + _P5) * (r * r) + r + _ONE
             out[j] = p * deltas[j]
-            exponents[j] = (np.int32(k) + np.int32(127)) << np.int32(23)
+            exponents[j] = np.int32(k)
+        for j in range(n):
+            exponents[j] = (exponents[j] + 127) << 23  # the float32 bits of 2^k
         powers = exponents.view(np.float32)
         for j in range(n):
             out[j] *= powers[j]
@@ -275,7 +320,7 @@ def _fluxes(deltas, out, exponents, n, inv_kappa, exponential):  # pragma: no co
             out[j] = deltas[j] / (_ONE + t * t)
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _diffusion_step(u, v, blocks, inv_kappa, gamma, exponential, use_z):  # pragma: no cover - compiled
     """One iteration from ``u`` into ``v`` (both (Z, Y, X) float32).
 
