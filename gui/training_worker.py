@@ -1,0 +1,91 @@
+"""One Noise2Void training in the background, reporting every training event on the GUI thread.
+
+The training runs as a visible job of the app's :class:`~gui.job_runner.JobRunner`
+(status bar, progress, Cancel).  Two ways to end it early:
+
+- :meth:`TrainingRun.stop` (the tab's Stop button) ends training after the
+  current batch; the model with the best weights so far is the job's value.
+- Cancelling the job (the status bar's Cancel, closing the window) also stops
+  training, and the job ends ``cancelled``: nothing is kept, as for any job.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from engine.errors import Cancelled
+from engine.jobs import CancelToken
+from engine.n2v.config import N2VParams
+from gui.job_runner import JobRunner
+
+
+class _StopOrCancel(CancelToken):
+    """Set when the user presses Stop or when the job itself is cancelled."""
+
+    def __init__(self, stop: CancelToken, job: CancelToken) -> None:
+        super().__init__()
+        self._stop = stop
+        self._job = job
+
+    def cancel(self) -> None:
+        self._stop.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.cancelled or self._job.cancelled
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled("cancelled by the user")
+
+
+class TrainingRun(QObject):
+    """Trains a model on ``images`` with ``params`` in a job submitted at construction.
+
+    Signals
+    -------
+    event_reported(event)
+        Each :class:`~engine.n2v.monitor.TrainingEvent` (every batch and every
+        epoch), emitted on the training thread and delivered on the GUI thread.
+
+    Attributes
+    ----------
+    job : Job
+        ``succeeded(model)`` with the :class:`~engine.n2v.model.TrainedModel`
+        (also after Stop), ``failed(message)``, ``cancelled()``, ``finished()``.
+    params : N2VParams
+        The parameters it trains with.
+    """
+
+    event_reported = Signal(object)
+
+    def __init__(self, jobs: JobRunner, images: Sequence[np.ndarray], params: N2VParams,
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.params = params
+        self._images = list(images)
+        self._stop = CancelToken()
+        method = "StructN2V" if params.blind_spot_mask is not None else "Noise2Void"
+        self.job = jobs.submit(f"Training {method}", self._train)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether Stop was pressed."""
+        return self._stop.cancelled
+
+    def stop(self) -> None:
+        """End training after the current batch, keeping the best weights so far."""
+        self._stop.cancel()
+
+    def _train(self, progress, cancel: CancelToken):
+        """The job's function, on a worker thread: it never touches a widget."""
+        from engine.n2v.training import train
+
+        def report(event) -> None:
+            self.event_reported.emit(event)
+            progress(event.fraction)
+
+        return train(self._images, self.params, progress=report, cancel=_StopOrCancel(self._stop, cancel))
