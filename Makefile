@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench lock clean
+.PHONY: setup run test bench lock clean package
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ test: setup
 
 bench: setup
 	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -o addopts="" -s -q
+
+# The double-click app: dist/et-denoise/ (see packaging/build.py and the README's "Build the app").
+package: setup
+	$(PY) packaging/build.py
 
 lock:
 	rm -rf /tmp/et-lock && $(PYTHON) -m venv /tmp/et-lock
