@@ -1,0 +1,106 @@
+"""Reproducing results: the generated commands, run as a user runs them, give the same data."""
+
+import dataclasses
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import main
+from engine.errors import ParameterError
+from engine.filters import FILTERS
+from engine.io import read_image, write_image
+from engine.n2v import N2VParams
+from engine.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, params_options, reproduce_commands,
+                              session_script, write_script)
+from engine.sample import make_sample
+
+SHAPE = (4, 48, 48)
+MEDIAN = FILTERS["median"].params_type(size=3, footprint="disk")
+DIFFUSION = FILTERS["diffusion"].params_type(iterations=7, kappa=1.7, gamma=0.1234567891, conduction="quadratic")
+
+
+def run_bash(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_a_copied_command_run_in_a_shell_reproduces_the_result(tmp_path):
+    folder = tmp_path / "my data"  # a space, so the paths must be quoted
+    folder.mkdir()
+    noisy = make_sample(SHAPE).noisy
+    write_image(folder / "noisy.tif", noisy)
+    expected = FILTERS["diffusion"].apply(noisy, DIFFUSION)
+    [command] = reproduce_commands(str(folder / "noisy.tif"), str(folder / "result.tif"), DIFFUSION)
+    done = run_bash(command, tmp_path)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(read_image(folder / "result.tif").data, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_session_script_on_the_sample_writes_the_sample_then_every_result(tmp_path):
+    noisy = make_sample(SHAPE).noisy
+    script = session_script(None, [ScriptEntry("Median", "median.tif", MEDIAN),
+                                   ScriptEntry("Diffusion (2)", "diffusion 2.tif", DIFFUSION)], sample_shape=SHAPE)
+    path = write_script(tmp_path / "session.sh", script)
+    assert os.access(path, os.X_OK)
+    done = subprocess.run([str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(read_image(tmp_path / SAMPLE_INPUT).data, noisy)
+    np.testing.assert_allclose(read_image(tmp_path / "median.tif").data, FILTERS["median"].apply(noisy, MEDIAN),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(read_image(tmp_path / "diffusion 2.tif").data,
+                               FILTERS["diffusion"].apply(noisy, DIFFUSION), rtol=1e-6, atol=1e-6)
+    assert "# Diffusion (2)" in script and script.startswith("#!/usr/bin/env bash")
+
+
+@pytest.mark.parametrize("method", list(FILTERS))
+def test_every_parameter_is_written_and_reads_back_identical(method):
+    params_type = FILTERS[method].params_type
+    changed = {}
+    for field in dataclasses.fields(params_type):
+        if isinstance(field.default, bool):
+            changed[field.name] = not field.default
+        elif field.metadata.get("choices"):
+            changed[field.name] = field.metadata["choices"][-1]
+    params = params_type(**changed)
+    [command] = reproduce_commands("in.tif", "out.tif", params)
+    args = main._parse(shlex.split(command)[2:])
+    assert (args.method, args.input, args.output) == (method, "in.tif", "out.tif")
+    assert main._params_from_args(method, main._filter_owners(), args) == params
+
+
+def test_booleans_and_floats_are_written_as_the_command_line_reads_them():
+    nlm = FILTERS["nlm"].params_type(h=0.1 + 0.2, fast_mode=False)
+    words = params_options(nlm)
+    assert words[words.index("--h") + 1] == repr(0.1 + 0.2)
+    assert "--no-fast-mode" in words and "--h-relative" in words
+
+
+def test_n2v_results_are_reproduced_by_training_then_predicting():
+    params = N2VParams(mask="vertical:5", epochs=3, seed=7, augment=False)
+    train, denoise = reproduce_commands("tomo.mrc", "out/tomo_n2v.tif", params)
+    args = main._parse(shlex.split(train)[2:])
+    assert args.inputs == ["tomo.mrc"] and args.model == model_folder("out/tomo_n2v.tif") == "out/tomo_n2v_model"
+    assert main._params_from_args("n2v", main._n2v_owners(), args) == params
+    assert shlex.split(denoise)[2:] == ["denoise", "tomo.mrc", "-o", "out/tomo_n2v.tif", "--method", "n2v",
+                                        "--model", "out/tomo_n2v_model"]
+
+
+def test_results_without_command_line_parameters_are_refused(tmp_path):
+    with pytest.raises(ParameterError, match="no parameters"):
+        reproduce_commands("in.tif", "out.tif", None)
+
+    @dataclasses.dataclass(frozen=True)
+    class Other:
+        size: int = 1
+
+    with pytest.raises(ParameterError, match="Other"):
+        reproduce_commands("in.tif", "out.tif", Other())
+    with pytest.raises(ParameterError, match="shape"):
+        session_script(None, [ScriptEntry("m", "m.tif", MEDIAN)])
+    (tmp_path / "taken.sh").write_text("mine")
+    with pytest.raises(FileExistsError):
+        write_script(tmp_path / "taken.sh", "new")
+    assert (tmp_path / "taken.sh").read_text() == "mine"
