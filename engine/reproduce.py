@@ -108,7 +108,8 @@ def model_folder(output_path: str) -> str:
     return root + "_model"
 
 
-def reproduce_commands(input_path: str, output_path: str, params: MethodParams) -> list[str]:
+def reproduce_commands(input_path: str, output_path: str, params: MethodParams, *,
+                       overwrite: bool = False) -> list[str]:
     """The command lines that compute a result again from its input file.
 
     Parameters
@@ -121,6 +122,8 @@ def reproduce_commands(input_path: str, output_path: str, params: MethodParams) 
         The result's parameters: a filter's (one ``denoise`` command) or
         :class:`~engine.n2v.N2VParams` (a ``train`` command with the same
         parameters and seed, then ``denoise --method n2v --model``).
+    overwrite : bool
+        Let the commands replace an existing output (``--overwrite``).
 
     Returns
     -------
@@ -147,14 +150,16 @@ def reproduce_commands(input_path: str, output_path: str, params: MethodParams) 
     """
     if params is None:
         raise ParameterError("this result has no parameters, so no command can reproduce it")
+    replace = ["--overwrite"] if overwrite else []
     name = _filter_name(params)
     if name is not None:
         return [_join([*program(), "denoise", input_path, "-o", output_path, "--method", name,
-                       *params_options(params)])]
+                       *params_options(params), *replace])]
     if _is_n2v(params):
         model = model_folder(output_path)
         return [_join([*program(), "train", input_path, "--model", model, "--overwrite", *params_options(params)]),
-                _join([*program(), "denoise", input_path, "-o", output_path, "--method", "n2v", "--model", model])]
+                _join([*program(), "denoise", input_path, "-o", output_path, "--method", "n2v", "--model", model,
+                       *replace])]
     raise ParameterError(f"results made with {type(params).__name__} cannot be reproduced from the command line")
 
 
@@ -192,14 +197,15 @@ def session_script(input_path: Optional[str], entries: Sequence[ScriptEntry], *,
     Returns
     -------
     str
-        The script: ``set -euo pipefail``, then the commands; outputs are
-        written relative to the folder the script runs in.
+        The script: ``set -euo pipefail``, then the commands, which replace
+        their outputs (written relative to the folder the script runs in), so
+        the script can run again.  An entry no command reproduces (see
+        :func:`reproduce_commands`) is a comment saying why.
 
     Raises
     ------
     ParameterError
-        An entry cannot be reproduced (see :func:`reproduce_commands`), or the
-        input is the sample and no ``sample_shape`` was given.
+        The input is the sample and no ``sample_shape`` was given.
     """
     lines = ["#!/usr/bin/env bash", "# ET Denoise session: every result computed again from its input.",
              "# Outputs are written to the folder this script runs in.", "set -euo pipefail", ""]
@@ -209,7 +215,11 @@ def session_script(input_path: Optional[str], entries: Sequence[ScriptEntry], *,
         lines += ["# The built-in sample tomogram", sample_command(sample_shape, seed=sample_seed), ""]
         input_path = SAMPLE_INPUT
     for entry in entries:
-        lines += [f"# {entry.name}", *reproduce_commands(input_path, entry.output_path, entry.params), ""]
+        try:
+            lines += [f"# {entry.name}",
+                      *reproduce_commands(input_path, entry.output_path, entry.params, overwrite=True), ""]
+        except ParameterError as error:
+            lines += [f"# {entry.name}: not reproduced: {error}", ""]
     return "\n".join(lines)
 
 

@@ -47,6 +47,7 @@ def test_a_session_script_on_the_sample_writes_the_sample_then_every_result(tmp_
     assert os.access(path, os.X_OK)
     done = subprocess.run([str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert "median.tif" in done.stdout
     np.testing.assert_array_equal(read_image(tmp_path / SAMPLE_INPUT).data, noisy)
     np.testing.assert_allclose(read_image(tmp_path / "median.tif").data, FILTERS["median"].apply(noisy, MEDIAN),
                                rtol=1e-6, atol=1e-6)
@@ -100,6 +101,9 @@ def test_results_without_command_line_parameters_are_refused(tmp_path):
         reproduce_commands("in.tif", "out.tif", Other())
     with pytest.raises(ParameterError, match="shape"):
         session_script(None, [ScriptEntry("m", "m.tif", MEDIAN)])
+    script = session_script("in.tif", [ScriptEntry("Imported", "i.tif", None), ScriptEntry("m", "m.tif", MEDIAN)])
+    assert "# Imported: not reproduced: this result has no parameters" in script
+    assert script.rstrip().endswith("--method median --size 3 --footprint disk --mode 2d --overwrite")
     (tmp_path / "taken.sh").write_text("mine")
     with pytest.raises(FileExistsError):
         write_script(tmp_path / "taken.sh", "new")
