@@ -25,6 +25,22 @@ from gui.scale_bar import ScaleBar
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
+
+def _skip_matplotlib_leftover_maps() -> None:
+    """Keep pyqtgraph's colour-table menu from importing matplotlib.pyplot at startup.
+
+    Every histogram's menu lists matplotlib's "other" colour maps, which imports
+    pyplot: half a second before the window can appear.  Only that "Others"
+    entry is dropped; the matplotlib categories stay (they load when opened).
+    """
+    from pyqtgraph.widgets import ColorMapMenu
+
+    if hasattr(ColorMapMenu, "find_mpl_leftovers"):
+        ColorMapMenu.find_mpl_leftovers = lambda: []
+
+
+_skip_matplotlib_leftover_maps()
+
 WIPE_PEN = pg.mkPen("#ffc940", width=2)
 WIPE_HOVER_PEN = pg.mkPen("#fff3c4", width=4)
 HISTOGRAM_FILL = (120, 150, 190, 170)
