@@ -7,8 +7,7 @@ from typing import Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
 
 from gui.about import APP_NAME, show_about
 from gui.canvas import CompareCanvas, CompareMode
@@ -16,6 +15,7 @@ from gui.dialogs import confirm_discard_results
 from gui.icons import icon
 from gui.job_runner import JobRunner
 from gui.job_status import JobStatus
+from gui.method_tabs import MethodTabs
 from gui.model import Document
 from gui.opening import ImageOpener
 from gui.pixel_readout import PixelReadout
@@ -81,10 +81,7 @@ class MainWindow(QMainWindow):
 
     def _build_tabs(self) -> None:
         context = TabContext(self.document, self.jobs, self.settings)
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        self.tabs.setUsesScrollButtons(True)
-        self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
+        self.tabs = MethodTabs()
         self.tab_keys: list[str] = []
         for spec in tab_specs():
             index = self.tabs.addTab(spec.factory(context), spec.title)

@@ -39,6 +39,12 @@ QWidget#paneHeader {{ background: {PANEL}; }}
 QLabel#emptyHint {{ color: {MUTED}; background: {VIEW_BACKGROUND}; }}
 QLabel#readout {{ font-family: monospace; }}
 QTabWidget::pane {{ border: none; }}
+QWidget#methodTabBar {{ padding: 2px 4px; }}
+QToolButton#methodTab {{ padding: 5px 9px; color: {MUTED}; border: none; border-radius: 0;
+                         border-bottom: 2px solid transparent; }}
+QToolButton#methodTab:hover {{ color: {TEXT}; background: transparent; }}
+QToolButton#methodTab:checked {{ color: {TEXT}; background: transparent; border-bottom: 2px solid {ACCENT}; }}
+QFrame#methodTabRule {{ color: #3a404a; }}
 QTabBar {{ qproperty-drawBase: 0; }}
 QTabBar::tab {{ padding: 6px 10px; color: {MUTED}; background: {WINDOW}; border: none;
                 border-bottom: 2px solid transparent; }}

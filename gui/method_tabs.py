@@ -1,0 +1,148 @@
+"""Tabs whose titles wrap onto more rows instead of scrolling out of sight.
+
+The methods panel holds six tabs (three filters, StructN2V, noise analysis,
+compare) in a dock about 400 pixels wide: a QTabBar would hide half of them
+behind scroll arrows.  Here the titles are checkable buttons in a flow layout
+above a stacked widget; the API follows QTabWidget's (``addTab``,
+``currentIndex``, ``currentChanged``…).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QSizePolicy, QStackedWidget,
+                               QToolButton, QVBoxLayout, QWidget)
+
+
+class FlowLayout(QLayout):
+    """Lays its items out left to right, starting a new row when one is full."""
+
+    def __init__(self, parent: Optional[QWidget] = None, spacing: int = 2) -> None:
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self.setSpacing(spacing)
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item: QLayoutItem) -> None:  # Qt's name
+        self._items.append(item)
+
+    def count(self) -> int:  # Qt's name
+        return len(self._items)
+
+    def itemAt(self, index: int) -> Optional[QLayoutItem]:  # Qt's name
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> Optional[QLayoutItem]:  # Qt's name
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:  # Qt's name
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # Qt's name
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # Qt's name
+        return self._arrange(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:  # Qt's name
+        super().setGeometry(rect)
+        self._arrange(rect, move=True)
+
+    def sizeHint(self) -> QSize:  # Qt's name
+        return self.minimumSize()
+
+    def minimumSize(self) -> QSize:  # Qt's name
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        return size
+
+    def _arrange(self, rect: QRect, *, move: bool) -> int:
+        x, y, row_height = rect.x(), rect.y(), 0
+        for item in self._items:
+            hint = item.sizeHint()
+            if x + hint.width() > rect.right() + 1 and row_height > 0:
+                x, y = rect.x(), y + row_height + self.spacing()
+                row_height = 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + self.spacing()
+            row_height = max(row_height, hint.height())
+        return y + row_height - rect.y()
+
+
+class MethodTabs(QWidget):
+    """A tab widget whose tab titles wrap.
+
+    Signals
+    -------
+    currentChanged(index)
+    """
+
+    currentChanged = Signal(int)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._bar = QWidget()
+        self._bar.setObjectName("methodTabBar")
+        self._bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._flow = FlowLayout(self._bar)
+        self._buttons = QButtonGroup(self)
+        self._buttons.setExclusive(True)
+        self._buttons.idClicked.connect(self.setCurrentIndex)
+        self._stack = QStackedWidget()
+        self._stack.currentChanged.connect(self.currentChanged)
+        rule = QFrame()
+        rule.setFrameShape(QFrame.Shape.HLine)
+        rule.setObjectName("methodTabRule")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._bar)
+        layout.addWidget(rule)
+        layout.addWidget(self._stack, 1)
+
+    def addTab(self, widget: QWidget, title: str) -> int:  # QTabWidget's name
+        """Add a page; returns its index."""
+        index = self._stack.addWidget(widget)
+        button = QToolButton()
+        button.setObjectName("methodTab")
+        button.setText(title)
+        button.setCheckable(True)
+        button.setAutoRaise(True)
+        self._buttons.addButton(button, index)
+        self._flow.addWidget(button)
+        if index == 0:
+            button.setChecked(True)
+        return index
+
+    def setTabToolTip(self, index: int, tip: str) -> None:  # QTabWidget's name
+        """Tooltip of the title at ``index``."""
+        self._buttons.button(index).setToolTip(tip)
+
+    def tabText(self, index: int) -> str:  # QTabWidget's name
+        """Title at ``index``."""
+        return self._buttons.button(index).text()
+
+    def count(self) -> int:  # Qt's name
+        """Number of pages."""
+        return self._stack.count()
+
+    def widget(self, index: int) -> Optional[QWidget]:  # QTabWidget's name
+        """The page at ``index``."""
+        return self._stack.widget(index)
+
+    def currentIndex(self) -> int:  # Qt's name
+        """Index of the page shown."""
+        return self._stack.currentIndex()
+
+    def currentWidget(self) -> Optional[QWidget]:  # Qt's name
+        """The page shown."""
+        return self._stack.currentWidget()
+
+    def setCurrentIndex(self, index: int) -> None:  # Qt's name
+        """Show the page at ``index``."""
+        self._buttons.button(index).setChecked(True)
+        self._stack.setCurrentIndex(index)
