@@ -184,6 +184,19 @@ def test_dropping_a_file_opens_it_and_remembers_it(window, qtbot, tmp_path):
     assert "dropped.tif" in window.windowTitle() and "4 Å/px" in window.image_info.text()
 
 
+def test_a_folder_of_slices_opens_as_a_stack_and_appears_in_open_recent(window, qtbot, tmp_path):
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for index in range(3):
+        write_image(folder / f"slice_{index:03d}.tif", rng.normal(size=(32, 40)).astype(np.float32))
+    window.open_path(str(folder))
+    qtbot.waitUntil(lambda: window.document.has_image, timeout=10_000)
+    assert window.document.n_slices == 3 and window.slice_control.isVisible()
+    window.recent_menu.aboutToShow.emit()
+    assert any(action.text().startswith("slices") for action in window.recent_menu.actions())
+
+
 def test_a_2d_image_hides_z_and_filters_in_2d(window, qtbot, tmp_path):
     path = tmp_path / "micrograph.tif"
     write_image(path, np.random.default_rng(2).normal(size=(64, 80)).astype(np.float32))
