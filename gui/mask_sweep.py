@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from engine.errors import Cancelled, ParameterError
 from engine.jobs import CancelToken, ProgressFn
@@ -39,7 +39,7 @@ TRAIN_SHARE = 0.9
 #: Training settings of each model of a sweep, shorter than a full training by default.
 _SWEEP_DEFAULTS = {"epochs": 3, "steps_per_epoch": 40, "patch_size": 64, "unet_depth": 2, "unet_filters": 16}
 SETTINGS_KEY = "mask_sweep"
-CHIP_STYLE = ("QPushButton#chip { padding: 3px 0px; }"
+CHIP_STYLE = ("QPushButton#chip { padding: 3px 0px; font-size: 8pt; }"
               "QPushButton#chip:checked { background: #2f4b66; border-color: #4da0e8; color: white; }")
 
 
@@ -160,22 +160,22 @@ class MaskSweepPanel(QGroupBox):
         self.sizes = QButtonGroup(self)
         self.sizes.setExclusive(False)
         sizes_row = QHBoxLayout()
-        sizes_row.setSpacing(3)
+        sizes_row.setSpacing(2)
         for size in SIZES:
             button = QPushButton(str(size))
             button.setCheckable(True)
             button.setChecked(size in DEFAULT_SIZES)
             button.setObjectName("chip")
-            button.setFixedWidth(30)
+            button.setMinimumWidth(22)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setToolTip(f"Train a model with a mask {size} px long")
             self.sizes.addButton(button, size)
             sizes_row.addWidget(button)
-        sizes_row.addStretch(1)
         self.sizes.buttonToggled.connect(lambda *_: self._update_button())
         choice = QFormLayout()
         choice.setContentsMargins(0, 0, 0, 0)
         choice.addRow("Shape", self.shape)
-        choice.addRow("Sizes (px)", sizes_row)
+        sizes_label = QLabel("Mask sizes (px), one model each:")
         self.form = ParamForm(SweepTraining)
         self.start_button = QPushButton()
         self.start_button.setMinimumHeight(30)
@@ -189,6 +189,8 @@ class MaskSweepPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(choice)
+        layout.addWidget(sizes_label)
+        layout.addLayout(sizes_row)
         layout.addWidget(self.form)
         layout.addWidget(self.start_button)
         layout.addWidget(self.progress)

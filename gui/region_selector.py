@@ -148,8 +148,8 @@ class RegionSelector(QWidget):
 
     def _update_caption(self) -> None:
         region = self.region()
-        self.caption.setText(f"Region X {region.x0}–{region.x1}, Y {region.y0}–{region.y1} "
-                             f"({region.x1 - region.x0} × {region.y1 - region.y0} px)")
+        self.caption.setText(f"X {region.x0}–{region.x1} · Y {region.y0}–{region.y1}")
+        self.caption.setToolTip(f"The region is {region.x1 - region.x0} × {region.y1 - region.y0} px.")
 
     def resizeEvent(self, event) -> None:  # Qt's name
         super().resizeEvent(event)
