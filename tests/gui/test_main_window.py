@@ -56,6 +56,17 @@ def test_preview_follows_parameters_and_apply_adds_a_result(sample_window, qtbot
     assert window.canvas.clip.rect().left() == pytest.approx(sample_shape[2] * 0.25)
 
 
+def test_page_up_and_page_down_move_through_slices(sample_window, qtbot):
+    document = sample_window.document
+    z = document.z
+    sample_window.activateWindow()
+    qtbot.keyClick(sample_window.canvas, Qt.Key.Key_PageUp)
+    assert document.z == z + 1
+    qtbot.keyClick(sample_window.canvas, Qt.Key.Key_PageDown)
+    qtbot.keyClick(sample_window.canvas, Qt.Key.Key_PageDown)
+    assert document.z == z - 1 and sample_window.slice_control.spin.value() == z
+
+
 def test_a_newer_slice_preview_wins(sample_window, qtbot):
     document = sample_window.document
     sample_window.select_tab("median")
