@@ -14,7 +14,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout)
 
+from engine.autotune import DEFAULT_GRIDS
 from engine.errors import ParameterError
+from gui.autotune_button import AutoTune
 from gui.dialogs import show_error
 from gui.job_runner import Job, LatestJob
 from gui.model import Preview, Result, format_seconds
@@ -64,6 +66,10 @@ class FilterTab(Tab):
         reset_row.addStretch(1)
         reset_row.addWidget(reset)
         group_layout.addLayout(reset_row)
+        if self.method.name in DEFAULT_GRIDS:
+            self.auto_tune = AutoTune(self.method, self.context, self.form)
+            reset_row.insertWidget(0, self.auto_tune.button)
+            group_layout.addWidget(self.auto_tune)
 
         self.live_preview = QCheckBox("Live preview on this slice")
         self.live_preview.setChecked(True)
