@@ -13,7 +13,7 @@ import dataclasses
 from typing import Optional
 
 import numpy as np
-from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QVBoxLayout, QWidget
 
 from engine.autotune import DEFAULT_GRIDS, autotune
 from engine.errors import ParameterError
@@ -124,6 +124,7 @@ class AutoTune(QWidget):
     def _on_job_succeeded(self, job: Job, image, result) -> None:
         if image is not self.document.image:
             return
+        self._show_exactly(result.params)
         self.form.set_params(result.params)
         self.form.edited.emit()
         chosen = describe_choice(result.params, DEFAULT_GRIDS[self.method.name])
@@ -132,6 +133,13 @@ class AutoTune(QWidget):
                    f"({format_seconds(job.elapsed_s)}).")
         self.status.setToolTip("Blind-spot mask used (O the scored pixel, # hidden with it):\n"
                                + render_mask(result.mask))
+
+    def _show_exactly(self, params) -> None:
+        """Give decimal spin boxes enough decimals for the chosen values (h 0.65 where the step is 0.1)."""
+        for name in DEFAULT_GRIDS[self.method.name]:
+            editor, value = self.form.editor(name), getattr(params, name)
+            if isinstance(editor, QDoubleSpinBox):
+                editor.setDecimals(max(editor.decimals(), len(f"{value:.6g}".partition(".")[2])))
 
     def _on_job_finished(self) -> None:
         self._job = None
