@@ -31,8 +31,9 @@ def test_window_appears_within_3_s_without_tensorflow(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     elapsed = time.perf_counter() - start
-    process.communicate(timeout=60)
-    assert line.split() == ["shown", "False"], process.stderr
+    process.kill()  # the window was shown: no need to wait for the background warm-up
+    _, errors = process.communicate(timeout=60)
+    assert line.split() == ["shown", "False"], errors
     assert elapsed < 3.0, f"the window took {elapsed:.2f} s to appear"
 
 
