@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.results_panel.save_requested.connect(self.save_result)
         self.results_dock = self._dock("Results", "resultsDock", self.results_panel)
         self.splitDockWidget(self.methods_dock, self.results_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.methods_dock, self.results_dock], [560, 240], Qt.Orientation.Vertical)
+        self.resizeDocks([self.methods_dock, self.results_dock], [660, 170], Qt.Orientation.Vertical)
         self.resizeDocks([self.methods_dock], [400], Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QSizePolicy, QStackedWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QScrollArea, QSizePolicy,
+                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 
 class FlowLayout(QLayout):
@@ -94,6 +94,7 @@ class MethodTabs(QWidget):
         self._buttons.idClicked.connect(self.setCurrentIndex)
         self._stack = QStackedWidget()
         self._stack.currentChanged.connect(self.currentChanged)
+        self._pages: list[QWidget] = []
         rule = QFrame()
         rule.setFrameShape(QFrame.Shape.HLine)
         rule.setObjectName("methodTabRule")
@@ -105,8 +106,17 @@ class MethodTabs(QWidget):
         layout.addWidget(self._stack, 1)
 
     def addTab(self, widget: QWidget, title: str) -> int:  # QTabWidget's name
-        """Add a page; returns its index."""
-        index = self._stack.addWidget(widget)
+        """Add a page; returns its index.
+
+        The page sits in a scroll area, so a page wider or taller than the
+        panel scrolls instead of forcing the whole window to grow.
+        """
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        index = self._stack.addWidget(scroll)
+        self._pages.append(widget)
         button = QToolButton()
         button.setObjectName("methodTab")
         button.setText(title)
@@ -132,7 +142,7 @@ class MethodTabs(QWidget):
 
     def widget(self, index: int) -> Optional[QWidget]:  # QTabWidget's name
         """The page at ``index``."""
-        return self._stack.widget(index)
+        return self._pages[index] if 0 <= index < len(self._pages) else None
 
     def currentIndex(self) -> int:  # Qt's name
         """Index of the page shown."""
@@ -140,7 +150,7 @@ class MethodTabs(QWidget):
 
     def currentWidget(self) -> Optional[QWidget]:  # Qt's name
         """The page shown."""
-        return self._stack.currentWidget()
+        return self.widget(self.currentIndex())
 
     def setCurrentIndex(self, index: int) -> None:  # Qt's name
         """Show the page at ``index``."""
