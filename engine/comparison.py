@@ -130,7 +130,7 @@ class MetricsTable:
     signal_region, background_region : Region
         The in-plane boxes SNR and CNR were measured in.
     scope : str
-        What was measured, in words: ``"slice 5"``, ``"whole volume"`` or ``"whole image"``.
+        What was measured, in words: ``"slice 5"``, ``"the whole volume"`` or ``"the whole image"``.
     """
 
     rows: tuple[ImageMetrics, ...]
@@ -403,8 +403,8 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
                                   reference=reference_part))
         counter.step()
     counter.finish()
-    scope = "whole volume" if original.ndim == 3 and slice_index is None else (
-        "whole image" if original.ndim == 2 else f"slice {slice_index + 1}")
+    scope = "the whole volume" if original.ndim == 3 and slice_index is None else (
+        "the whole image" if original.ndim == 2 else f"slice {slice_index + 1}")
     return MetricsTable(tuple(rows), signal_region, background_region, scope)
 
 
@@ -509,7 +509,7 @@ def compare_files(original_path, result_paths: Sequence, figure_path, *, referen
     panels = [Panel(ORIGINAL_NAME, plane(original))] + [Panel(image.name, plane(image.data)) for image in images]
     where = "" if shown is None else f"slice {shown + 1} of {original.shape[0]} shown · "
     save_comparison_figure(figure_path, panels, metrics=table, overwrite=overwrite,
-                           caption=f"{where}measured on the {table.scope}")
+                           caption=f"{where}measured on {table.scope}")
     if csv_path is not None:
         table.write_csv(csv_path, overwrite=overwrite)
     return table

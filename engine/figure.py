@@ -67,6 +67,8 @@ class Panel:
         What the tile shows.
     title : str
         Shown above the tile (wrapped to its width); default ``name``.
+    subtitle : str
+        A smaller, grey line under the title (e.g. the parameters), wrapped too.
     colour : str, optional
         Title, frame, curve and row colour; default black for the first panel
         and :func:`result_colour` for the others.
@@ -78,6 +80,7 @@ class Panel:
     name: str
     image: np.ndarray
     title: str = ""
+    subtitle: str = ""
     colour: Optional[str] = None
     levels: Optional[tuple[float, float]] = None
 
@@ -139,21 +142,32 @@ class _Layout:
     columns: int
     rows: int
     tile: float            # tile width, inches
-    title_lines: int
+    title_height: float    # inches above each tile
     font: float            # points
     profile: float         # inches (0: none)
     table: float           # inches (0: none)
     width: float
     height: float
 
-    @property
-    def title_height(self) -> float:
-        return self.title_lines * self.font * 1.3 / 72 + 0.05
+
+#: Size of a subtitle relative to the title.
+_SUBTITLE_SCALE = 0.82
+_SUBTITLE_COLOUR = "#555555"
 
 
-def _wrap(title: str, tile_inches: float, font: float) -> list[str]:
+def _wrap(text: str, tile_inches: float, font: float) -> list[str]:
+    """``text`` broken into lines that fit a tile's width at ``font`` points."""
     width = max(int(tile_inches * 72 / (0.55 * font)), 8)
-    return textwrap.wrap(title, width) or [""]
+    return textwrap.wrap(text, width)
+
+
+def _titles_height(panels: Sequence[Panel], tile: float, font: float) -> float:
+    """Inches taken by the tallest title and subtitle above a tile ``tile`` inches wide."""
+    def height(panel: Panel) -> float:
+        lines = max(len(_wrap(panel.title or panel.name, tile, font)), 1) * font
+        lines += len(_wrap(panel.subtitle, tile, font * _SUBTITLE_SCALE)) * font * _SUBTITLE_SCALE
+        return lines * 1.3 / 72
+    return max(height(panel) for panel in panels) + 0.05
 
 
 def _layout(panels: Sequence[Panel], width: float, height: Optional[float], *, profile: bool,
@@ -163,31 +177,30 @@ def _layout(panels: Sequence[Panel], width: float, height: Optional[float], *, p
     aspect = panels[0].image.shape[0] / panels[0].image.shape[1]
     font = min(max(width * 1.25, 6.5), 11.0)
     line = font / 72
-    profile_height = min(max(0.34 * width, 1.6), 3.2) if profile else 0.0
+    profile_height = min(max(0.34 * width, 1.6), 3.2, 0.28 * height if height else math.inf) if profile else 0.0
     table_height = (table_rows + 1) * 1.55 * 0.85 * line + 0.15 if table_rows else 0.0
     extras = profile_height + table_height + (1.6 * line if caption else 0.0) + 2 * _MARGIN
 
-    def fit(columns: int) -> tuple[float, int, float]:
-        """(tile width, title lines, grid height) with ``columns`` columns."""
+    def fit(columns: int) -> tuple[float, float, float]:
+        """(tile width, title height, grid height) with ``columns`` columns."""
         rows = math.ceil(n / columns)
         tile = (width - 2 * _MARGIN - (columns - 1) * _GAP) / columns
         for _ in range(3):  # the titles' height depends on the tile width: settle it
-            lines = max(len(_wrap(panel.title or panel.name, tile, font)) for panel in panels)
-            title = lines * line * 1.3 + 0.05
+            title = _titles_height(panels, tile, font)
             if height is not None:
                 tile = min(tile, ((height - extras) / rows - title - _GAP) / aspect)
-        return tile, lines, rows * (tile * aspect + title + _GAP)
+        return tile, title, rows * (tile * aspect + title + _GAP)
 
     if height is None:  # as many columns as rows (up to 3 images in one row)
         columns = n if n <= 3 else math.ceil(math.sqrt(n))
     else:  # the arrangement with the largest tiles
         columns = max(range(1, n + 1), key=lambda c: fit(c)[0])
-    tile, lines, grid = fit(columns)
+    tile, title, grid = fit(columns)
     if tile < _MIN_TILE:
         raise ParameterError("the figure is too small for its tiles: make it larger, or leave out the "
                              "line profile or the metrics")
     total = height if height is not None else grid + extras
-    return _Layout(columns, math.ceil(n / columns), tile, lines, font, profile_height, table_height, width, total)
+    return _Layout(columns, math.ceil(n / columns), tile, title, font, profile_height, table_height, width, total)
 
 
 def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[MetricsTable] = None,
@@ -284,7 +297,7 @@ def _checked_panels(panels: Sequence[Panel]) -> list[Panel]:
         if np.shape(panel.image) != shape:
             raise ParameterError(f"{panel.name} has shape {np.shape(panel.image)}, the first image {shape}")
     shared = auto_levels(panels[0].image)
-    return [Panel(panel.name, panel.image, panel.title or panel.name,
+    return [Panel(panel.name, panel.image, panel.title or panel.name, panel.subtitle,
                   panel.colour or (ORIGINAL_COLOUR if index == 0 else result_colour(index - 1)),
                   panel.levels or shared) for index, panel in enumerate(panels)]
 
@@ -311,8 +324,14 @@ def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics) -> 
         for spine in axes.spines.values():
             spine.set_edgecolor(panel.colour)
             spine.set_linewidth(1.2)
+        small = layout.font * _SUBTITLE_SCALE
+        subtitle = _wrap(panel.subtitle, layout.tile, small)
+        if subtitle:
+            axes.annotate("\n".join(subtitle), (0.5, 1.0), xycoords="axes fraction", xytext=(0, 2),
+                          textcoords="offset points", ha="center", va="bottom", fontsize=small,
+                          color=_SUBTITLE_COLOUR, linespacing=1.1)
         axes.set_title("\n".join(_wrap(panel.title, layout.tile, layout.font)), fontsize=layout.font,
-                       color=panel.colour, pad=2, linespacing=1.1)
+                       color=panel.colour, pad=2 + len(subtitle) * small * 1.3, linespacing=1.1)
         if line is not None:
             (x0, y0), (x1, y1) = line
             axes.plot([x0, x1], [y0, y1], color=LINE_COLOUR, linewidth=1.0, marker="o", markersize=2.0)
@@ -322,7 +341,7 @@ def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics) -> 
                 axes.add_patch(Rectangle((region.x0 - 0.5, region.y0 - 0.5), region.x1 - region.x0,
                                          region.y1 - region.y0, fill=False, edgecolor=colour,
                                          linewidth=1.0, linestyle=style))
-                axes.text(region.x0, region.y0, label, color=colour, fontsize=layout.font * 0.75,
+                axes.text(region.x0 + 0.5, region.y0 + 0.5, label, color=colour, fontsize=layout.font * 0.75,
                           va="top", ha="left", fontweight="bold")
         axes.set_xlim(-0.5, n_x - 0.5)
         axes.set_ylim(n_y - 0.5, -0.5)
@@ -330,20 +349,24 @@ def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics) -> 
 
 
 def _draw_profile(figure, panels: list[Panel], layout: _Layout, line, top: float) -> None:
+    """The profile plot under the grid, its legend in rows of up to four above it."""
     inch_x, inch_y = 1 / layout.width, 1 / layout.height
+    small = layout.font * 0.85
+    columns = min(len(panels), 4)
+    legend = math.ceil(len(panels) / columns) * 1.5 * small / 72
     left, right, below = 0.62, 0.15, 0.42
     bottom = top - layout.profile + below
     axes = figure.add_axes((left * inch_x, bottom * inch_y, (layout.width - left - right) * inch_x,
-                            (layout.profile - below - 0.1) * inch_y))
+                            (layout.profile - below - 0.1 - legend) * inch_y))
     for panel in panels:
         distance, values = line_profile(panel.image, *line)
         axes.plot(distance, values, color=panel.colour, linewidth=1.1, label=panel.name)
-    small = layout.font * 0.85
     axes.set_xlabel("distance along the line (px)", fontsize=small)
     axes.set_ylabel("intensity", fontsize=small)
     axes.tick_params(labelsize=small * 0.9)
     axes.margins(x=0)
-    axes.legend(fontsize=small * 0.9, frameon=False, loc="best", ncol=min(len(panels), 3))
+    axes.legend(fontsize=small * 0.9, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                ncol=columns, handlelength=1.5, columnspacing=1.2, borderaxespad=0.1)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
 

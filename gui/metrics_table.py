@@ -83,7 +83,7 @@ class MetricsTableView(QTableWidget):
         for row_index, row in enumerate(table.rows):
             name = QTableWidgetItem(row.name)
             name.setForeground(QColor(colours.get(row.name, "#dde1e7")))
-            name.setToolTip(f"Measured on the {table.scope}")
+            name.setToolTip(f"Measured on {table.scope}")
             self.setItem(row_index, 0, name)
             for index, column in enumerate(columns, start=1):
                 self.setItem(row_index, index, _ValueItem(row.value(column.key), column.digits))

@@ -118,7 +118,7 @@ def test_one_slice_is_measured_alone(sample, filtered):
     table = compare(sample.noisy, [ComparedImage("nlm", filtered["nlm"])], reference=sample.clean, slice_index=3)
     assert table.scope == "slice 4"
     assert table.row("nlm").psnr == pytest.approx(psnr(sample.clean[3], filtered["nlm"][3]))
-    assert compare(sample.noisy, [], slice_index=None).scope == "whole volume"
+    assert compare(sample.noisy, [], slice_index=None).scope == "the whole volume"
 
 
 def test_snr_and_cnr_use_the_given_regions():

@@ -251,8 +251,8 @@ class CompareTab(Tab):
         if not self.document.has_image:
             return None
         tiles = self.grid.tiles
-        panels = [Panel(tile.name, plane, title=" · ".join(filter(None, (tile.name, tile.subtitle))),
-                        colour=None if tile.key is None else tile.colour, levels=levels)
+        panels = [Panel(tile.name, plane, subtitle=tile.subtitle, colour=None if tile.key is None else tile.colour,
+                        levels=levels)
                   for tile, plane, levels in zip(tiles, self.grid.current_planes(), self.grid.levels())]
         line = self.grid.line() if options.profile else None
         measure = self._metrics_function() if options.metrics else None
@@ -261,7 +261,7 @@ class CompareTab(Tab):
 
         def work(progress, cancel):
             table = (known or measure(progress, cancel)) if measure is not None else None
-            caption = " · ".join(filter(None, (where, table and f"measured on the {table.scope}")))
+            caption = " · ".join(filter(None, (where, table and f"measured on {table.scope}")))
             return save_comparison_figure(path, panels, line=line, metrics=table, size=options.size,
                                           caption=caption or None, overwrite=True)
 
@@ -423,7 +423,7 @@ class CompareTab(Tab):
         self.table.set_table(table, {tile.name: tile.colour for tile in self.grid.tiles})
         times = [row.elapsed_s for row in table.rows if row.elapsed_s is not None]
         total = f" · methods took {format_seconds(sum(times))} in all" if times else ""
-        self.status.setText(f"Measured on the {table.scope}{total}.")
+        self.status.setText(f"Measured on {table.scope}{total}.")
         self._update_controls()
 
     def _on_metrics_failed(self, message: str) -> None:

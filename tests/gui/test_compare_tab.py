@@ -112,7 +112,7 @@ def test_metrics_table_has_psnr_and_ssim_with_ground_truth_and_the_other_metrics
     assert column[-1] == "Original" and column[0] == "Non-local means"
 
     tab.scope_box.setCurrentIndex(1)  # whole volume
-    qtbot.waitUntil(lambda: tab.metrics is not None and tab.metrics.scope == "whole volume", timeout=20_000)
+    qtbot.waitUntil(lambda: tab.metrics is not None and tab.metrics.scope == "the whole volume", timeout=20_000)
     assert tab.table.value("Median", "PSNR (dB)") == pytest.approx(psnr(document.reference, results[0].data))
 
     noisy = document.image.data.copy()
