@@ -135,3 +135,25 @@ def test_denoise_auto_tunes_and_reports_the_choice(tmp_path):
     result = run_cli("denoise", tmp_path / "noisy.tif", "-o", tmp_path / "x.tif", "--method", "median", "--auto",
                      "--size", "3")
     assert result.returncode == 2 and "--auto chooses --size" in result.stderr
+
+
+def test_compare_writes_a_figure_and_a_csv_whose_psnr_matches_the_engine(tmp_path):
+    import csv
+
+    assert run_cli("sample", "-o", tmp_path, "--shape", "4", "64", "64").returncode == 0
+    names = []
+    for method in ("median", "diffusion", "nlm"):
+        assert run_cli("denoise", tmp_path / "noisy.tif", "-o", tmp_path / f"{method}.tif",
+                       "--method", method).returncode == 0
+        names.append(tmp_path / f"{method}.tif")
+    result = run_cli("compare", tmp_path / "noisy.tif", *names, "-o", tmp_path / "figure.png",
+                     "--reference", tmp_path / "clean.tif", "--csv", tmp_path / "metrics.csv")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "figure.png").read_bytes()[:4] == b"\x89PNG"
+    rows = {row["image"]: row for row in csv.DictReader((tmp_path / "metrics.csv").open())}
+    clean = read_image(tmp_path / "clean.tif").data
+    for method in ("median", "diffusion", "nlm"):
+        expected = psnr(clean, read_image(tmp_path / f"{method}.tif").data)
+        assert float(rows[method]["psnr"]) == pytest.approx(expected, abs=1e-6)
+    again = run_cli("compare", tmp_path / "noisy.tif", *names, "-o", tmp_path / "figure.png")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
