@@ -3,8 +3,8 @@
 Each check exercises one part of the app the way a user's session would, on a
 small synthetic tomogram: the sample generator, numba's thread-safe parallel
 layer and its kernel cache, every classic filter (which must improve the PSNR),
-a few StructN2V training steps with a saved, reloaded and applied model, and a
-TIFF and an MRC file written and read back.  A failing check is reported by
+a few StructN2V training steps with a saved, reloaded and applied model, its
+export as a bioimage.io package, and a TIFF and an MRC file written and read back.  A failing check is reported by
 name with its error in one line; the others still run.
 """
 
@@ -43,6 +43,7 @@ class _Context:
     noisy: Optional[np.ndarray] = None
     clean: Optional[np.ndarray] = None
     voxel_size: Optional[tuple] = None
+    model: object = None
     failed: set = field(default_factory=set)
 
 
@@ -111,17 +112,23 @@ def _filter_check(method) -> Callable[[_Context], str]:
 
 def _check_structn2v(context: _Context) -> str:
     from engine import n2v
-    from engine.n2v.n2v_backend import tensorflow
+    from engine.n2v.device import compute_device
 
     params = n2v.N2VParams(mask="horizontal:5", patch_size=32, epochs=1, steps_per_epoch=3, batch_size=4,
                            unet_depth=2, unet_filters=8)
     folder = context.workdir / "model"
     n2v.train([context.noisy], params, model_dir=folder)
-    model = n2v.TrainedModel.load(folder)
-    _check_result(model.predict(context.noisy), context.noisy)
-    gpus = tensorflow().config.list_physical_devices("GPU")
-    device = f"GPU ({', '.join(gpu.name for gpu in gpus)})" if gpus else "CPU"
-    return f"trained {params.steps_per_epoch} steps, saved, reloaded and predicted on the {device}"
+    context.model = n2v.TrainedModel.load(folder)
+    _check_result(context.model.predict(context.noisy), context.noisy)
+    return f"trained {params.steps_per_epoch} steps, saved, reloaded, predicted ({compute_device()})"
+
+
+def _check_export(context: _Context) -> str:
+    from engine import n2v
+
+    path = n2v.export_bioimageio(context.model, context.workdir / "selftest.bioimage.io.zip", context.noisy,
+                                 name="ET Denoise self-test", authors=("ET Denoise self-test",))
+    return f"wrote a {path.stat().st_size / 1e6:.1f} MB bioimage.io model package"
 
 
 def _file_check(suffix: str) -> Callable[[_Context], str]:
@@ -148,6 +155,7 @@ def _checks() -> list[_Check]:
         _Check("numba", _check_numba),
         *filters,
         _Check("structn2v", _check_structn2v, needs=("sample",)),
+        _Check("export", _check_export, needs=("structn2v",)),
         _Check("tiff", _file_check(".tif"), needs=("sample",)),
         _Check("mrc", _file_check(".mrc"), needs=("sample",)),
     ]

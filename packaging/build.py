@@ -11,7 +11,9 @@
 4. With ``--archive``, pack the folder as dist/et-denoise-VERSION-linux-x86_64.tar.zst
    (tar.gz where zstd is missing), the file users download.
 
-Prints the size of the folder (and of the archive) and the build time.
+Prints the size of the folder (and of the archive), the build time, and the
+oldest glibc the app runs with: system libraries are copied from the build
+machine, so build on the oldest Linux the app must run on.
 """
 
 from __future__ import annotations
@@ -57,11 +59,22 @@ def folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
 
+def required_glibc(app: Path) -> str:
+    """The newest glibc symbol version a file of the app needs, i.e. the oldest glibc the app runs with."""
+    newest = (0,)
+    for path in app.rglob("*"):
+        if path.is_file() and not path.is_symlink() and (".so" in path.name or path == app / app.name):
+            symbols = subprocess.run(["objdump", "-T", str(path)], capture_output=True, text=True).stdout
+            for version in re.findall(r"GLIBC_(\d+(?:\.\d+)+)", symbols):
+                newest = max(newest, tuple(map(int, version.split("."))))
+    return ".".join(map(str, newest))
+
+
 def archive(app: Path, name: str) -> Path:
     """Pack ``app`` into a .tar.zst (or .tar.gz) next to it."""
     if shutil.which("zstd"):
         target = app.parent / f"{name}.tar.zst"
-        command = ["tar", "-I", "zstd -T0 -12", "-cf", str(target)]
+        command = ["tar", "-I", "zstd -T0 -12 --long=27", "-cf", str(target)]
     else:
         target = app.parent / f"{name}.tar.gz"
         command = ["tar", "-czf", str(target)]
@@ -86,6 +99,8 @@ def build(dist: Path, work: Path, make_archive: bool) -> int:
         shutil.copy2(PACKAGING / name, app / name)
     built = time.perf_counter() - start
     print(f"built {app} in {built:.0f} s: {folder_size(app) / 1e6:.0f} MB")
+    if shutil.which("objdump"):
+        print(f"it needs glibc {required_glibc(app)} or newer (Linux distributions at least as recent as this one)")
     if make_archive:
         start = time.perf_counter()
         target = archive(app, f"{meta['name']}-{meta['version']}-{platform.system().lower()}-{platform.machine()}")
