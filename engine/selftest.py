@@ -4,7 +4,8 @@ Each check exercises one part of the app the way a user's session would, on a
 small synthetic tomogram: the sample generator, numba's thread-safe parallel
 layer and its kernel cache, every classic filter (which must improve the PSNR),
 a few StructN2V training steps with a saved, reloaded and applied model, its
-export as a bioimage.io package, and a TIFF and an MRC file written and read back.  A failing check is reported by
+export as a bioimage.io package, a TIFF and an MRC file written and read back,
+and a comparison figure written as PNG and PDF.  A failing check is reported by
 name with its error in one line; the others still run.
 """
 
@@ -146,6 +147,23 @@ def _file_check(suffix: str) -> Callable[[_Context], str]:
     return check
 
 
+def _check_figure(context: _Context) -> str:
+    from engine.figure import FigureSize, Panel, save_comparison_figure
+
+    middle = len(context.noisy) // 2
+    panels = [Panel("noisy", context.noisy[middle]), Panel("clean", context.clean[middle], subtitle="ground truth")]
+    height, width = context.noisy.shape[1:]
+    line = ((0, height / 2), (width - 1, height / 2))
+    sizes = []
+    for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
+        path = save_comparison_figure(context.workdir / f"figure{suffix}", panels, line=line,
+                                      size=FigureSize(width=12, dpi=72))
+        if not path.read_bytes().startswith(magic):
+            raise CheckFailed(f"{path.name} is not a {suffix[1:].upper()} file")
+        sizes.append(f"{suffix[1:].upper()} {path.stat().st_size / 1e3:.0f} kB")
+    return f"comparison figure with line profile as {' and '.join(sizes)}"
+
+
 def _checks() -> list[_Check]:
     from engine.filters import FILTERS
 
@@ -158,6 +176,7 @@ def _checks() -> list[_Check]:
         _Check("export", _check_export, needs=("structn2v",)),
         _Check("tiff", _file_check(".tif"), needs=("sample",)),
         _Check("mrc", _file_check(".mrc"), needs=("sample",)),
+        _Check("figure", _check_figure, needs=("sample",)),
     ]
 
 

@@ -114,7 +114,13 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller",
                         help="PyInstaller's work folder (default build/pyinstaller/)")
     parser.add_argument("--archive", action="store_true", help="also pack the app as a .tar.zst for download")
+    parser.add_argument("--missing-packages", action="store_true",
+                        help="only print the Debian/Ubuntu packages of the system libraries the build needs and "
+                        "this machine lacks (nothing when none is missing)")
     args = parser.parse_args(argv)
+    if args.missing_packages:
+        print(" ".join(debian_package(name) for name in missing_qt_libraries()))
+        return 0
     return build(args.dist, args.work, args.archive)
 
 

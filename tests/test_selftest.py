@@ -6,7 +6,7 @@ import numba
 
 import main
 
-CHECKS = ("sample", "numba", "median", "diffusion", "nlm", "structn2v", "export", "tiff", "mrc")
+CHECKS = ("sample", "numba", "median", "diffusion", "nlm", "structn2v", "export", "tiff", "mrc", "figure")
 
 
 def self_test(capsys):
