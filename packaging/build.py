@@ -19,6 +19,7 @@ machine, so build on the oldest Linux the app must run on.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import shutil
@@ -91,8 +92,9 @@ def build(dist: Path, work: Path, make_archive: bool) -> int:
               file=sys.stderr)
         return 1
     start = time.perf_counter()
+    quiet = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}  # TensorFlow's logs
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-                    "--distpath", str(dist), "--workpath", str(work), str(SPEC)], check=True, cwd=ROOT)
+                    "--distpath", str(dist), "--workpath", str(work), str(SPEC)], check=True, cwd=ROOT, env=quiet)
     meta = project()
     app = dist / meta["name"]
     for name in DESKTOP_FILES:

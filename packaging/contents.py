@@ -13,6 +13,11 @@ COLLECTED_PACKAGES = (
     "bioimageio.spec",  # imported only inside engine.n2v.export (model export)
 )
 
+#: Packages whose data files are read at run time.
+DATA_OF_PACKAGES = (
+    "bioimageio.spec",  # static/*.json: licences, tag categories and schema the export validates against
+)
+
 #: Single modules collected by hand.
 HIDDEN_IMPORTS = (
     "frozen_numba_cache",  # packaging/frozen_numba_cache.py: where numba caches kernels in the app
@@ -43,9 +48,10 @@ LEFT_OUT_BINARIES = (
 #: matplotlib backends the figures are written with (engine.figure: PNG and PDF).
 MATPLOTLIB_BACKENDS = ("Agg", "pdf")
 
-#: Distributions whose metadata is read at run time (About box, model folders, export errors).
-METADATA_OF = ("numpy", "scipy", "scikit-image", "pyqtgraph", "tensorflow-cpu", "n2v", "bioimageio.spec",
-               "pydantic")
+#: Distributions whose metadata is read at run time (About box, model folders, export errors); for a
+#: tuple, the first one installed (a GPU build has tensorflow instead of tensorflow-cpu).
+METADATA_OF = ("numpy", "scipy", "scikit-image", "pyqtgraph", ("tensorflow-cpu", "tensorflow"), "n2v",
+               "bioimageio.spec", "pydantic")
 
 #: Shared libraries stripped of their symbols (destination path prefixes in the app): about 200 MB
 #: less.  Libraries that auditwheel patched (SciPy's and NumPy's OpenBLAS...) break when stripped.
