@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QScrollArea, QSizePolicy,
-                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QSizePolicy, QStackedWidget,
+                               QToolButton, QVBoxLayout, QWidget)
 
 
 class FlowLayout(QLayout):
@@ -93,8 +93,9 @@ class MethodTabs(QWidget):
         self._buttons.setExclusive(True)
         self._buttons.idClicked.connect(self.setCurrentIndex)
         self._stack = QStackedWidget()
+        self._stack.currentChanged.connect(self._fit_current_page)
         self._stack.currentChanged.connect(self.currentChanged)
-        self._pages: list[QWidget] = []
+        self._policies: list[QSizePolicy] = []
         rule = QFrame()
         rule.setFrameShape(QFrame.Shape.HLine)
         rule.setObjectName("methodTabRule")
@@ -106,17 +107,10 @@ class MethodTabs(QWidget):
         layout.addWidget(self._stack, 1)
 
     def addTab(self, widget: QWidget, title: str) -> int:  # QTabWidget's name
-        """Add a page; returns its index.
-
-        The page sits in a scroll area, so a page wider or taller than the
-        panel scrolls instead of forcing the whole window to grow.
-        """
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(widget)
-        index = self._stack.addWidget(scroll)
-        self._pages.append(widget)
+        """Add a page; returns its index."""
+        self._policies.append(widget.sizePolicy())
+        index = self._stack.addWidget(widget)
+        self._fit_current_page()
         button = QToolButton()
         button.setObjectName("methodTab")
         button.setText(title)
@@ -142,7 +136,7 @@ class MethodTabs(QWidget):
 
     def widget(self, index: int) -> Optional[QWidget]:  # QTabWidget's name
         """The page at ``index``."""
-        return self._pages[index] if 0 <= index < len(self._pages) else None
+        return self._stack.widget(index)
 
     def currentIndex(self) -> int:  # Qt's name
         """Index of the page shown."""
@@ -150,7 +144,16 @@ class MethodTabs(QWidget):
 
     def currentWidget(self) -> Optional[QWidget]:  # Qt's name
         """The page shown."""
-        return self.widget(self.currentIndex())
+        return self._stack.currentWidget()
+
+    def _fit_current_page(self) -> None:
+        """Size the panel for the page shown only: a wide page (Compare) widens the
+        panel while it is shown, not while a narrow one is."""
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        for index, policy in enumerate(self._policies):
+            page = self._stack.widget(index)
+            page.setSizePolicy(policy if index == self._stack.currentIndex() else ignored)
+        self._stack.updateGeometry()
 
     def setCurrentIndex(self, index: int) -> None:  # Qt's name
         """Show the page at ``index``."""

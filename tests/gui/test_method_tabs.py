@@ -25,3 +25,17 @@ def test_six_titles_wrap_inside_a_narrow_panel_and_switch_pages(qtbot):
     assert tabs.currentIndex() == 4 and changed == [4] and tabs.currentWidget().text() == "Noise analysis"
     tabs.setCurrentIndex(1)
     assert buttons[1].isChecked() and not buttons[4].isChecked()
+
+
+def test_a_wide_page_widens_the_panel_only_while_it_is_shown(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    tabs = MethodTabs()
+    qtbot.addWidget(tabs)
+    wide = QWidget()
+    wide.setMinimumWidth(900)
+    tabs.addTab(QLabel("narrow"), "Narrow")
+    tabs.addTab(wide, "Wide")
+    assert tabs.minimumSizeHint().width() < 900
+    tabs.setCurrentIndex(1)
+    assert tabs.minimumSizeHint().width() >= 900
