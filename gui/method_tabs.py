@@ -73,6 +73,25 @@ class FlowLayout(QLayout):
         return y + row_height - rect.y()
 
 
+class _CurrentPageStack(QStackedWidget):
+    """A stacked widget sized for the page shown only: a wide page (Compare)
+    widens the panel while it is shown, not while a narrow one is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(self.updateGeometry)
+
+    def sizeHint(self) -> QSize:  # Qt's name
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # Qt's name
+        page = self.currentWidget()
+        if page is None:
+            return super().minimumSizeHint()
+        return page.minimumSizeHint().expandedTo(page.minimumSize())
+
+
 class MethodTabs(QWidget):
     """A tab widget whose tab titles wrap.
 
@@ -92,10 +111,8 @@ class MethodTabs(QWidget):
         self._buttons = QButtonGroup(self)
         self._buttons.setExclusive(True)
         self._buttons.idClicked.connect(self.setCurrentIndex)
-        self._stack = QStackedWidget()
-        self._stack.currentChanged.connect(self._fit_current_page)
+        self._stack = _CurrentPageStack()
         self._stack.currentChanged.connect(self.currentChanged)
-        self._policies: list[QSizePolicy] = []
         rule = QFrame()
         rule.setFrameShape(QFrame.Shape.HLine)
         rule.setObjectName("methodTabRule")
@@ -108,9 +125,7 @@ class MethodTabs(QWidget):
 
     def addTab(self, widget: QWidget, title: str) -> int:  # QTabWidget's name
         """Add a page; returns its index."""
-        self._policies.append(widget.sizePolicy())
         index = self._stack.addWidget(widget)
-        self._fit_current_page()
         button = QToolButton()
         button.setObjectName("methodTab")
         button.setText(title)
@@ -145,15 +160,6 @@ class MethodTabs(QWidget):
     def currentWidget(self) -> Optional[QWidget]:  # Qt's name
         """The page shown."""
         return self._stack.currentWidget()
-
-    def _fit_current_page(self) -> None:
-        """Size the panel for the page shown only: a wide page (Compare) widens the
-        panel while it is shown, not while a narrow one is."""
-        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        for index, policy in enumerate(self._policies):
-            page = self._stack.widget(index)
-            page.setSizePolicy(policy if index == self._stack.currentIndex() else ignored)
-        self._stack.updateGeometry()
 
     def setCurrentIndex(self, index: int) -> None:  # Qt's name
         """Show the page at ``index``."""
