@@ -5,7 +5,3 @@ document and its results without any Qt import, so it can be tested and reused
 headless; every other module here is a Qt view or controller that receives the
 objects it shows and subscribes to their signals.
 """
-
-from gui.pyside_refcount import protect_singletons
-
-protect_singletons()

@@ -16,7 +16,6 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import gui  # noqa: E402,F401  (PySide6 reference-count fix first)
 from engine.io import ImageData  # noqa: E402
 from gui.canvas import CompareCanvas, CompareMode  # noqa: E402
 from gui.model import Document, Result  # noqa: E402

@@ -6,7 +6,6 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-import gui  # noqa: F401  (applies the PySide6 reference-count fix before any Qt call)
 from gui.model import Preview
 from gui.theme import apply_theme
 
