@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidg
 
 from gui.dialogs import confirm
 from gui.model import Document, Result, format_seconds
+from gui.reproduce_actions import copy_result_command, export_session_script
+from gui.settings import AppSettings
 
 _RESULT_ROLE = Qt.ItemDataRole.UserRole
 
@@ -181,6 +183,10 @@ class ResultsPanel(QWidget):
         menu.addAction("Save as…", lambda: self.save_requested.emit(result))
         menu.addAction("Rename", lambda: self.list.editItem(item))
         menu.addAction("Delete", lambda: self.delete(result))
+        menu.addSeparator()
+        menu.addAction("Copy command", lambda: copy_result_command(self.window(), self.document, result))
+        menu.addAction("Export session as script…",
+                       lambda: export_session_script(self.window(), self.document, AppSettings()))
         menu.exec(self.list.viewport().mapToGlobal(position))
 
     def _on_save_clicked(self) -> None:
