@@ -5,14 +5,14 @@ import csv
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 
 from engine.comparison import line_profile
 from engine.figure import FigureSize
 from engine.filters import FILTERS
-from engine.io import ImageData, write_image
+from engine.io import ImageData, read_image, write_image
 from engine.metrics import psnr
 from gui.figure_dialog import FigureDialog, FigureOptions
 from gui.model import Result
@@ -192,3 +192,31 @@ def test_key_parameters_name_what_tells_results_apart():
     diffusion = FILTERS["diffusion"].params_type(kappa=1.5)
     assert key_parameters(diffusion) == "Iterations 15 · κ 1.5 · Step γ 0.15"
     assert key_parameters(None) == ""
+
+
+def test_results_panel_menu_copies_a_results_command_and_exports_the_session(sample_window, tmp_path, dialogs):
+    document = sample_window.document
+    path = tmp_path / "my tomo.tif"
+    write_image(path, document.image.data)
+    document.open_image(read_image(path), path.name)
+    [result] = add_results(document, [("nlm", {"h": 0.5})])
+    panel = sample_window.results_panel
+
+    def choose(text):
+        """Answer the context menu, once it is open, with the entry ``text``."""
+        def pick():
+            menu = next(menu for menu in panel.findChildren(QMenu) if menu.isVisible())
+            next(action for action in menu.actions() if action.text() == text).trigger()
+            menu.close()
+        QTimer.singleShot(0, pick)
+
+    position = panel.list.visualItemRect(panel.item_for(result)).center()
+    choose("Copy command")
+    panel.list.customContextMenuRequested.emit(position)
+    command = QApplication.clipboard().text()
+    assert f"denoise '{path}' -o my_tomo_Non-local_means.tif --method nlm" in command and "--h 0.5 " in command
+
+    dialogs.save_path = str(tmp_path / "session.sh")
+    choose("Export session as script…")
+    panel.list.customContextMenuRequested.emit(position)
+    assert f"denoise '{path}' -o my_tomo_Non-local_means.tif" in (tmp_path / "session.sh").read_text()
