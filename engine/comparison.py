@@ -161,6 +161,27 @@ class MetricsTable:
             writer.writerow([row.name, *("" if value is None else repr(float(value)) for value in values)])
         return buffer.getvalue()
 
+    def to_text(self) -> str:
+        """The table as aligned plain text, for a terminal.
+
+        Examples
+        --------
+        >>> table = MetricsTable((ImageMetrics("Original", 0.25, 1.0, 0.5),), Region(0, 8, 0, 8),
+        ...                      Region(8, 16, 0, 8), "slice 3")
+        >>> print(table.to_text())
+        Image     Noise σ   SNR   CNR
+        Original   0.2500  1.00  0.50
+        """
+        columns = self.columns
+        rows = [["Image", *(column.header for column in columns)]]
+        for row in self.rows:
+            values = (row.value(column.key) for column in columns)
+            rows.append([row.name, *(format_value(value, column.digits) for value, column in zip(values, columns))])
+        widths = [max(len(line[index]) for line in rows) for index in range(len(rows[0]))]
+        return "\n".join("  ".join([line[0].ljust(widths[0]), *(cell.rjust(width) for cell, width
+                                                               in zip(line[1:], widths[1:]))]).rstrip()
+                         for line in rows)
+
     def write_csv(self, path, *, overwrite: bool = False) -> Path:
         """Write :meth:`to_csv` to ``path`` (UTF-8).
 
@@ -173,6 +194,15 @@ class MetricsTable:
         with open(path, "w" if overwrite else "x", encoding="utf-8", newline="") as handle:
             handle.write(self.to_csv())
         return path
+
+
+def format_value(value: Optional[float], digits: int) -> str:
+    """A measurement as shown in tables: ``digits`` decimals, ``–`` when missing, ``∞`` when infinite."""
+    if value is None:
+        return "–"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.{digits}f}"
 
 
 # ---------------------------------------------------------------- regions and profiles
@@ -501,7 +531,7 @@ def compare_files(original_path, result_paths: Sequence, figure_path, *, referen
     images = [ComparedImage(name, read_image(path).data) for name, path in zip(names, result_paths)]
     reference = None if reference_path is None else read_image(reference_path).data
     table = compare(original, images, reference=reference, slice_index=slice_index)
-    shown = slice_index if slice_index is not None else (original.shape[0] // 2 if original.ndim == 3 else None)
+    shown = None if original.ndim == 2 else (original.shape[0] // 2 if slice_index is None else slice_index)
 
     def plane(data):
         return data if shown is None else data[shown]

@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from engine.comparison import MetricsTable, line_profile
+from engine.comparison import MetricsTable, format_value, line_profile
 from engine.errors import ImageError, ParameterError
 
 #: Colours of the results' titles, curves and rows (Okabe & Ito's colour-blind-safe set, yellow left out).
@@ -371,14 +371,6 @@ def _draw_profile(figure, panels: list[Panel], layout: _Layout, line, top: float
         axes.spines[side].set_visible(False)
 
 
-def _format(value: Optional[float], digits: int) -> str:
-    if value is None:
-        return "–"
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    return f"{value:.{digits}f}"
-
-
 def _draw_table(figure, panels: list[Panel], layout: _Layout, metrics: MetricsTable, caption: bool) -> None:
     inch_x, inch_y = 1 / layout.width, 1 / layout.height
     bottom = _MARGIN + (1.6 * layout.font / 72 if caption else 0.0)
@@ -386,7 +378,7 @@ def _draw_table(figure, panels: list[Panel], layout: _Layout, metrics: MetricsTa
                             (layout.table - 0.1) * inch_y))
     axes.set_axis_off()
     columns = metrics.columns
-    cells = [[row.name, *(_format(row.value(column.key), column.digits) for column in columns)]
+    cells = [[row.name, *(format_value(row.value(column.key), column.digits) for column in columns)]
              for row in metrics.rows]
     name_share = 2.0
     widths = [name_share / (name_share + len(columns))] + [1 / (name_share + len(columns))] * len(columns)

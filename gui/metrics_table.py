@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from engine.comparison import MetricsTable
+from engine.comparison import MetricsTable, format_value
 
-_MISSING = "–"
 #: The table asks for room to show this many rows without scrolling.
 MAX_ROWS_SHOWN = 6
 
@@ -20,13 +18,7 @@ class _ValueItem(QTableWidgetItem):
     """A cell that shows a rounded number but sorts by the exact value (empty cells last)."""
 
     def __init__(self, value: Optional[float], digits: int) -> None:
-        if value is None:
-            text = _MISSING
-        elif math.isinf(value):
-            text = "∞" if value > 0 else "−∞"
-        else:
-            text = f"{value:.{digits}f}"
-        super().__init__(text)
+        super().__init__(format_value(value, digits))
         self.value = value
         self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if value is not None:

@@ -169,3 +169,18 @@ def test_line_profile_samples_each_pixel_and_stays_inside_the_image():
     assert np.all(np.diff(values) > 0)
     _, diagonal = line_profile(ramp, (0, 0), (19, 19))
     assert len(diagonal) == 28
+
+
+def test_a_2d_image_is_compared_and_the_table_prints_for_a_terminal(tmp_path):
+    rng = np.random.default_rng(2)
+    clean = ndimage.gaussian_filter(rng.normal(size=(64, 80)), 3).astype(np.float32) * 10
+    noisy = clean + rng.normal(0, 0.5, clean.shape).astype(np.float32)
+    write_image(tmp_path / "noisy.tif", noisy)
+    write_image(tmp_path / "smooth.tif", ndimage.gaussian_filter(noisy, 1.5))
+    table = compare_files(tmp_path / "noisy.tif", [tmp_path / "smooth.tif"], tmp_path / "figure.pdf",
+                          slice_index=0)
+    assert table.scope == "the whole image"
+    assert (tmp_path / "figure.pdf").read_bytes()[:5] == b"%PDF-"
+    lines = table.to_text().splitlines()
+    assert lines[0].split()[:3] == ["Image", "Noise", "σ"] and lines[2].startswith("smooth ")
+    assert f"{table.row('smooth').cnr:.2f}" in lines[2]
