@@ -84,6 +84,9 @@ def archive(app: Path, name: str) -> Path:
 
 
 def build(dist: Path, work: Path, make_archive: bool) -> int:
+    if sys.platform.startswith("linux") and not shutil.which("strip"):
+        print("error: the build strips TensorFlow's libraries with `strip`: install binutils", file=sys.stderr)
+        return 1
     missing = missing_qt_libraries()
     if missing:
         print("error: Qt's X11 platform plugin needs libraries this machine lacks, and the app would be built "
