@@ -202,7 +202,8 @@ def format_value(value: Optional[float], digits: int) -> str:
         return "–"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    return f"{value:.{digits}f}"
+    text = f"{value:.{digits}f}"
+    return text[1:] if float(text) == 0 and text.startswith("-") else text  # no "-0.000"
 
 
 # ---------------------------------------------------------------- regions and profiles

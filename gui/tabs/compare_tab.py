@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from engine.comparison import (ORIGINAL_NAME, ComparedImage, MetricsTable, compare, default_regions, line_profile,
                                unique_names)
+from engine.errors import ImageError
 from engine.figure import Panel, result_colour, save_comparison_figure
 from engine.io import read_image
 from gui.compare_grid import CompareGrid, ContrastMode, Tile
@@ -320,7 +321,10 @@ class CompareTab(Tab):
             plane = reference[self.document.z] if reference.ndim == 3 else reference
         height, width = plane.shape
         self.grid.set_line((0.1 * width, height / 2), (0.9 * width, height / 2))
-        self.grid.set_regions(*default_regions(plane))
+        try:
+            self.grid.set_regions(*default_regions(plane))
+        except ImageError as error:
+            self.status.setText(f"No SNR and CNR: {error}.")
 
     def _update_controls(self) -> None:
         has_image = self.document.has_image
