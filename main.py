@@ -244,13 +244,7 @@ def _cmd_compare(args) -> int:
 
     table = compare_files(args.original, args.results, args.output, reference_path=args.reference,
                           csv_path=args.csv, slice_index=args.slice, overwrite=args.overwrite)
-    columns = table.columns
-    names = [row.name for row in table.rows]
-    width = max(len("image"), *(len(name) for name in names))
-    print(f"{'image':<{width}}" + "".join(f"{column.header:>12}" for column in columns))
-    for row in table.rows:
-        cells = ("" if row.value(c.key) is None else f"{row.value(c.key):.{c.digits}f}" for c in columns)
-        print(f"{row.name:<{width}}" + "".join(f"{cell:>12}" for cell in cells))
+    print(table.to_text())
     print(f"wrote {args.output}" + (f" and {args.csv}" if args.csv else ""))
     return 0
 
