@@ -103,8 +103,8 @@ def run_slicewise(
     ----------
     func : callable
         Takes one 2-D plane and returns the filtered plane (same shape).  It
-        must release the GIL to gain from threads (numpy, scipy, scikit-image,
-        OpenCV and numba kernels do).
+        must release the GIL to gain from threads (numpy, scipy, scikit-image
+        and numba kernels do).
     volume : ndarray, shape (Y, X) or (Z, Y, X)
         A 2-D image is treated as a stack of one plane.
     progress : callable, optional

@@ -1,6 +1,6 @@
 """Median filter: plane by plane (2-D) or in the volume (3-D), with exact results.
 
-Three kernels compute the same thing, scipy's
+Two kernels compute the same thing, scipy's
 ``scipy.ndimage.median_filter(image, footprint=..., mode="reflect")``, and
 :func:`median` picks the fastest one for the window and the data:
 
@@ -8,17 +8,14 @@ Three kernels compute the same thing, scipy's
   network* (Batcher's odd-even merge sort, pruned to the comparators the median
   depends on) of branch-free min/max operations over whole rows at a time,
   which the compiler turns into SIMD instructions.  Exact for every dtype.
-* larger square windows in 2-D on integer data spanning fewer than 256 values
-  (8-bit data, also when stored as uint16 like our ET slices) use OpenCV's
-  constant-time ``medianBlur`` (Perreault & Hebert 2007).  Exact.
-* other large windows use a *sliding histogram* (Huang et al. 1979): moving
+* larger windows use a *sliding histogram* (Huang et al. 1979): moving
   one pixel along X adds and removes one pixel per footprint row, and the
   median level is found from the previous one with a two-level (coarse/fine)
   histogram of at most 65,536 levels; see :func:`median` for when that is
   exact and the bound when it is not.
 
 The numba kernels run on numba's threads (``prange``) over the rows of a plane
-or a slab, so a single image uses every core; OpenCV uses its own threads.
+or a slab, so a single image uses every core.
 Planes (2-D mode) or slabs of :data:`SLAB_PLANES` planes (3-D mode) are
 processed one after another, with the cancel token checked and progress
 reported between them.
@@ -30,7 +27,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
-import cv2
 import numba
 import numpy as np
 
@@ -130,8 +126,7 @@ def median(
     cancel : CancelToken, optional
         Checked between planes or slabs; raises :class:`~engine.errors.Cancelled`.
     workers : int, optional
-        Threads that share each plane's rows; default one per core.  (OpenCV,
-        used for large windows on 8-bit data, runs on its own threads.)
+        Threads that share each plane's rows; default one per core.
 
     Returns
     -------
@@ -227,10 +222,6 @@ def _kernel_for(window: np.ndarray, array: np.ndarray):
     """The fastest exact (or, for large windows on float data, 16-bit) kernel."""
     if window.sum() <= NETWORK_MAX_ELEMENTS:
         return _NetworkMedian(window, array)
-    width = window.shape[-1]
-    if (window.shape[0] == 1 and window.all() and width % 2 == 1
-            and array.dtype.kind in "ui" and int(array.max()) - int(array.min()) < 256):
-        return _ByteMedian(window, array)
     return _HistogramMedian(window, array)
 
 
@@ -297,21 +288,6 @@ class _NetworkMedian(_SlabKernel):
     def run_rows(self, padded, out, chunks):
         _network_rows(padded.astype(np.float32, copy=False), out, self.offsets, self.ops,
                       self.out_slot, chunks)
-
-
-class _ByteMedian(_SlabKernel):
-    """Exact median of 8-bit data in large square 2-D windows by OpenCV's medianBlur."""
-
-    def __init__(self, window: np.ndarray, array: np.ndarray) -> None:
-        super().__init__(window)
-        low = int(array.min())
-        self.source = (array - low).astype(np.uint8)
-        self.values = (low + np.arange(256)).astype(np.float32)
-
-    def run_rows(self, padded, out, chunks):
-        inner = (slice(self.before[1], -self.after[1]), slice(self.before[2], -self.after[2]))
-        for z in range(padded.shape[0]):
-            out[z] = self.values[cv2.medianBlur(padded[z], self.window.shape[-1])[inner]]
 
 
 class _HistogramMedian(_SlabKernel):
