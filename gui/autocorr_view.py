@@ -23,6 +23,10 @@ from engine.autocorr import Autocorrelation
 DIVERGING = pg.ColorMap(np.linspace(0, 1, 7),
                         ["#053061", "#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b", "#67001f"],
                         name="RdBu_r")
+#: The heat map shows shifts up to this far from the centre (suggested masks reach at most ±7 px).
+HEAT_MAP_RADIUS = 8
+HEAT_MAP_HEIGHT = 250
+PROFILES_HEIGHT = 185
 #: Default colour range ±LEVEL: the centre (ρ = 1) saturates, weak correlations stay visible.
 LEVEL = 0.6
 PROFILE_PENS = {"X": "#ff9f43", "Y": "#4dabf7", "Z": "#69db7c"}
@@ -68,23 +72,26 @@ class AutocorrView(QWidget):
         super().__init__(parent)
         self.acf: Optional[Autocorrelation] = None
         self.mask: Optional[np.ndarray] = None
-        self.plots = pg.GraphicsLayoutWidget()
-        self.plots.ci.setContentsMargins(2, 2, 2, 2)
+        self.heat_plots = pg.GraphicsLayoutWidget()
+        self.heat_plots.ci.setContentsMargins(0, 4, 0, 0)
+        self.heat_plots.setFixedHeight(HEAT_MAP_HEIGHT)
+        self.profile_plots = pg.GraphicsLayoutWidget()
+        self.profile_plots.ci.setContentsMargins(0, 4, 4, 0)
+        self.profile_plots.setFixedHeight(PROFILES_HEIGHT)
         self._build_heat_map()
         self._build_profiles()
-        self.plots.ci.layout.setRowStretchFactor(0, 5)
-        self.plots.ci.layout.setRowStretchFactor(1, 3)
         self.readout = QLabel(" ")
         self.readout.setObjectName("muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.heat_plots)
         layout.addWidget(self.readout)
+        layout.addWidget(self.profile_plots)
 
     # ------------------------------------------------------------ builders
     def _build_heat_map(self) -> None:
-        self.heat = self.plots.addPlot(row=0, col=0)
+        self.heat = self.heat_plots.addPlot()
         self.heat.setMenuEnabled(False)
         self.heat.setMouseEnabled(False, False)
         self.heat.hideButtons()
@@ -95,7 +102,7 @@ class AutocorrView(QWidget):
         self.heat_image = pg.ImageItem()
         self.heat.addItem(self.heat_image)
         self.colour_bar = pg.ColorBarItem(values=(-LEVEL, LEVEL), colorMap=DIVERGING, label="correlation ρ",
-                                          width=14, rounding=0.05, limits=(-1, 1), colorMapMenu=False)
+                                          width=14, interactive=False, colorMapMenu=False)
         self.colour_bar.setImageItem(self.heat_image, insert_in=self.heat)
         self.outline_under = _outline_item(OUTLINE_DARK, 4.0)
         self.outline = _outline_item(OUTLINE_LIGHT, 2.0)
@@ -104,24 +111,26 @@ class AutocorrView(QWidget):
             self.heat.addItem(item)
         self.heat.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.heat.setToolTip("Correlation of the noise with itself shifted by (Δx, Δy); the centre is 1. "
-                             "The outlined cells are the suggested blind-spot mask. Drag the colour bar's "
-                             "ends to change its range.")
+                             "The outlined cells are the suggested blind-spot mask.")
 
     def _build_profiles(self) -> None:
-        self.profiles = self.plots.addPlot(row=1, col=0)
+        self.profiles = self.profile_plots.addPlot()
         self.profiles.setMenuEnabled(False)
         self.profiles.setMouseEnabled(False, False)
         self.profiles.hideButtons()
         self.profiles.showGrid(x=True, y=True, alpha=0.15)
         self.profiles.setLabel("bottom", "shift (px)")
         self.profiles.setLabel("left", "ρ")
-        self.legend = self.profiles.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6)
-        self.legend.setBrush(pg.mkBrush(18, 20, 23, 200))
         self.threshold_lines = self.profiles.plot(pen=THRESHOLD_PEN, connect="finite", name="± threshold")
         self.reference_curve = self.profiles.plot(pen=REFERENCE_PEN, name="raw noise, X")
         self.curves = {axis: self.profiles.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                                 symbolPen=None, symbolBrush=colour, name=f"along {axis}")
                        for axis, colour in PROFILE_PENS.items()}
+        # Below the axes, so it never hides a curve.
+        self.legend = pg.LegendItem(colCount=3, labelTextSize="8pt", verSpacing=-8, horSpacing=12)
+        self.profile_plots.addItem(self.legend, row=1, col=0)
+        for item in (*self.curves.values(), self.threshold_lines, self.reference_curve):
+            self.legend.addItem(item, item.name())
         self.profiles.addLine(y=0, pen=pg.mkPen("#5b626d", width=1))
         self.profiles.setToolTip("Correlation against a shift along one axis through the centre. "
                                  "Shifts whose |ρ| passes the dotted threshold join the mask.")
@@ -131,13 +140,13 @@ class AutocorrView(QWidget):
                              reference: Optional[Autocorrelation] = None) -> None:
         """Draw ``acf`` with ``mask`` outlined; ``reference`` adds the raw noise's X profile (dashed)."""
         self.acf = acf
-        radius = acf.radius
-        self.heat_image.setImage(acf.plane, autoLevels=False)
+        radius = min(acf.radius, HEAT_MAP_RADIUS)
+        self.heat_image.setImage(self.central(acf), autoLevels=False)
         self.heat_image.setRect(QRectF(-radius - 0.5, -radius - 0.5, 2 * radius + 1, 2 * radius + 1))
         self.colour_bar.setLevels((-LEVEL, LEVEL))
         self.heat.setRange(xRange=(-radius - 0.5, radius + 0.5), yRange=(-radius - 0.5, radius + 0.5),
                            padding=0)
-        ticks = [[(value, f"{value:+d}" if value else "0") for value in range(-radius, radius + 1, 4)]]
+        ticks = [[(value, f"{value:+d}" if value else "0") for value in range(-(radius // 4) * 4, radius + 1, 4)]]
         for side in ("bottom", "left"):
             self.heat.getAxis(side).setTicks(ticks)
         shifts = acf.shifts
@@ -153,8 +162,14 @@ class AutocorrView(QWidget):
         else:
             self.reference_curve.setData([], [])
         self._set_legend_visible(self.reference_curve, reference is not None)
-        self.profiles.setXRange(-radius - 0.5, radius + 0.5, padding=0)
+        self.profiles.setXRange(-acf.radius - 0.5, acf.radius + 0.5, padding=0)
         self.set_mask(mask, threshold)
+
+    @staticmethod
+    def central(acf: Autocorrelation) -> np.ndarray:
+        """The part of the in-plane autocorrelation shown in the heat map (shifts up to ±HEAT_MAP_RADIUS)."""
+        cut = max(acf.radius - HEAT_MAP_RADIUS, 0)
+        return acf.plane[cut:acf.plane.shape[0] - cut, cut:acf.plane.shape[1] - cut]
 
     def set_mask(self, mask: Optional[np.ndarray], threshold: float) -> None:
         """Outline ``mask`` (``None``: nothing) and draw the ±``threshold`` lines."""
@@ -194,7 +209,7 @@ class AutocorrView(QWidget):
             return
         point = self.heat.vb.mapSceneToView(position)
         dx, dy = int(np.floor(point.x() + 0.5)), int(np.floor(point.y() + 0.5))
-        radius = acf.radius
+        radius = min(acf.radius, HEAT_MAP_RADIUS)
         if abs(dx) <= radius and abs(dy) <= radius:
-            value = acf.plane[dy + radius, dx + radius]
+            value = acf.plane[dy + acf.radius, dx + acf.radius]
             self.readout.setText(f"Shift Δx {dx:+d}, Δy {dy:+d} px: ρ = {value:+.2f}")

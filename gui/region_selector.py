@@ -148,7 +148,7 @@ class RegionSelector(QWidget):
 
     def _update_caption(self) -> None:
         region = self.region()
-        self.caption.setText(f"X {region.x0}–{region.x1} · Y {region.y0}–{region.y1}")
+        self.caption.setText(f"X {region.x0}–{region.x1}, Y {region.y0}–{region.y1}")
         self.caption.setToolTip(f"The region is {region.x1 - region.x0} × {region.y1 - region.y0} px.")
 
     def resizeEvent(self, event) -> None:  # Qt's name

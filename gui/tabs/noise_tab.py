@@ -42,7 +42,7 @@ from gui.tabs.registry import register_tab
 #: Wait this long after the last change of source, region or slice before analysing.
 ANALYSIS_DELAY_MS = 150
 #: Side (pixels) of the view where the region is drawn.
-REGION_VIEW_SIZE = 160
+REGION_VIEW_SIZE = 130
 #: A residual is analysed on up to this many slices either side of the current one.
 RESIDUAL_SLAB_RADIUS = 16
 MATCH_TOLERANCE = 0.15
@@ -111,11 +111,11 @@ def residual_verdict(residual: Autocorrelation, noise: Autocorrelation) -> tuple
     where = f"Δx {column - residual.radius:+d}, Δy {row - residual.radius:+d} px"
     if largest <= MATCH_TOLERANCE:
         return True, (f"The residual is correlated like the raw noise (largest difference |Δρ| = {largest:.2f}; "
-                      f"largest |ρ| off centre {strongest:.2f}): the result removed the noise, its "
-                      "structured part included.")
+                      f"largest |ρ| off centre {strongest:.2f}): the result removed the structured noise "
+                      "along with the rest.")
     return False, (f"The residual's correlation differs from the raw noise's by up to {largest:.2f} (at {where}; "
-                   f"largest |ρ| off centre {strongest:.2f}): part of the structured noise stayed in the result "
-                   "(a mask too short, or plain N2V), or signal was removed. Compare other masks below.")
+                   f"largest |ρ| off centre {strongest:.2f}): the result kept part of the structured noise "
+                   "(a mask too short, or plain N2V) or removed signal. Compare other masks below.")
 
 
 class NoiseTab(Tab):
@@ -145,6 +145,8 @@ class NoiseTab(Tab):
     # ------------------------------------------------------------ builders
     def _build_widgets(self) -> None:
         self.source_combo = QComboBox()
+        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_combo.setMinimumContentsLength(16)
         self.source_combo.setToolTip("What to analyse: background with little signal gives the noise alone; "
                                      "a result's residual (original − result) shows what it removed.")
         self.source_combo.currentIndexChanged.connect(self._on_source_combo_changed)
@@ -152,7 +154,7 @@ class NoiseTab(Tab):
         source_row.addWidget(QLabel("Source"))
         source_row.addWidget(self.source_combo, 1)
         self.region_selector = RegionSelector()
-        self.region_selector.setFixedSize(REGION_VIEW_SIZE, REGION_VIEW_SIZE + 18)
+        self.region_selector.setFixedSize(REGION_VIEW_SIZE, REGION_VIEW_SIZE + 20)
         self.region_selector.region_changed.connect(lambda _region: self._on_input_changed())
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.05, 0.95)
@@ -162,41 +164,37 @@ class NoiseTab(Tab):
         self.threshold.setToolTip("Neighbours whose |ρ| reaches this value are hidden with the blind spot; "
                                   "lower values give larger masks.")
         self.threshold.valueChanged.connect(self._on_threshold_changed)
-        threshold_row = QHBoxLayout()
-        threshold_row.addWidget(QLabel("Threshold |ρ| ≥"))
-        threshold_row.addWidget(self.threshold)
-        threshold_row.addStretch(1)
-        self.explanation = QLabel("Drag the rectangle over background, or choose another source.")
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.explanation.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.verdict = status_label()
-        self.use_mask_button = QPushButton("Use this mask")
-        self.use_mask_button.setObjectName("primary")
-        self.use_mask_button.setMinimumHeight(30)
-        self.use_mask_button.setToolTip("Put the suggested mask into the StructN2V tab's mask editor.")
-        self.use_mask_button.clicked.connect(self.use_mask)
-        self.use_status = status_label()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(6)
         self.progress.hide()
+        self.explanation = QLabel("Drag the rectangle over background, or choose another source.")
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.explanation.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.use_mask_button = QPushButton("Use this mask")
+        self.use_mask_button.setObjectName("primary")
+        self.use_mask_button.setMinimumHeight(30)
+        self.use_mask_button.setToolTip("Put the suggested mask into the StructN2V tab's mask editor.")
+        self.use_mask_button.clicked.connect(self.use_mask)
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(QLabel("Threshold |ρ| ≥"))
+        threshold_row.addWidget(self.threshold)
+        threshold_row.addStretch(1)
         summary = QVBoxLayout()
         summary.setContentsMargins(0, 0, 0, 0)
         summary.addLayout(threshold_row)
         summary.addWidget(self.explanation, 1)
-        summary.addWidget(self.progress)
         summary.addWidget(self.use_mask_button)
-        summary.addWidget(self.use_status)
         top = QHBoxLayout()
         top.addWidget(self.region_selector, 0, Qt.AlignmentFlag.AlignTop)
         top.addLayout(summary, 1)
+        self.verdict = status_label()
         self.source_caption = QLabel(" ")
         self.source_caption.setObjectName("muted")
         self.source_caption.setWordWrap(True)
         self.view = AutocorrView()
-        self.view.setMinimumHeight(440)
         self.sweep = MaskSweepPanel(self.context)
 
         content = QWidget()
@@ -205,6 +203,7 @@ class NoiseTab(Tab):
         layout.addLayout(source_row)
         layout.addLayout(top)
         layout.addWidget(self.verdict)
+        layout.addWidget(self.progress)
         layout.addWidget(self.source_caption)
         layout.addWidget(self.view)
         layout.addSpacing(6)
@@ -310,7 +309,7 @@ class NoiseTab(Tab):
         if self.document.has_image:
             slices = self.document.n_slices
             on = f"all {slices} slices" if self.document.is_volume else "the image"
-            combo.addItem(f"Region drawn here ({on})", Source(SourceKind.REGION))
+            combo.addItem(f"Background region drawn here ({on})", Source(SourceKind.REGION))
             combo.addItem("This slice, whole", Source(SourceKind.SLICE))
             if self.document.is_volume:
                 combo.addItem("Whole volume", Source(SourceKind.VOLUME))
@@ -331,7 +330,7 @@ class NoiseTab(Tab):
     def _show_suggestion(self) -> None:
         outcome, suggestion = self.outcome, self.suggestion
         self.view.set_mask(suggestion.mask, suggestion.threshold)
-        explanation = suggestion.explanation
+        explanation = suggestion.explanation.replace("|ρ|", "|\u2060ρ\u2060|")  # never break inside |ρ|
         self.explanation.setText(f"<b>Suggested mask:</b> {explanation[0].upper()}{explanation[1:]}."
                                  + (f" <span style='color:#9aa3b0'>(--mask {suggestion.spec})</span>"
                                     if suggestion.spec else ""))
@@ -345,15 +344,13 @@ class NoiseTab(Tab):
         self._update_use_status()
 
     def _update_use_status(self) -> None:
+        """Say on the button whether the StructN2V tab already uses the suggested mask."""
         mask, suggestion = self.document.blind_spot_mask, self.suggestion
-        if suggestion is None:
-            set_status(self.use_status, "")
-            return
-        wanted = None if suggestion.is_plain else suggestion.mask.astype(bool)
-        in_use = (mask is None and wanted is None) or (
-            mask is not None and wanted is not None and mask.shape == wanted.shape and np.array_equal(mask, wanted))
-        set_status(self.use_status, f"The StructN2V tab uses this mask ({describe_mask(suggestion.mask)})."
-                   if in_use else "")
+        wanted = None if suggestion is None or suggestion.is_plain else suggestion.mask.astype(bool)
+        in_use = suggestion is not None and (
+            (mask is None and wanted is None)
+            or (mask is not None and wanted is not None and mask.shape == wanted.shape and np.array_equal(mask, wanted)))
+        self.use_mask_button.setText("✓ Used by StructN2V" if in_use else "Use this mask")
 
     # ------------------------------------------------------------ handlers
     def _on_document_image_opened(self, document) -> None:
