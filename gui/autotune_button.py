@@ -131,8 +131,8 @@ class AutoTune(QWidget):
         set_status(self.status, f"Auto chose {chosen}: the lowest self-supervised error of {len(result.scores)} "
                    f"settings, with blind-spot mask {describe_mask(result.mask)} "
                    f"({format_seconds(job.elapsed_s)}).")
-        self.status.setToolTip("Blind-spot mask used (O the scored pixel, # hidden with it):\n"
-                               + render_mask(result.mask))
+        self.status.setToolTip("Blind-spot mask used (O the scored pixel, # hidden with it):"
+                               f"<pre>{render_mask(result.mask)}</pre>")
 
     def _show_exactly(self, params) -> None:
         """Give decimal spin boxes enough decimals for the chosen values (h 0.65 where the step is 0.1)."""

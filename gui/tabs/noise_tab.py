@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, Q
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from engine.autocorr import Autocorrelation, Region, noise_autocorrelation
-from engine.mask_suggestion import DEFAULT_THRESHOLD, MaskSuggestion, NoiseAnalysis, analyse_noise, suggest_mask
+from engine.mask_suggestion import (DEFAULT_THRESHOLD, MaskSuggestion, NoiseAnalysis, analyse_noise, render_mask,
+                                   suggest_mask)
 from gui.autocorr_view import AutocorrView
 from gui.autotune_button import describe_mask
 from gui.job_runner import LatestJob
@@ -310,7 +311,8 @@ class NoiseTab(Tab):
             slices = self.document.n_slices
             on = f"all {slices} slices" if self.document.is_volume else "the image"
             combo.addItem(f"Background region drawn here ({on})", Source(SourceKind.REGION))
-            combo.addItem("This slice, whole", Source(SourceKind.SLICE))
+            combo.addItem("This slice, whole" if self.document.is_volume else "Whole image",
+                          Source(SourceKind.SLICE))
             if self.document.is_volume:
                 combo.addItem("Whole volume", Source(SourceKind.VOLUME))
             for result in self.document.results:
@@ -331,9 +333,11 @@ class NoiseTab(Tab):
         outcome, suggestion = self.outcome, self.suggestion
         self.view.set_mask(suggestion.mask, suggestion.threshold)
         explanation = suggestion.explanation.replace("|ρ|", "|\u2060ρ\u2060|")  # never break inside |ρ|
-        self.explanation.setText(f"<b>Suggested mask:</b> {explanation[0].upper()}{explanation[1:]}."
-                                 + (f" <span style='color:#9aa3b0'>(--mask {suggestion.spec})</span>"
-                                    if suggestion.spec else ""))
+        self.explanation.setText(f"<b>Suggested mask:</b> {explanation[0].upper()}{explanation[1:]}.")
+        command = (f"--mask {suggestion.spec}" if suggestion.spec
+                   else "save the mask as rows of 0/1 in a file for --mask-file")
+        self.explanation.setToolTip("The mask (O the blind spot, # hidden with it):"
+                                    f"<pre>{render_mask(suggestion.mask)}</pre>Command line: {command}")
         self.use_mask_button.setEnabled(True)
         if outcome.reference is not None:
             matches, text = residual_verdict(outcome.analysis.autocorrelation, outcome.reference)
@@ -347,9 +351,8 @@ class NoiseTab(Tab):
         """Say on the button whether the StructN2V tab already uses the suggested mask."""
         mask, suggestion = self.document.blind_spot_mask, self.suggestion
         wanted = None if suggestion is None or suggestion.is_plain else suggestion.mask.astype(bool)
-        in_use = suggestion is not None and (
-            (mask is None and wanted is None)
-            or (mask is not None and wanted is not None and mask.shape == wanted.shape and np.array_equal(mask, wanted)))
+        in_use = (suggestion is not None and (mask is None) == (wanted is None)
+                  and (mask is None or np.array_equal(mask, wanted)))
         self.use_mask_button.setText("✓ Used by StructN2V" if in_use else "Use this mask")
 
     # ------------------------------------------------------------ handlers
