@@ -27,11 +27,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from engine.autocorr import Autocorrelation, Region, noise_autocorrelation
+from engine.autocorr import Autocorrelation, noise_autocorrelation
 from engine.mask_suggestion import (DEFAULT_THRESHOLD, MaskSuggestion, NoiseAnalysis, analyse_noise, render_mask,
                                    suggest_mask)
 from gui.autocorr_view import AutocorrView
-from gui.autotune_button import describe_mask
 from gui.job_runner import LatestJob
 from gui.mask_sweep import MaskSweepPanel
 from gui.model import Result
@@ -84,7 +83,6 @@ class Outcome:
     analysis: NoiseAnalysis
     source: Source
     reference: Optional[Autocorrelation]
-    z: int
 
 
 def residual_verdict(residual: Autocorrelation, noise: Autocorrelation) -> tuple[bool, str]:
@@ -272,10 +270,9 @@ class NoiseTab(Tab):
     def _computation(self, source: Source, threshold: float):
         """The job function analysing ``source`` (reads only arrays, never widgets)."""
         document = self.document
-        z = document.z
         if source.kind is SourceKind.RESIDUAL:
-            start = max(z - RESIDUAL_SLAB_RADIUS, 0)
-            stop = min(z + RESIDUAL_SLAB_RADIUS + 1, document.n_slices)
+            start = max(document.z - RESIDUAL_SLAB_RADIUS, 0)
+            stop = min(document.z + RESIDUAL_SLAB_RADIUS + 1, document.n_slices)
             raw = document.planes()[start:stop]
             denoised = source.result.data if source.result.data.ndim == 3 else source.result.data[np.newaxis]
             denoised = denoised[start:stop]
@@ -287,7 +284,7 @@ class NoiseTab(Tab):
                                                   cancel=cancel)
                 analysis = analyse_noise(raw, denoised=denoised, threshold=threshold, cancel=cancel,
                                          progress=lambda f: progress(0.5 + 0.5 * f))
-                return Outcome(analysis, source, reference, z)
+                return Outcome(analysis, source, reference)
             return compute
         if source.kind is SourceKind.SLICE:
             data, region = document.current_slice(), None
@@ -298,7 +295,7 @@ class NoiseTab(Tab):
 
         def compute(progress, cancel):
             analysis = analyse_noise(data, region=region, threshold=threshold, progress=progress, cancel=cancel)
-            return Outcome(analysis, source, None, z)
+            return Outcome(analysis, source, None)
         return compute
 
     def _fill_sources(self) -> None:
