@@ -1,5 +1,7 @@
 """Mask sweep: one StructN2V result per mask size, one job; cancelling adds no half-trained result."""
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -21,6 +23,8 @@ def test_two_sizes_give_two_results_to_compare(sample_window, qtbot, sample_shap
     sweep = tab.sweep
     sweep.form.set_params(SweepTraining(**TINY))
     sweep.set_choice("cross", [5, 9])
+    adding_threads = []
+    document.results.added.connect(lambda _result: adding_threads.append(threading.current_thread()))
     assert sweep.start_button.text() == "Train 2 models"
     qtbot.mouseClick(sweep.start_button, Qt.MouseButton.LeftButton)
     job = sweep.job
@@ -35,6 +39,7 @@ def test_two_sizes_give_two_results_to_compare(sample_window, qtbot, sample_shap
         assert result.params.patch_size == 32 and result.params.epochs == 1
         assert result.data.shape == sample_shape and np.isfinite(result.data).all()
         assert not np.allclose(result.data, document.image.data)
+    assert adding_threads == [threading.main_thread()] * 2     # results reach the document on the GUI thread
     assert document.comparison is results[-1]
     # The noise analysis now looks at the newest StructN2V result's residual.
     assert tab.source().kind is SourceKind.RESIDUAL and tab.source().result is results[-1]
