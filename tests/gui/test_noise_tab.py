@@ -108,3 +108,15 @@ def test_whole_slice_and_volume_sources(noise_tab, sample_window, qtbot, sample_
     tab.select_source(SourceKind.VOLUME)
     outcome = _analysed(tab, qtbot, lambda outcome: outcome.source.kind is SourceKind.VOLUME)
     assert outcome.analysis.autocorrelation.z_radius == sample_shape[0] - 1
+
+
+def test_moving_the_rectangle_analyses_the_new_region(noise_tab, qtbot):
+    tab = noise_tab
+    roi = tab.region_selector.roi
+    roi.setSize((4, 40), finish=False)
+    roi.setPos((40, 30), finish=True)          # what the end of a mouse drag does
+    region = tab.region_selector.region()
+    assert (region.x0, region.y0) == (40, 30)
+    assert region.x1 - region.x0 >= 16         # too thin a box is widened to stay analysable
+    _analysed(tab, qtbot, lambda outcome: f"region {region}" in outcome.analysis.autocorrelation.source)
+    assert tab.region_selector.caption.text() == f"X {region.x0}–{region.x1}, Y {region.y0}–{region.y1}"
