@@ -37,9 +37,14 @@ def describe_mask(mask: np.ndarray) -> str:
     return "a " + "×".join(str(side) for side in mask.shape) + " px shape"
 
 
+def _labels(params_type) -> dict:
+    """Each parameter's label (its name where it has none)."""
+    return {item.name: item.metadata.get("label", item.name) for item in dataclasses.fields(params_type)}
+
+
 def describe_choice(params, names) -> str:
     """``"Size 15"``, ``"κ 1.5 · Iterations 40"``: the values of the parameters ``names``, by their labels."""
-    labels = {item.name: item.metadata.get("label", item.name) for item in dataclasses.fields(params)}
+    labels = _labels(params)
     parts = []
     for name in names:
         value = getattr(params, name)
@@ -69,7 +74,7 @@ class AutoTune(QWidget):
         self.form = form
         self.document = context.document
         self._job: Optional[Job] = None
-        labels = {item.name: item.metadata.get("label", item.name) for item in dataclasses.fields(method.params_type)}
+        labels = _labels(method.params_type)
         grid = DEFAULT_GRIDS[method.name]
         self._settings = int(np.prod([len(values) for values in grid.values()]))
         self.button = QPushButton("Auto")
