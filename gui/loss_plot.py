@@ -85,7 +85,7 @@ class LossPlot(QWidget):
         self.placeholder.setObjectName("muted")
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis.")
-        self.log_scale.toggled.connect(lambda log: self.plot.getPlotItem().setLogMode(y=log))
+        self.log_scale.toggled.connect(self._on_log_scale_toggled)
         footer = QHBoxLayout()
         footer.setContentsMargins(0, 0, 0, 0)
         footer.addWidget(self.placeholder, 1)
@@ -132,6 +132,9 @@ class LossPlot(QWidget):
         return _points(self.loss_curve), _points(self.val_curve)
 
     # ------------------------------------------------------------ helpers
+    def _on_log_scale_toggled(self, log: bool) -> None:
+        self.plot.getPlotItem().setLogMode(y=log)
+
     def _add_batch(self, event: TrainingEvent) -> None:
         # Keras reports the mean loss of the epoch so far: recover this batch's own loss.
         mean = event.loss

@@ -312,7 +312,7 @@ class MaskEditor(QWidget):
         self.length.valueChanged.connect(self._on_length_changed)
         for spin in (self.width_spin, self.height_spin, self.depth_spin):
             spin.valueChanged.connect(self._on_size_changed)
-        self.plane_spin.valueChanged.connect(lambda _plane: self._show())
+        self.plane_spin.valueChanged.connect(self._on_plane_changed)
         self.grid.cell_painted.connect(self._on_grid_cell_painted)
 
     # ------------------------------------------------------------ public
@@ -430,6 +430,9 @@ class MaskEditor(QWidget):
             return
         self._mask = _fit(self._mask, self._shape)
         self._changed()
+
+    def _on_plane_changed(self, _plane: int) -> None:
+        self._show()
 
     def _on_grid_cell_painted(self, row: int, column: int, hidden: bool) -> None:
         if self._mask is None:

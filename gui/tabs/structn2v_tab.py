@@ -35,7 +35,7 @@ from gui.n2v_param_form import N2VParamForm
 from gui.status_label import set_status
 from gui.tabs.base import Tab, TabContext
 from gui.tabs.registry import register_tab
-from gui.training_worker import TrainingRun
+from gui.training_worker import TrainingRun, on_network_thread
 
 #: Key of the method: its results' ``method`` and its remembered parameters.
 METHOD = "n2v"
@@ -223,7 +223,8 @@ class StructN2VTab(Tab):
         from engine.n2v.device import compute_device
 
         self.train_group.setTitle("Training · checking the device…")
-        job = self.context.jobs.submit("Checking the compute device", lambda _progress, _cancel: compute_device(),
+        job = self.context.jobs.submit("Checking the compute device",
+                                       lambda _progress, cancel: on_network_thread(cancel, compute_device),
                                        visible=False)
         job.succeeded.connect(self._on_device_succeeded)
         job.failed.connect(self._on_device_failed)
@@ -266,7 +267,8 @@ class StructN2VTab(Tab):
         """Denoise the current slice with the model and show it against the original (in the background)."""
         self._debounce.stop()
         model = self.model
-        if not (self.active and model is not None and self.document.has_image) or model.params.ndim == 3:
+        if not (self.active and model is not None and self.document.has_image) or model.params.ndim == 3 \
+                or self.training:
             return
         z = self.document.z
         plane = self.document.current_slice()
@@ -274,7 +276,7 @@ class StructN2VTab(Tab):
 
         def compute(_progress, cancel):
             start = time.perf_counter()
-            data = model.predict(plane, cancel=cancel)
+            data = on_network_thread(cancel, model.predict, plane, cancel=cancel)
             return Preview(label, model.params, z, data, time.perf_counter() - start)
 
         self._preview.submit(f"{label} preview", compute, self._on_preview_succeeded, self._on_preview_failed)
@@ -286,8 +288,8 @@ class StructN2VTab(Tab):
         model, image = self.model, self.document.image
         label = method_label(model.mask)
         job = self.context.jobs.submit(f"Denoising with {label}",
-                                       lambda progress, cancel: model.predict(image.data, progress=progress,
-                                                                              cancel=cancel))
+                                       lambda progress, cancel: on_network_thread(cancel, model.predict, image.data,
+                                                                            progress=progress, cancel=cancel))
         job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, model, data))
         job.failed.connect(lambda message: self._on_job_failed(f"{label} failed", message))
         job.cancelled.connect(lambda: set_status(self.status, "Cancelled; no result was kept."))
@@ -309,7 +311,8 @@ class StructN2VTab(Tab):
         from engine.n2v.model import TrainedModel
 
         self.settings.set_last_folder("model", str(Path(folder).parent))
-        job = self._submit_file_job(f"Loading model {Path(folder).name}", lambda _p, _c: TrainedModel.load(folder),
+        job = self._submit_file_job(f"Loading model {Path(folder).name}",
+                                    lambda _p, cancel: on_network_thread(cancel, TrainedModel.load, folder),
                                     "Cannot load the model")
         job.succeeded.connect(lambda model: self._on_model_loaded(model, folder))
         set_status(self.status, f"Loading {folder}…")
@@ -335,7 +338,8 @@ class StructN2VTab(Tab):
             return None
         model = self.model
         self.settings.set_last_folder("model", str(Path(folder).parent))
-        job = self._submit_file_job("Saving the model", lambda _p, _c: model.save(folder), "Cannot save the model")
+        job = self._submit_file_job("Saving the model", lambda _p, cancel: on_network_thread(cancel, model.save, folder),
+                                    "Cannot save the model")
         job.succeeded.connect(lambda path: set_status(self.status, f"Model saved in {path}."))
         set_status(self.status, f"Saving the model in {folder}…")
         return job
@@ -359,7 +363,8 @@ class StructN2VTab(Tab):
         model, test_image = self.model, self.document.current_slice()
         name = f"ET Denoise {method_label(model.mask)}"
         job = self._submit_file_job("Exporting to bioimage.io",
-                                    lambda _p, _c: export_bioimageio(model, path, test_image, name=name),
+                                    lambda _p, cancel: on_network_thread(cancel, export_bioimageio, model, path,
+                                                                           test_image, name=name),
                                     "Cannot export the model")
         job.succeeded.connect(lambda written: set_status(self.status, f"Exported to {written}."))
         set_status(self.status, f"Exporting to {path}…")
@@ -439,6 +444,7 @@ class StructN2VTab(Tab):
     def _on_training_finished(self) -> None:
         self.run = None
         self._update_state()
+        self.run_preview()
 
     # ------------------------------------------------------------ handlers: the model
     def _use_model(self, model, origin: str) -> None:

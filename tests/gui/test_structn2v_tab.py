@@ -1,0 +1,215 @@
+"""The StructN2V tab in the main window: tiny models (patch 32, depth 1, 8 filters, 2 epochs × 3 steps)
+trained on the small sample (8, 96, 96)."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+import engine.n2v.data
+from engine.jobs import CancelToken
+from engine.n2v import EventKind, N2VParams, StopReason, preset_mask
+from gui.job_runner import JobState
+from gui.model import Preview
+from gui.training_worker import on_network_thread
+
+TINY = N2VParams(patch_size=32, unet_depth=1, unet_filters=8, epochs=2, steps_per_epoch=3, batch_size=8)
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def tab(sample_window, qtbot):
+    """The StructN2V tab, shown, with tiny parameters and its device known (TensorFlow imported)."""
+    qtbot.waitUntil(lambda: sample_window.warm_up_job.state.done, timeout=TIMEOUT_MS)
+    shown = sample_window.select_tab("structn2v")
+    shown.form.set_params(TINY)
+    qtbot.waitUntil(lambda: bool(shown.device), timeout=TIMEOUT_MS)
+    return shown
+
+
+def _train(tab, qtbot, params=None, on_event=None):
+    """Train with ``params`` (the form's when None) and wait for the end; returns the run."""
+    if params is not None:
+        tab.form.set_params(params)
+    run = tab.train()
+    assert run is not None
+    if on_event is not None:
+        run.event_reported.connect(on_event)
+    with qtbot.waitSignal(run.job.finished, timeout=TIMEOUT_MS):
+        pass
+    qtbot.waitUntil(lambda: not tab.training)
+    return run
+
+
+def _apply(tab, qtbot):
+    results = tab.document.results
+    count = len(results)
+    tab.apply_button.click()
+    qtbot.waitUntil(lambda: len(results) == count + 1, timeout=TIMEOUT_MS)
+    return results[count]
+
+
+def _folder_dialog(monkeypatch, folder):
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *args, **kwargs: str(folder)))
+
+
+def test_training_plots_each_epoch_keeps_the_window_responsive_then_previews_and_applies(tab, qtbot, dialogs):
+    assert tab.train_group.title().startswith("Training on CPU") or "GPU" in tab.train_group.title()
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    run = _train(tab, qtbot)
+    timer.stop()
+    gaps = np.diff(ticks)
+    assert run.job.state is JobState.SUCCEEDED and len(ticks) > 20
+    assert gaps.max() < 0.1, f"the event loop stalled for {gaps.max() * 1000:.0f} ms while training"
+    assert tab.loss_plot.epoch_points() == (2, 2)
+    assert len(tab.loss_plot.batch_curve.getData()[0]) == 2 * 3
+    assert tab.progress.value() == 1000 and tab.progress.text().startswith("Trained 2 epochs")
+    assert tab.model.history.stopped is None and len(tab.model.history.loss) == 2
+
+    qtbot.waitUntil(lambda: isinstance(tab.document.comparison, Preview)
+                    and tab.document.comparison.method_label == "StructN2V", timeout=TIMEOUT_MS)
+    preview = tab.document.comparison
+    assert preview.z == tab.document.z
+    assert preview.data.shape == tab.document.current_slice().shape
+
+    result = _apply(tab, qtbot)
+    assert (result.method, result.method_label, result.name) == ("n2v", "StructN2V", "StructN2V")
+    assert result.params == TINY and result.elapsed_s > 0
+    assert result.data.shape == tab.document.image.data.shape and np.isfinite(result.data).all()
+    np.testing.assert_allclose(result.data[tab.document.z], preview.data, atol=1e-4 * result.data.std())
+    assert tab.document.comparison is result and not dialogs.shown
+
+
+def test_stop_ends_training_early_and_the_model_still_denoises(tab, qtbot):
+    def stop_after_first_batch(event):
+        if event.kind is EventKind.BATCH and event.batch == 1 and tab.stop_button.isEnabled():
+            tab.stop_button.click()
+
+    run = _train(tab, qtbot, TINY.replace(epochs=50), on_event=stop_after_first_batch)
+    assert run.job.state is JobState.SUCCEEDED
+    assert tab.model.history.stopped is StopReason.CANCELLED and len(tab.model.history.loss) == 1
+    assert tab.progress.text().startswith("Stopped after 1 epoch")
+    assert tab.loss_plot.epoch_points() == (1, 1)
+    result = _apply(tab, qtbot)
+    assert result.method == "n2v" and np.isfinite(result.data).all()
+
+
+def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_exports(tab, qtbot, dialogs,
+                                                                                   monkeypatch, tmp_path):
+    _train(tab, qtbot, TINY.replace(mask="vertical:3"))
+    trained = tab.model
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    _folder_dialog(monkeypatch, folder)
+
+    dialogs.answer = QMessageBox.StandardButton.Cancel
+    assert tab.choose_folder_to_save() is None  # a non-empty folder: asked first, and the user declined
+    assert "not empty" in dialogs.texts("question")[-1] and not (folder / "metadata.json").exists()
+
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    job = tab.choose_folder_to_save()
+    qtbot.waitUntil(lambda: job.state.done, timeout=TIMEOUT_MS)
+    assert job.state is JobState.SUCCEEDED and (folder / "metadata.json").is_file()
+    assert (folder / "notes.txt").read_text() == "keep me"
+
+    tab.mask_editor.set_mask(None)  # something else in the editor, to see the loaded model's mask come back
+    tab.load_button.click()
+    qtbot.waitUntil(lambda: tab.model is not trained, timeout=TIMEOUT_MS)
+    assert tab.mask_editor.value() == "vertical:3" and tab.form.params() == TINY.replace(mask="vertical:3")
+    np.testing.assert_array_equal(tab.document.blind_spot_mask, preset_mask("vertical", 3).astype(bool))
+    assert tab.loss_plot.epoch_points() == (2, 2) and "Loaded from" in tab.model_info.text()
+    result = _apply(tab, qtbot)
+    expected = on_network_thread(CancelToken(), trained.predict, tab.document.image.data)
+    np.testing.assert_allclose(result.data, expected, atol=1e-5 * expected.std())
+
+    dialogs.save_path = str(tmp_path / "tiny")  # no extension given: .zip is added
+    job = tab.export_button.click() or tab._file_job
+    qtbot.waitUntil(lambda: job.state.done, timeout=TIMEOUT_MS)
+    assert job.state is JobState.SUCCEEDED, dialogs.shown
+    assert (tmp_path / "tiny.zip").stat().st_size > 10_000 and "Exported to" in tab.status.text()
+
+
+def _patch_larger_than_the_image(tab):
+    tab.form.editor("patch_size").setValue(128)
+
+
+def _mask_larger_than_the_patch(tab):
+    tab.form.editor("patch_size").setValue(16)
+    tab.mask_editor.preset.setCurrentIndex(tab.mask_editor.preset.findData("horizontal"))
+    tab.mask_editor.length.setValue(21)
+
+
+def _empty_mask(tab):
+    tab.mask_editor.preset.setCurrentIndex(tab.mask_editor.preset.findData("custom"))
+    tab.mask_editor.set_mask(np.ones((1, 1), bool))  # the blind spot alone: hides nothing
+
+
+def _poisoned_training_data(monkeypatch):
+    make = engine.n2v.data.make_training_data
+
+    def poisoned(*args, **kwargs):
+        data = make(*args, **kwargs)
+        data.train[:] = np.nan
+        return data
+
+    monkeypatch.setattr("engine.n2v.training.make_training_data", poisoned)
+
+
+def _message_after(tab, qtbot, dialogs, action):
+    """Do ``action`` and return the error message it led to, once the tab is idle again."""
+    count = len(dialogs.texts("critical"))
+    action()
+    qtbot.waitUntil(lambda: len(dialogs.texts("critical")) > count, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not tab.training and tab.load_button.isEnabled(), timeout=TIMEOUT_MS)
+    return dialogs.texts("critical")[-1]
+
+
+def test_bad_input_gives_a_message_and_the_tab_keeps_working(tab, qtbot, dialogs, monkeypatch, tmp_path):
+    for edit, message in ((_patch_larger_than_the_image, "smaller than the training patch"),
+                          (_mask_larger_than_the_patch, "larger than the patch"),
+                          (_empty_mask, "hides no pixel besides the centre")):
+        tab.form.set_params(TINY)
+        edit(tab)
+        assert message in _message_after(tab, qtbot, dialogs, tab.train_button.click)
+        assert tab.train_button.isEnabled()
+
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "metadata.json").write_text(json.dumps({"format": "et-denoise-n2v", "params": {}}))
+    for folder, message in ((tmp_path / "missing", "no such model folder"), (corrupt, "damaged")):
+        _folder_dialog(monkeypatch, folder)
+        assert message in _message_after(tab, qtbot, dialogs, tab.load_button.click)
+    assert tab.model is None and not tab.save_button.isEnabled() and not tab.apply_button.isEnabled()
+
+    tab.form.set_params(TINY)
+    with monkeypatch.context() as patch:
+        _poisoned_training_data(patch)
+        assert "loss became NaN" in _message_after(tab, qtbot, dialogs, tab.train_button.click)
+    assert tab.model is None and tab.progress.text() == "Training failed"
+
+    run = _train(tab, qtbot)  # after all that, training works
+    assert run.job.state is JobState.SUCCEEDED and tab.apply_button.isEnabled()
+
+
+def test_the_mask_travels_between_the_document_and_the_editor_without_echo(window):
+    tab = window.tab("structn2v")
+    document = window.document
+    np.testing.assert_array_equal(document.blind_spot_mask, tab.mask_editor.mask())  # the tab's mask is published
+    changes = []
+    document.blind_spot_mask_changed.connect(changes.append)
+    document.set_blind_spot_mask(preset_mask("vertical", 5))  # e.g. suggested by the noise analysis
+    assert tab.mask_editor.value() == "vertical:5" and tab.form.params().mask == "vertical:5"
+    assert window.settings.method_params("n2v", N2VParams).mask == "vertical:5"
+    tab.mask_editor.preset.setCurrentIndex(tab.mask_editor.preset.findData("cross"))
+    np.testing.assert_array_equal(document.blind_spot_mask, preset_mask("cross", 5).astype(bool))
+    tab.mask_editor.preset.setCurrentIndex(tab.mask_editor.preset.findData("none"))
+    assert document.blind_spot_mask is None
+    assert len(changes) == 3  # one per change, no echoes
