@@ -19,7 +19,7 @@ from engine.n2v.monitor import EventKind, History, TrainingEvent
 from gui.theme import ACCENT, MUTED
 
 #: Redraw the batch curve at most this often while training.
-REFRESH_MS = 250
+REFRESH_MS = 1000
 VALIDATION_COLOUR = "#f0a040"
 BATCH_COLOUR = "#7f8896"
 #: Preferred and smallest height of the plot, in pixels.

@@ -30,6 +30,8 @@ from gui.theme import ACCENT, MUTED, PANEL
 MIN_GRID = 3
 #: Largest side of a mask, in pixels.
 MAX_SIDE = 31
+#: Width of the column of preset and size controls beside the grid, in pixels.
+CONTROLS_WIDTH = 170
 #: Largest cell drawn, in pixels.
 MAX_CELL = 20
 
@@ -37,8 +39,12 @@ HIDDEN_COLOUR = "#f0a040"
 EMPTY_COLOUR = PANEL
 LINE_COLOUR = "#3a404a"
 
-_PRESETS = (("none", "None (plain N2V)"), ("horizontal", "Horizontal (along X)"), ("vertical", "Vertical (along Y)"),
-            ("cross", "Cross"), ("square", "Square"), ("custom", "Custom (click cells)"))
+_PRESETS = (("none", "None (N2V)", "Plain Noise2Void: only the blind spot is hidden."),
+            ("horizontal", "Horizontal", "A row along X: for noise correlated along X, as in tomograms."),
+            ("vertical", "Vertical", "A column along Y."),
+            ("cross", "Cross", "A row and a column through the blind spot."),
+            ("square", "Square", "Every pixel of a square around the blind spot."),
+            ("custom", "Custom", "Click cells on the grid to hide or show them."))
 _LINE_PRESETS = ("horizontal", "vertical", "cross", "square")
 
 
@@ -268,8 +274,9 @@ class MaskEditor(QWidget):
     # ------------------------------------------------------------ builders
     def _build_widgets(self) -> None:
         self.preset = QComboBox()
-        for kind, text in _PRESETS:
+        for index, (kind, text, tip) in enumerate(_PRESETS):
             self.preset.addItem(text, kind)
+            self.preset.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
         self.preset.setToolTip("The neighbours hidden with each blind spot. Tomogram noise is correlated "
                                "along X: a horizontal mask a bit longer than the correlation removes it.")
         self.length = _odd_spin(3, MAX_SIDE, "Length of the preset in pixels (odd).")
@@ -292,7 +299,10 @@ class MaskEditor(QWidget):
         size.setSpacing(4)
         for spin in (self.width_spin, self.height_spin, self.depth_spin):
             size.addWidget(spin)
-        controls = QVBoxLayout()
+        column = QWidget()
+        column.setMaximumWidth(CONTROLS_WIDTH)
+        controls = QVBoxLayout(column)
+        controls.setContentsMargins(0, 0, 0, 0)
         controls.setSpacing(6)
         controls.addWidget(self.preset)
         controls.addWidget(self.length)
@@ -301,7 +311,7 @@ class MaskEditor(QWidget):
         controls.addStretch(1)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.addLayout(controls)
+        row.addWidget(column)
         row.addWidget(self.grid, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -42,6 +42,8 @@ METHOD = "n2v"
 #: Wait this long after the last slice change before previewing the new slice.
 PREVIEW_DELAY_MS = 150
 EXPORT_FILTER = "bioimage.io model (*.zip)"
+#: Batches arrive every few milliseconds: show the progress bar at most this often.
+PROGRESS_REFRESH_MS = 250
 
 DESCRIPTION = ("Noise2Void (Krull et al. 2019) hides pixels and learns to predict them from their "
                        "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
@@ -83,6 +85,11 @@ class StructN2VTab(Tab):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(PREVIEW_DELAY_MS)
         self._debounce.timeout.connect(self.run_preview)
+        self._last_event: Optional[TrainingEvent] = None
+        self._progress_refresh = QTimer(self)
+        self._progress_refresh.setSingleShot(True)
+        self._progress_refresh.setInterval(PROGRESS_REFRESH_MS)
+        self._progress_refresh.timeout.connect(self._show_progress)
         self._build_widgets()
         self.form.set_params(context.settings.method_params(METHOD, N2VParams))
         self.form.edited.connect(self._on_form_edited)
@@ -248,6 +255,7 @@ class StructN2VTab(Tab):
         self.run.job.cancelled.connect(self._on_training_cancelled)
         self.run.job.finished.connect(self._on_training_finished)
         self.loss_plot.start(params.epochs)
+        self._last_event = None
         self.progress.setValue(0)
         self.progress.setFormat("Preparing…")
         self.progress.setToolTip("Cutting training patches and building the network.")
@@ -409,12 +417,23 @@ class StructN2VTab(Tab):
         if self.run is None:
             return
         self.loss_plot.add_event(event)
+        self._last_event = event
+        if event.kind is EventKind.EPOCH:
+            self._show_progress()
+        elif not self._progress_refresh.isActive():
+            self._progress_refresh.start()
+
+    def _show_progress(self) -> None:
+        """The progress bar after the latest event (at most every PROGRESS_REFRESH_MS while batches stream in)."""
+        self._progress_refresh.stop()
+        event = self._last_event
+        if self.run is None or event is None or self.run.stopping or self.run.job.state.done:
+            return
         self.progress.setValue(int(event.fraction * 1000))
-        if not self.run.stopping:
-            left = "" if event.fraction >= 1 else f" · {format_seconds(event.eta_s)} left"
-            self.progress.setFormat(f"Epoch {event.epoch}/{event.epochs} · {event.batch}/{event.steps}{left}")
-            self.progress.setToolTip(f"Epoch {event.epoch} of {event.epochs}, batch {event.batch} of {event.steps}; "
-                                     f"{format_seconds(event.elapsed_s)} so far{left.replace(' · ', ', about ')}.")
+        left = "" if event.fraction >= 1 else f" · {format_seconds(event.eta_s)} left"
+        self.progress.setFormat(f"Epoch {event.epoch}/{event.epochs} · {event.batch}/{event.steps}{left}")
+        self.progress.setToolTip(f"Epoch {event.epoch} of {event.epochs}, batch {event.batch} of {event.steps}; "
+                                 f"{format_seconds(event.elapsed_s)} so far{left.replace(' · ', ', about ')}.")
 
     def _on_training_succeeded(self, model) -> None:
         history = model.history
