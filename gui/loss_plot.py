@@ -103,7 +103,7 @@ class LossPlot(QWidget):
             values.clear()
         self._smoothed = None
         self._last_mean = 0.0
-        self.plot.getPlotItem().setXRange(0, epochs, padding=0.02)
+        self.plot.getPlotItem().setXRange(0, epochs, padding=0.05)
         self.placeholder.setText("Training…")
         self._draw_epochs()
         self._draw_batches()

@@ -29,8 +29,9 @@ class N2VParamForm(ParamForm):
         self.mask_editor: Optional[MaskEditor] = None
         super().__init__(N2VParams, parent)
         layout: QFormLayout = self.layout()
-        row = layout.takeRow(self.mask_editor)
-        row.labelItem.widget().deleteLater()
+        label = layout.takeRow(self.mask_editor).labelItem.widget()
+        label.hide()
+        label.deleteLater()
         self.mask_editor.setParent(None)
         self.mask_editor.setToolTip("")
 
