@@ -30,7 +30,7 @@ from engine.n2v import EventKind, N2VParams, train
 from engine.sample import make_sample
 
 TRAINING = N2VParams(mode="2d", patch_size=64, unet_depth=2, unet_filters=32, batch_size=16,
-                     learning_rate=8e-4, epochs=10, steps_per_epoch=100, seed=0)
+                     learning_rate=8e-4, epochs=6, steps_per_epoch=100, seed=0)
 CLASSIC = ("median", "diffusion", "nlm")
 
 
@@ -64,6 +64,7 @@ def sample():
     return make_sample(seed=0)
 
 
+@pytest.mark.timeout(2400)
 def test_structn2v_with_suggested_mask_beats_plain_n2v_and_tuned_filters(sample):
     noisy, clean = sample.noisy, sample.clean
     noisy_psnr = psnr(clean, noisy)
@@ -77,11 +78,13 @@ def test_structn2v_with_suggested_mask_beats_plain_n2v_and_tuned_filters(sample)
         (denoised, params), seconds = _timed(_tuned_filter, name, noisy)
         classic[name] = psnr(clean, denoised)
         rows.append((f"{name} (auto-tuned)", _short(params, DEFAULT_GRIDS[name]), classic[name], seconds))
+        print(f"\n{rows[-1]}", flush=True)
     networks = {}
     for label, mask in (("plain N2V", "none"), ("StructN2V", suggested)):
         (denoised, description), seconds = _timed(_trained_network, mask, noisy)
         networks[label] = psnr(clean, denoised)
         rows.append((label, description, networks[label], seconds))
+        print(f"\n{rows[-1]}", flush=True)
 
     print(f"\nsample {noisy.shape}; noise analysis {analysis_s:.1f} s: {analysis.suggestion.explanation}")
     print(f"networks: 2-D, patch {TRAINING.patch_size}, U-Net depth {TRAINING.unet_depth}, "
