@@ -55,7 +55,7 @@ class LossPlot(QWidget):
         self._loss: list[float] = []
         self._val_x: list[float] = []
         self._val_loss: list[float] = []
-        self._last_mean = 0.0
+        self._last_batch = (0, 0.0)  # (batch, mean loss of its epoch so far) of the latest batch event
         self._smoothed: Optional[float] = None
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
@@ -102,7 +102,7 @@ class LossPlot(QWidget):
         for values in (self._batch_x, self._batch_y, self._epoch_x, self._loss, self._val_x, self._val_loss):
             values.clear()
         self._smoothed = None
-        self._last_mean = 0.0
+        self._last_batch = (0, 0.0)
         self.plot.getPlotItem().setXRange(0, epochs, padding=0.05)
         self.placeholder.setText("Training…")
         self._draw_epochs()
@@ -136,13 +136,15 @@ class LossPlot(QWidget):
         self.plot.getPlotItem().setLogMode(y=log)
 
     def _add_batch(self, event: TrainingEvent) -> None:
-        # Keras reports the mean loss of the epoch so far: recover this batch's own loss.
-        mean = event.loss
-        loss = mean if event.batch == 1 else event.batch * mean - (event.batch - 1) * self._last_mean
-        self._last_mean = mean
+        # Keras reports the mean loss of the epoch so far, and batch events may skip
+        # batches: recover the mean loss of the batches since the previous event.
+        since = (0, 0.0) if event.batch <= self._last_batch[0] else self._last_batch
+        count = event.batch - since[0]
+        loss = (event.batch * event.loss - since[0] * since[1]) / count
+        self._last_batch = (event.batch, event.loss)
         if not math.isfinite(loss):
             return
-        weight = smoothing_weight(event.steps)
+        weight = 1 - (1 - smoothing_weight(event.steps)) ** count
         self._smoothed = loss if self._smoothed is None else weight * loss + (1 - weight) * self._smoothed
         self._batch_x.append(event.epoch - 1 + event.batch / event.steps)
         self._batch_y.append(self._smoothed)

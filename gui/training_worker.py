@@ -21,6 +21,7 @@ Python thread has one thread state for life and runs one network at a time.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, Sequence
 
@@ -30,9 +31,12 @@ from PySide6.QtCore import QObject, Signal
 from engine.errors import Cancelled
 from engine.jobs import CancelToken
 from engine.n2v.config import N2VParams
+from engine.n2v.monitor import EventKind
 from gui.job_runner import JobRunner
 
 
+#: Batch events reach the GUI thread at most this often (seconds); epoch events always do.
+REPORT_INTERVAL_S = 0.1
 #: The one thread that runs networks (created on first use, lives as long as the app).
 _NETWORK_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="network")
 #: While waiting for the network thread, check for cancellation this often (seconds).
@@ -80,8 +84,11 @@ class TrainingRun(QObject):
     Signals
     -------
     event_reported(event)
-        Each :class:`~engine.n2v.monitor.TrainingEvent` (every batch and every
-        epoch), emitted on the training thread and delivered on the GUI thread.
+        :class:`~engine.n2v.monitor.TrainingEvent` objects, emitted on the
+        training thread and delivered on the GUI thread: every epoch event, the
+        last batch of each epoch, and other batches at most every
+        :data:`REPORT_INTERVAL_S` (each wakes the GUI thread, which then
+        competes with training for the interpreter).
 
     Attributes
     ----------
@@ -113,10 +120,17 @@ class TrainingRun(QObject):
         self._stop.cancel()
 
     def _train(self, progress, cancel: CancelToken):
-        """The job's function, on a worker thread: it never touches a widget."""
+        """The job's function (training runs on the network thread): it never touches a widget."""
         from engine.n2v.training import train
 
+        last_report = 0.0
+
         def report(event) -> None:
+            nonlocal last_report
+            now = time.perf_counter()
+            if event.kind is EventKind.BATCH and event.batch < event.steps and now - last_report < REPORT_INTERVAL_S:
+                return
+            last_report = now
             self.event_reported.emit(event)
             progress(event.fraction)
 

@@ -69,7 +69,8 @@ def test_training_plots_each_epoch_keeps_the_window_responsive_then_previews_and
     assert run.job.state is JobState.SUCCEEDED and len(ticks) > 20
     assert gaps.max() < 0.1, f"the event loop stalled for {gaps.max() * 1000:.0f} ms while training"
     assert tab.loss_plot.epoch_points() == (2, 2)
-    assert len(tab.loss_plot.batch_curve.getData()[0]) == 2 * 3
+    batch_x, _ = tab.loss_plot.batch_curve.getData()
+    assert 2 <= len(batch_x) <= 2 * 3 and batch_x[-1] == 2.0  # at most one point per batch; the last one drawn
     assert tab.progress.value() == 1000 and tab.progress.text().startswith("Trained 2 epochs")
     assert tab.model.history.stopped is None and len(tab.model.history.loss) == 2
 
@@ -121,6 +122,7 @@ def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_export
     assert (folder / "notes.txt").read_text() == "keep me"
 
     tab.mask_editor.set_mask(None)  # something else in the editor, to see the loaded model's mask come back
+    qtbot.waitUntil(tab.load_button.isEnabled)  # enabled again once the saving job has finished
     tab.load_button.click()
     qtbot.waitUntil(lambda: tab.model is not trained, timeout=TIMEOUT_MS)
     assert tab.mask_editor.value() == "vertical:3" and tab.form.params() == TINY.replace(mask="vertical:3")
@@ -131,7 +133,8 @@ def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_export
     np.testing.assert_allclose(result.data, expected, atol=1e-5 * expected.std())
 
     dialogs.save_path = str(tmp_path / "tiny")  # no extension given: .zip is added
-    job = tab.export_button.click() or tab._file_job
+    qtbot.waitUntil(tab.export_button.isEnabled)
+    job = tab.choose_export_path()  # what the Export button does
     qtbot.waitUntil(lambda: job.state.done, timeout=TIMEOUT_MS)
     assert job.state is JobState.SUCCEEDED, dialogs.shown
     assert (tmp_path / "tiny.zip").stat().st_size > 10_000 and "Exported to" in tab.status.text()
