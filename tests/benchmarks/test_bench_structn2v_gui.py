@@ -26,9 +26,14 @@ TIMEOUT_MS = 300_000
 
 
 def _step_times(events):
-    """Seconds between consecutive batches of one epoch (the first batch of an epoch follows validation)."""
-    stamps = [(e.epoch, e.elapsed_s) for e in events if e.kind is EventKind.BATCH]
-    return [b - a for (epoch_a, a), (epoch_b, b) in zip(stamps, stamps[1:]) if epoch_a == epoch_b]
+    """Seconds per batch between consecutive batch events of one epoch.
+
+    The tab reports a batch at most every 100 ms, so an interval may span
+    several batches; the first batch of an epoch follows validation and is left out.
+    """
+    stamps = [(e.epoch, e.batch, e.elapsed_s) for e in events if e.kind is EventKind.BATCH]
+    return [(t_b - t_a) / (b - a) for (epoch_a, a, t_a), (epoch_b, b, t_b) in zip(stamps, stamps[1:])
+            if epoch_a == epoch_b]
 
 
 @pytest.fixture(scope="module")
