@@ -3,8 +3,9 @@
 The parameters come from :class:`~engine.n2v.config.N2VParams` through the
 shared parameter form, the blind-spot mask from a mask editor that always
 shows the mask in use (and hands it to and from the document, where the noise
-analysis may suggest one).  Training runs in a job of the app's job runner;
-its events feed a live loss plot and a progress bar with the time left.  A
+analysis may suggest one).  Training runs in a job of the app's job runner
+(the network itself on the app's one network thread, see
+:mod:`gui.training_worker`); its events feed a live loss plot and a progress bar with the time left.  A
 trained or loaded model previews the current slice, denoises the whole image
 into the results list, and can be saved, loaded and exported to bioimage.io.
 
@@ -46,8 +47,8 @@ EXPORT_FILTER = "bioimage.io model (*.zip)"
 PROGRESS_REFRESH_MS = 250
 
 DESCRIPTION = ("Noise2Void (Krull et al. 2019) hides pixels and learns to predict them from their "
-                       "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
-                       "noise ties to each blind spot: tomogram noise is correlated along X.")
+               "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
+               "noise ties to each blind spot: tomogram noise is correlated along X.")
 
 
 def method_label(mask) -> str:
@@ -300,9 +301,10 @@ class StructN2VTab(Tab):
             return None
         model, image = self.model, self.document.image
         label = method_label(model.mask)
-        job = self.context.jobs.submit(f"Denoising with {label}",
-                                       lambda progress, cancel: on_network_thread(cancel, model.predict, image.data,
-                                                                            progress=progress, cancel=cancel))
+        job = self.context.jobs.submit(
+            f"Denoising with {label}",
+            lambda progress, cancel: on_network_thread(cancel, model.predict, image.data, progress=progress,
+                                                       cancel=cancel))
         job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, model, data))
         job.failed.connect(lambda message: self._on_job_failed(f"{label} failed", message))
         job.cancelled.connect(lambda: set_status(self.status, "Cancelled; no result was kept."))
@@ -351,7 +353,8 @@ class StructN2VTab(Tab):
             return None
         model = self.model
         self.settings.set_last_folder("model", str(Path(folder).parent))
-        job = self._submit_file_job("Saving the model", lambda _p, cancel: on_network_thread(cancel, model.save, folder),
+        job = self._submit_file_job("Saving the model",
+                                    lambda _p, cancel: on_network_thread(cancel, model.save, folder),
                                     "Cannot save the model")
         job.succeeded.connect(lambda path: set_status(self.status, f"Model saved in {path}."))
         set_status(self.status, f"Saving the model in {folder}…")
@@ -377,7 +380,7 @@ class StructN2VTab(Tab):
         name = f"ET Denoise {method_label(model.mask)}"
         job = self._submit_file_job("Exporting to bioimage.io",
                                     lambda _p, cancel: on_network_thread(cancel, export_bioimageio, model, path,
-                                                                           test_image, name=name),
+                                                                         test_image, name=name),
                                     "Cannot export the model")
         job.succeeded.connect(lambda written: set_status(self.status, f"Exported to {written}."))
         set_status(self.status, f"Exporting to {path}…")
