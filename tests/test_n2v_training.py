@@ -34,7 +34,7 @@ def trained(image, tmp_path_factory):
     """One training run shared by several tests: the model, its events and its saved folder."""
     events = []
     folder = tmp_path_factory.mktemp("models") / "tiny"
-    model = train([image], TINY, progress=events.append, model_dir=folder)
+    model = train([image], TINY, progress=events.append, model_dir=folder, preview=image[:64, :80])
     return model, events, folder
 
 
@@ -50,6 +50,17 @@ def test_progress_reports_every_batch_and_one_epoch_event_per_epoch(trained):
     fractions = [e.fraction for e in batches]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and epochs[-1].eta_s == 0.0
     assert model.history.loss == [e.loss for e in epochs] and model.history.stopped is None
+
+
+def test_every_epoch_previews_the_image_with_the_weights_of_that_epoch(trained, image):
+    model, events, _ = trained
+    epochs = [e for e in events if e.kind is EventKind.EPOCH]
+    assert all(e.preview.shape == (64, 80) and e.preview.dtype == np.float32 for e in epochs)
+    assert all(e.preview is None for e in events if e.kind is EventKind.BATCH)
+    assert not np.allclose(epochs[0].preview, epochs[1].preview)
+    # the model keeps the best epoch's weights: that epoch's preview is what it predicts
+    final = model.predict(image[:64, :80])
+    assert min(np.abs(e.preview - final).max() for e in epochs) < 1e-4
 
 
 def test_prediction_keeps_shape_and_scale(trained, image):

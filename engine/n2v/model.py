@@ -37,6 +37,25 @@ FORMAT = "et-denoise-n2v"
 FORMAT_VERSION = 1
 
 
+def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mean: float, std: float,
+                 backend: str, progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+                 tile_shape=None) -> np.ndarray:
+    """Normalise ``image`` as in training, predict it tile by tile with ``network`` and scale it back.
+
+    The shared core of :meth:`TrainedModel.predict` and of the per-epoch
+    preview during training (which runs with the weights of the moment).
+    """
+    normalised = image.astype(np.float32)  # a copy, normalised in place to spare memory
+    normalised -= np.float32(mean)
+    normalised /= np.float32(std)
+    out = predict_tiled(network.predict, normalised, ndim=params.ndim,
+                        margin=get_backend(backend).receptive_radius(params), multiple=2**params.unet_depth,
+                        filters=params.unet_filters, tile_shape=tile_shape, progress=progress, cancel=cancel)
+    out *= np.float32(std)
+    out += np.float32(mean)
+    return out
+
+
 def _app_version() -> Optional[str]:
     try:
         return version("et-denoise")
@@ -118,17 +137,8 @@ class TrainedModel:
             raise ImageError("the image contains NaN or infinite values")
         if tile_shape is not None and min(np.atleast_1d(tile_shape)) < 1:
             raise ParameterError(f"tile size must be positive, got {tile_shape}")
-        normalised = image.astype(np.float32)  # a copy, normalised in place to spare memory
-        normalised -= np.float32(self.mean)
-        normalised /= np.float32(self.std)
-        backend = get_backend(self.backend)
-        out = predict_tiled(self.network.predict, normalised, ndim=self.params.ndim,
-                            margin=backend.receptive_radius(self.params), multiple=2**self.params.unet_depth,
-                            filters=self.params.unet_filters, tile_shape=tile_shape,
-                            progress=progress, cancel=cancel)
-        out *= np.float32(self.std)
-        out += np.float32(self.mean)
-        return out
+        return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
+                            backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape)
 
     def save(self, folder: str | Path) -> Path:
         """Write the model folder (created if needed; existing model files are replaced).

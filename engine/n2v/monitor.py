@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import numpy as np
+
 from engine.jobs import CancelToken
 
 
@@ -56,6 +58,9 @@ class TrainingEvent:
         Seconds since training started, and estimated seconds left.
     fraction : float
         Share of all batches done, 0 to 1.
+    preview : ndarray or None
+        In EPOCH events when ``train`` was given a preview image: that image
+        denoised with the weights at the end of the epoch.
     """
 
     kind: EventKind
@@ -69,6 +74,7 @@ class TrainingEvent:
     elapsed_s: float
     eta_s: float
     fraction: float
+    preview: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -105,16 +111,21 @@ class TrainingMonitor:
         training thread, so it must be quick (emitting a Qt signal is).
     cancel : CancelToken, optional
         When set, training stops after the current batch.
+    preview : callable, optional
+        ``preview(network) -> ndarray``: denoises the preview image with the
+        network's current weights; its result goes with every EPOCH event.
     """
 
     def __init__(self, epochs: int, steps: int, progress: Optional[Callable[[TrainingEvent], None]] = None,
-                 cancel: Optional[CancelToken] = None) -> None:
+                 cancel: Optional[CancelToken] = None,
+                 preview: Optional[Callable[[object], np.ndarray]] = None) -> None:
         self.epochs = epochs
         self.steps = steps
         self.history = History()
         self.where = (0, 0)
         self._progress = progress
         self._cancel = cancel
+        self._preview = preview
         self._start = time.perf_counter()
 
     def start(self) -> None:
@@ -122,14 +133,14 @@ class TrainingMonitor:
         self._start = time.perf_counter()
 
     def _event(self, kind: EventKind, epoch: int, batch: int, loss: float, val_loss: Optional[float],
-               learning_rate: float) -> None:
+               learning_rate: float, preview: Optional[np.ndarray] = None) -> None:
         done = (epoch - 1) * self.steps + batch
         fraction = done / (self.epochs * self.steps)
         elapsed = time.perf_counter() - self._start
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else math.inf
         if self._progress is not None:
             self._progress(TrainingEvent(kind, epoch, self.epochs, batch, self.steps, loss, val_loss,
-                                         learning_rate, elapsed, eta, fraction))
+                                         learning_rate, elapsed, eta, fraction, preview))
 
     def _should_stop(self, loss: float) -> bool:
         if not math.isfinite(loss):
@@ -144,10 +155,17 @@ class TrainingMonitor:
         self._event(EventKind.BATCH, epoch, batch, loss, None, learning_rate)
         return self._should_stop(loss)
 
-    def epoch_done(self, epoch: int, loss: float, val_loss: Optional[float], learning_rate: float) -> bool:
-        """Record a finished (or stopped) epoch; True means stop training."""
+    def epoch_done(self, epoch: int, loss: float, val_loss: Optional[float], learning_rate: float,
+                   network: object = None) -> bool:
+        """Record a finished (or stopped) epoch; True means stop training.
+
+        ``network`` is the backend's model with the current weights, used for the preview.
+        """
         self.history.loss.append(float(loss))
         self.history.val_loss.append(None if val_loss is None else float(val_loss))
         self.history.learning_rate.append(float(learning_rate))
-        self._event(EventKind.EPOCH, epoch, self.where[1], loss, val_loss, learning_rate)
+        shown = None
+        if self._preview is not None and network is not None and math.isfinite(loss):
+            shown = self._preview(network)
+        self._event(EventKind.EPOCH, epoch, self.where[1], loss, val_loss, learning_rate, shown)
         return self._should_stop(loss)

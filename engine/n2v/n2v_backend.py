@@ -131,8 +131,11 @@ def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.nd
     return x, y
 
 
-def _monitor_callback(monitor: TrainingMonitor):
-    """A Keras callback that reports to ``monitor`` and stops training when it says so."""
+def _monitor_callback(monitor: TrainingMonitor, network: "N2VModel"):
+    """A Keras callback that reports to ``monitor`` and stops training when it says so.
+
+    ``network`` wraps the model being trained; the monitor may preview with it after each epoch.
+    """
     tf = tensorflow()
 
     class MonitorCallback(tf.keras.callbacks.Callback):
@@ -148,7 +151,7 @@ def _monitor_callback(monitor: TrainingMonitor):
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
-            if monitor.epoch_done(epoch + 1, logs["loss"], logs.get("val_loss"), self.learning_rate):
+            if monitor.epoch_done(epoch + 1, logs["loss"], logs.get("val_loss"), self.learning_rate, network):
                 self.model.stop_training = True
 
     return MonitorCallback()
@@ -189,7 +192,8 @@ class N2VBackend(Backend):
                 model.prepare_for_training()
             # The monitor replaces TerminateOnNaN: it stops on NaN too, and the caller explains why.
             callbacks = [c for c in model.callbacks if not isinstance(c, tf.keras.callbacks.TerminateOnNaN)]
-            callbacks.append(_monitor_callback(monitor))
+            network = N2VModel(model)
+            callbacks.append(_monitor_callback(monitor, network))
             sequence = _training_sequence(data, params, mask, length=steps_per_epoch * params.epochs)
             validation = _validation_pair(data, params, mask, sequence)
             # verbose=0 and the callbacks' own verbose=0: nothing is printed while training.
@@ -199,7 +203,7 @@ class N2VBackend(Backend):
             if best.exists():
                 model.keras_model.load_weights(str(best))
             model.basedir = None  # the folder is temporary: nothing of it may be used later
-        return N2VModel(model)
+        return network
 
     def load(self, folder: Path, params: N2VParams) -> N2VModel:
         tensorflow()

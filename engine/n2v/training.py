@@ -8,12 +8,13 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from engine.errors import ImageError
 from engine.jobs import CancelToken
 from engine.n2v.backend import get_backend
 from engine.n2v.config import N2VParams
 from engine.n2v.data import make_training_data
 from engine.n2v.errors import ModelError
-from engine.n2v.model import TrainedModel
+from engine.n2v.model import TrainedModel, denoise_with
 from engine.n2v.monitor import StopReason, TrainingEvent, TrainingMonitor
 
 MIN_AUTO_STEPS, MAX_AUTO_STEPS = 10, 400
@@ -35,6 +36,7 @@ def train(
     cancel: Optional[CancelToken] = None,
     model_dir: Optional[str | Path] = None,
     backend: str = "n2v",
+    preview: Optional[np.ndarray] = None,
 ) -> TrainedModel:
     """Train a Noise2Void network, or StructN2V with a blind-spot mask, on noisy images alone.
 
@@ -57,6 +59,10 @@ def train(
         Also save the trained model to this folder (see :meth:`TrainedModel.save`).
     backend : str
         Training backend; only ``"n2v"`` (TensorFlow) exists so far.
+    preview : ndarray, optional
+        An image to watch training on (a 2-D slice for a 2-D model, a volume
+        for a 3-D one): after every epoch it is denoised with the weights of
+        that moment and sent in the EPOCH event's ``preview``.
 
     Returns
     -------
@@ -104,7 +110,16 @@ def train(
     if cancel is not None:
         cancel.check()
     steps = params.steps_per_epoch or auto_steps_per_epoch(len(data.train), params)
-    monitor = TrainingMonitor(params.epochs, steps, progress, cancel)
+    watch = None
+    if preview is not None:
+        preview = np.asarray(preview, dtype=np.float32)
+        if preview.ndim != params.ndim or not np.isfinite(preview).all():
+            raise ImageError(f"the preview must be a finite {params.ndim}-D image, got shape {preview.shape}")
+
+        def watch(network):
+            return denoise_with(network, preview, params=params, mean=data.mean, std=data.std, backend=backend)
+
+    monitor = TrainingMonitor(params.epochs, steps, progress, cancel, watch)
     engine = get_backend(backend)
     network = engine.train(data, params, mask, steps, monitor)
     history = monitor.history
