@@ -102,10 +102,11 @@ class TrainingRun(QObject):
     event_reported = Signal(object)
 
     def __init__(self, jobs: JobRunner, images: Sequence[np.ndarray], params: N2VParams,
-                 parent: Optional[QObject] = None) -> None:
+                 parent: Optional[QObject] = None, *, preview: Optional[np.ndarray] = None) -> None:
         super().__init__(parent)
         self.params = params
         self._images = list(images)
+        self._preview = preview
         self._stop = CancelToken()
         method = "StructN2V" if params.blind_spot_mask is not None else "Noise2Void"
         self.job = jobs.submit(f"Training {method}", self._train)
@@ -135,4 +136,5 @@ class TrainingRun(QObject):
             progress(event.fraction)
 
         token = _StopOrCancel(self._stop, cancel)
-        return on_network_thread(token, train, self._images, self.params, progress=report, cancel=token)
+        return on_network_thread(token, train, self._images, self.params, progress=report, cancel=token,
+                                 preview=self._preview)

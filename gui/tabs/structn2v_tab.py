@@ -254,7 +254,10 @@ class StructN2VTab(Tab):
         except ParameterError as error:
             show_error(self.window(), "StructN2V: check the parameters", str(error))
             return None
-        self.run = TrainingRun(self.context.jobs, [self.document.image.data], params, self)
+        # 2-D models show the current slice denoised after every epoch
+        self._preview_z = self.document.z
+        plane = self.document.current_slice() if params.ndim == 2 else None
+        self.run = TrainingRun(self.context.jobs, [self.document.image.data], params, self, preview=plane)
         self.run.event_reported.connect(self._on_run_event_reported)
         self.run.job.succeeded.connect(self._on_training_succeeded)
         self.run.job.failed.connect(self._on_training_failed)
@@ -428,6 +431,9 @@ class StructN2VTab(Tab):
         self._last_event = event
         if event.kind is EventKind.EPOCH:
             self._show_progress()
+            if event.preview is not None:
+                label = f"{method_label(self.run.params.blind_spot_mask)} epoch {event.epoch}"
+                self.document.show(Preview(label, self.run.params, self._preview_z, event.preview, 0.0))
         elif not self._progress_refresh.isActive():
             self._progress_refresh.start()
 

@@ -62,9 +62,14 @@ def test_training_plots_each_epoch_keeps_the_window_responsive_then_previews_and
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    shown = []
+    tab.document.comparison_changed.connect(shown.append)
     timer.start()
     run = _train(tab, qtbot)
     timer.stop()
+    epoch_previews = [c for c in shown if isinstance(c, Preview) and "epoch" in c.method_label]
+    assert [c.method_label for c in epoch_previews] == ["StructN2V epoch 1", "StructN2V epoch 2"]
+    assert all(c.data.shape == tab.document.current_slice().shape for c in epoch_previews)
     gaps = np.diff(ticks)
     assert run.job.state is JobState.SUCCEEDED and len(ticks) > 20
     assert gaps.max() < 0.1, f"the event loop stalled for {gaps.max() * 1000:.0f} ms while training"
