@@ -21,6 +21,7 @@ from gui.dialogs import show_error
 from gui.job_runner import Job, LatestJob
 from gui.model import Preview, Result, format_seconds
 from gui.param_form import ParamForm
+from gui.status_label import set_status, status_label
 from gui.tabs.base import Tab, TabContext
 
 #: Wait this long after the last parameter change before computing a preview.
@@ -76,9 +77,7 @@ class FilterTab(Tab):
         self.live_preview.setToolTip("Re-run the method on the current slice whenever a parameter "
                                      "or the slice changes, and show it against the original.")
         self.live_preview.toggled.connect(self._on_live_preview_toggled)
-        self.preview_status = QLabel("")
-        self.preview_status.setObjectName("status")
-        self.preview_status.setWordWrap(True)
+        self.preview_status = status_label()
 
         self.apply_button = QPushButton("Apply to volume")
         self.apply_button.setObjectName("primary")
@@ -86,9 +85,7 @@ class FilterTab(Tab):
         self.apply_button.setToolTip("Run the method on every slice in the background; "
                                      "the result is added to the results list.")
         self.apply_button.clicked.connect(self.apply)
-        self.apply_status = QLabel("")
-        self.apply_status.setObjectName("status")
-        self.apply_status.setWordWrap(True)
+        self.apply_status = status_label()
 
         layout = QVBoxLayout(self)
         layout.addWidget(description)
@@ -132,7 +129,7 @@ class FilterTab(Tab):
         try:
             params = self.form.params()
         except ParameterError as error:
-            self._set_status(self.preview_status, str(error), error=True)
+            set_status(self.preview_status, str(error), error=True)
             return
         z = self.document.z
         method = self.method
@@ -147,7 +144,7 @@ class FilterTab(Tab):
             data = filtered if centre is None else filtered[centre]
             return Preview(method.label, params, z, data, time.perf_counter() - start)
 
-        self._set_status(self.preview_status, "Computing preview…")
+        set_status(self.preview_status, "Computing preview…")
         self._preview.submit(f"{method.label} preview", compute,
                              self._on_preview_succeeded, self._on_preview_failed)
 
@@ -170,7 +167,7 @@ class FilterTab(Tab):
         job.finished.connect(self._on_apply_finished)
         self._apply_job = job
         self.apply_button.setEnabled(False)
-        self._set_status(self.apply_status, f"Running {method.label.lower()} on the whole image…")
+        set_status(self.apply_status, f"Running {method.label.lower()} on the whole image…")
         return job
 
     @property
@@ -183,7 +180,7 @@ class FilterTab(Tab):
         try:
             self.context.settings.set_method_params(self.method.name, self.form.params())
         except ParameterError as error:
-            self._set_status(self.preview_status, str(error), error=True)
+            set_status(self.preview_status, str(error), error=True)
             return
         self.request_preview()
 
@@ -196,7 +193,7 @@ class FilterTab(Tab):
             self.run_preview()
         else:
             self._preview.cancel()
-            self._set_status(self.preview_status, "")
+            set_status(self.preview_status, "")
             if isinstance(self.document.comparison, Preview):
                 self.document.show(None)
 
@@ -206,7 +203,7 @@ class FilterTab(Tab):
         volume = document.is_volume or not document.has_image
         self.apply_button.setText("Apply to volume" if volume else "Apply to image")
         self.apply_button.setEnabled(document.has_image and self._apply_job is None)
-        self._set_status(self.apply_status, "")
+        set_status(self.apply_status, "")
         if "mode" in self.form.values():
             mode = self.form.editor("mode")
             mode.setEnabled(volume)
@@ -224,32 +221,25 @@ class FilterTab(Tab):
         if preview.z != self.document.z:
             return
         self.document.show(preview)
-        self._set_status(self.preview_status, preview.summary())
+        set_status(self.preview_status, preview.summary())
 
     def _on_preview_failed(self, message: str) -> None:
-        self._set_status(self.preview_status, f"Preview failed: {message}", error=True)
+        set_status(self.preview_status, f"Preview failed: {message}", error=True)
 
     def _on_apply_succeeded(self, job: Job, image, params, data) -> None:
         if image is not self.document.image:
             return
         self.document.add_result(Result(self.method.label, self.method.name, self.method.label,
                                         params, data, job.elapsed_s))
-        self._set_status(self.apply_status, f"Done in {format_seconds(job.elapsed_s)}.")
+        set_status(self.apply_status, f"Done in {format_seconds(job.elapsed_s)}.")
 
     def _on_apply_failed(self, message: str) -> None:
-        self._set_status(self.apply_status, "Failed.", error=True)
+        set_status(self.apply_status, "Failed.", error=True)
         show_error(self.window(), f"{self.method.label} failed", message)
 
     def _on_apply_cancelled(self) -> None:
-        self._set_status(self.apply_status, "Cancelled; no result was kept.")
+        set_status(self.apply_status, "Cancelled; no result was kept.")
 
     def _on_apply_finished(self) -> None:
         self._apply_job = None
         self.apply_button.setEnabled(self.document.has_image)
-
-    @staticmethod
-    def _set_status(label: QLabel, text: str, *, error: bool = False) -> None:
-        label.setText(text)
-        label.setProperty("error", error)
-        label.style().unpolish(label)
-        label.style().polish(label)
