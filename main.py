@@ -195,7 +195,7 @@ def _autotuned(method, data, params, args):
 
 def _cmd_autocorr(args) -> int:
     from engine.io import read_image, write_image
-    from engine.mask_suggestion import analyse_noise
+    from engine.mask_suggestion import DEFAULT_THRESHOLD, analyse_noise
 
     image = read_image(args.input)
     denoised = None
@@ -204,7 +204,8 @@ def _cmd_autocorr(args) -> int:
         if denoised.shape != image.data.shape:
             raise UserError(f"{args.residual} has shape {denoised.shape}, but {args.input} has {image.data.shape}")
     analysis = analyse_noise(image.data, denoised=denoised, region=args.region, radius=args.radius,
-                             threshold=args.threshold, three_d=args.three_d,
+                             threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+                             three_d=args.three_d,
                              progress=_TerminalProgress("Autocorrelation"), cancel=_cancel_on_interrupt())
     print(analysis.report())
     if args.save:
@@ -329,7 +330,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train Noise2Void / StructN2V on noisy images and save the model",
         description="Train Noise2Void (mask none) or structured Noise2Void (a blind-spot mask that covers the "
-        "noise's correlation, e.g. horizontal:9 for tomogram noise correlated along X) on the noisy "
+        "noise's correlation, e.g. horizontal:11 for tomogram noise correlated along X) on the noisy "
         "images themselves; no clean data is needed. Ctrl+C stops early and keeps the best weights.")
     train.add_argument("inputs", nargs="+", metavar="INPUT", help="noisy image files or folders of TIFF slices")
     train.add_argument("--model", required=True, metavar="DIR", help="folder to save the model in")
@@ -349,8 +350,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="analyse only this box (background with little signal is best); Z0:Z1,Y0:Y1,X0:X1 "
                           "for a volume; an empty bound means the edge")
     autocorr.add_argument("--radius", type=int, default=12, help="largest shift shown, in pixels (default 12)")
-    autocorr.add_argument("--threshold", type=float, default=0.2,
-                          help="shifts whose correlation reaches this size join the mask (default 0.2)")
+    autocorr.add_argument("--threshold", type=float,
+                          help="shifts whose correlation reaches this size join the mask, with the tails of "
+                          "their lobes down to half of it (default 0.2)")
     autocorr.add_argument("--3d", dest="three_d", action="store_true",
                           help="allow a mask that spans planes (for 3-D training)")
     autocorr.add_argument("-o", "--save", metavar="FILE",

@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from engine.autocorr import Autocorrelation, noise_autocorrelation, residual_autocorrelation
 from engine.errors import ParameterError
-from engine.mask_suggestion import DEFAULT_THRESHOLD, analyse_noise, render_mask, suggest_mask
+from engine.mask_suggestion import DEFAULT_THRESHOLD, TAIL_FRACTION, analyse_noise, render_mask, suggest_mask
 from engine.n2v.masks import parse_mask
 from engine.sample import make_sample, make_sample_2d
 
@@ -22,18 +22,18 @@ def _noise(shape, seed=0):
 
 def test_sample_gets_a_horizontal_line_spanning_the_correlated_shifts(sample):
     suggestion = analyse_noise(sample.noisy).suggestion
-    assert suggestion.spec == "horizontal:9"
-    assert "along X up to ±4 px" in suggestion.explanation
+    assert suggestion.spec == "horizontal:11"
+    assert "along X up to ±5 px" in suggestion.explanation
     # every shift whose true noise correlation reaches the threshold is hidden
     truth = residual_autocorrelation(sample.noisy, sample.clean, radius=8)
-    correlated = truth.shifts[np.abs(truth.profile_x) >= DEFAULT_THRESHOLD]
+    correlated = truth.shifts[np.abs(truth.profile_x) >= DEFAULT_THRESHOLD * TAIL_FRACTION]
     assert suggestion.half_size == (0, np.abs(correlated).max())
-    assert np.all(np.abs(truth.profile_y[truth.shifts != 0]) < DEFAULT_THRESHOLD)
+    assert np.all(np.abs(truth.profile_y[truth.shifts != 0]) < DEFAULT_THRESHOLD * TAIL_FRACTION)
     np.testing.assert_array_equal(parse_mask(suggestion.spec), suggestion.mask)
 
 
 def test_sample_residual_gives_the_same_mask(sample):
-    assert analyse_noise(sample.noisy, denoised=sample.clean).suggestion.spec == "horizontal:9"
+    assert analyse_noise(sample.noisy, denoised=sample.clean).suggestion.spec == "horizontal:11"
 
 
 def test_white_noise_gets_plain_n2v():
@@ -54,9 +54,18 @@ def test_noise_correlated_along_y_gets_a_vertical_line():
 
 def test_anticorrelated_lobe_beyond_a_zero_crossing_is_hidden():
     values = np.zeros((3, 11))
-    values[1] = [0.0, 0.1, -0.45, 0.05, 0.6, 1.0, 0.6, 0.05, -0.45, 0.1, 0.0]
+    values[1] = [0.0, 0.05, -0.45, 0.05, 0.6, 1.0, 0.6, 0.05, -0.45, 0.05, 0.0]
     suggestion = suggest_mask(Autocorrelation(values, "example"))
     assert suggestion.spec == "horizontal:7"
+
+
+def test_a_lobe_is_followed_outwards_to_its_tail_but_weaker_correlation_elsewhere_is_not():
+    values = np.zeros((5, 15))
+    values[2] = [0.0, 0.05, 0.1, -0.15, -0.3, -0.35, 0.6, 1.0, 0.6, -0.35, -0.3, -0.15, 0.1, 0.05, 0.0]
+    values[1, 3:6] = values[3, 9:12] = 0.15  # beside the lobe, as strong as its tail
+    suggestion = suggest_mask(Autocorrelation(values, "example"))
+    assert suggestion.spec == "horizontal:11"
+    assert "along X up to ±5 px" in suggestion.explanation and "lobes followed to 0.1" in suggestion.explanation
 
 
 def test_isolated_far_correlation_is_not_connected_to_the_centre():
@@ -68,16 +77,16 @@ def test_isolated_far_correlation_is_not_connected_to_the_centre():
 
 def test_two_dimensional_correlation_gives_cross_square_or_custom_shapes(tmp_path):
     noise = _noise((160, 160))
-    box = np.ones(4)  # a sum of noises correlated along X and along Y: ρ = 3/8, 2/8 at 1, 2 px
+    box = np.ones(4)  # a sum of noises correlated along X and along Y: ρ = 3/8, 2/8, 1/8 at 1, 2, 3 px
     cross = ndimage.convolve1d(noise, box, axis=1) + ndimage.convolve1d(_noise((160, 160), 1), box, axis=0)
     square = ndimage.convolve(noise, np.ones((2, 2)))
-    wide = ndimage.convolve(noise, np.ones((2, 4)))  # ρ(±1, ±3) = 1/8: corners stay visible
+    wide = ndimage.convolve(noise, np.ones((2, 4)))  # ρ(0, ±k) = 3/4, 1/2, 1/4; ρ(±1, ±k) = 1/2, 3/8, 1/4, 1/8
     plain = lambda image: noise_autocorrelation(image, radius=6, highpass_sigma=0)  # noqa: E731
-    assert suggest_mask(plain(cross), threshold=0.2).spec == "cross:5"
+    assert suggest_mask(plain(cross), threshold=0.2).spec == "cross:7"  # the lobes' tails (1/8) are hidden
     assert suggest_mask(plain(square), threshold=0.2).spec == "square:3"
-    custom = suggest_mask(plain(wide), threshold=0.2)
+    custom = suggest_mask(plain(wide), threshold=0.3)  # the row's tail (0, ±3) joins; no tail leads to (±1, ±2)
     assert custom.spec is None
-    np.testing.assert_array_equal(custom.mask, [[0, 1, 1, 1, 1, 1, 0], [1] * 7, [0, 1, 1, 1, 1, 1, 0]])
+    np.testing.assert_array_equal(custom.mask, [[0, 0, 1, 1, 1, 0, 0], [1] * 7, [0, 0, 1, 1, 1, 0, 0]])
     file = tmp_path / "mask.txt"
     file.write_text(custom.mask_file_text)
     np.testing.assert_array_equal(parse_mask(str(file)), custom.mask)
@@ -109,8 +118,8 @@ def test_render_and_report(sample):
     assert render_mask(np.ones((1, 3), np.uint8)) == ".....\n.#O#.\n....."
     report = analyse_noise(sample.noisy, region="0:128,0:256").report()
     assert "region 0:128,0:256" in report
-    assert ".####O####." in report
-    assert report.rstrip().endswith("--mask horizontal:9")
+    assert ".#####O#####." in report
+    assert report.rstrip().endswith("--mask horizontal:11")
 
 
 def test_bad_settings_raise_parameter_errors(sample):

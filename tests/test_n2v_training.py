@@ -46,10 +46,20 @@ def test_progress_reports_every_batch_and_one_epoch_event_per_epoch(trained):
     assert len(batches) == 2 * 5 and [e.batch for e in batches[:5]] == [1, 2, 3, 4, 5]
     assert all(e.val_loss is not None and np.isfinite(e.val_loss) for e in epochs)
     assert all(e.val_loss is None for e in batches)
-    assert all(np.isfinite(e.loss) and e.learning_rate == pytest.approx(4e-4) for e in events)
+    assert all(np.isfinite(e.loss) for e in events)
+    # the cosine schedule: from the initial rate down towards 0 over the 10 planned batches
+    cosine = [4e-4 * 0.5 * (1 + np.cos(np.pi * step / 10)) for step in range(10)]
+    assert [e.learning_rate for e in batches] == pytest.approx(cosine, rel=1e-5)
+    assert [e.learning_rate for e in epochs] == pytest.approx([cosine[4], cosine[9]], rel=1e-5)
     fractions = [e.fraction for e in batches]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and epochs[-1].eta_s == 0.0
     assert model.history.loss == [e.loss for e in epochs] and model.history.stopped is None
+
+
+def test_plateau_schedule_keeps_the_learning_rate_while_the_loss_improves(image):
+    events = []
+    train([image], TINY.replace(lr_schedule="plateau", epochs=1), progress=events.append)
+    assert [e.learning_rate for e in events] == pytest.approx([4e-4] * 6)
 
 
 def test_every_epoch_previews_the_image_with_the_weights_of_that_epoch(trained, image):

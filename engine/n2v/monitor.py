@@ -53,7 +53,7 @@ class TrainingEvent:
     val_loss : float or None
         Validation loss at the end of the epoch (None in BATCH events).
     learning_rate : float
-        Learning rate used in this epoch.
+        Learning rate of the latest batch.
     elapsed_s, eta_s : float
         Seconds since training started, and estimated seconds left.
     fraction : float

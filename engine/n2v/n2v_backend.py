@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import tempfile
 import warnings
@@ -144,9 +145,9 @@ def _monitor_callback(monitor: TrainingMonitor, network: "N2VModel"):
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
-            self.learning_rate = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
 
         def on_train_batch_end(self, batch, logs=None):
+            self.learning_rate = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
             if monitor.batch_done(self.epoch, batch + 1, float(logs["loss"]), self.learning_rate):
                 self.model.stop_training = True
 
@@ -155,6 +156,24 @@ def _monitor_callback(monitor: TrainingMonitor, network: "N2VModel"):
                 self.model.stop_training = True
 
     return MonitorCallback()
+
+
+def _cosine_schedule(initial: float, total_steps: int):
+    """A Keras callback that lowers the learning rate along half a cosine, from ``initial`` to 0 after
+    ``total_steps`` batches (Loshchilov & Hutter 2017, SGDR, without restarts)."""
+    tf = tensorflow()
+
+    class CosineSchedule(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            fraction = min(self.step / total_steps, 1.0)
+            tf.keras.backend.set_value(self.model.optimizer.learning_rate,
+                                       initial * 0.5 * (1.0 + math.cos(math.pi * fraction)))
+            self.step += 1
+
+    return CosineSchedule()
 
 
 class N2VModel(BackendModel):
@@ -191,7 +210,13 @@ class N2VBackend(Backend):
                 model = N2V(config, name="model", basedir=workdir)
                 model.prepare_for_training()
             # The monitor replaces TerminateOnNaN: it stops on NaN too, and the caller explains why.
-            callbacks = [c for c in model.callbacks if not isinstance(c, tf.keras.callbacks.TerminateOnNaN)]
+            # The cosine schedule replaces n2v's ReduceLROnPlateau.
+            replaced = (tf.keras.callbacks.TerminateOnNaN,)
+            if params.lr_schedule == "cosine":
+                replaced += (tf.keras.callbacks.ReduceLROnPlateau,)
+            callbacks = [c for c in model.callbacks if not isinstance(c, replaced)]
+            if params.lr_schedule == "cosine":
+                callbacks.append(_cosine_schedule(params.learning_rate, steps_per_epoch * params.epochs))
             network = N2VModel(model)
             callbacks.append(_monitor_callback(monitor, network))
             sequence = _training_sequence(data, params, mask, length=steps_per_epoch * params.epochs)

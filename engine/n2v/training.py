@@ -46,7 +46,7 @@ def train(
         Noisy 2-D images and/or 3-D volumes (Z, Y, X), each at least one patch
         in size.  2-D mode uses every plane of a volume; 3-D mode needs volumes.
     params : N2VParams, optional
-        Training parameters; defaults when omitted (StructN2V, ``horizontal:9``).
+        Training parameters; defaults when omitted (StructN2V, ``horizontal:11``).
     progress : callable, optional
         ``progress(event)`` with a :class:`~engine.n2v.monitor.TrainingEvent`
         after every batch and every epoch, called on the training thread.
