@@ -292,6 +292,7 @@ class CompareGrid(QWidget):
         old_shape = self._tiles[0].planes.shape[1:] if self._tiles else None
         for view in self._views:
             self._grid.removeWidget(view)
+            view.hide()  # at once: the deletion waits for the event loop
             view.deleteLater()
         for roi in (self._line, self._signal, self._background):
             roi.detach_all()

@@ -7,7 +7,8 @@ from typing import Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QToolBar, QVBoxLayout,
+                               QWidget)
 
 from gui.about import APP_NAME, show_about
 from gui.canvas import CompareCanvas, CompareMode
@@ -58,10 +59,12 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        self._on_tabs_current_changed(self.tabs.currentIndex())
         self.document.image_opened.connect(self._on_document_image_opened)
         self.document.comparison_changed.connect(self._on_document_comparison_changed)
         for signal in (self.document.results.added, self.document.results.removed, self.document.results.changed):
             signal.connect(self._on_results_changed)
+        self.central_stack.currentChanged.connect(lambda _index: self._update_actions())
         self._restore_window()
         self._update_title()
         self._update_actions()
@@ -74,7 +77,10 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.canvas, 1)
+        # The canvas, or the central view of the current tab (see Tab.central_view).
+        self.central_stack = QStackedWidget()
+        self.central_stack.addWidget(self.canvas)
+        layout.addWidget(self.central_stack, 1)
         layout.addWidget(self.slice_control)
         self.setCentralWidget(central)
         self.canvas.mode_changed.connect(self._on_canvas_mode_changed)
@@ -84,12 +90,14 @@ class MainWindow(QMainWindow):
         self.tabs = MethodTabs()
         self.tab_keys: list[str] = []
         for spec in tab_specs():
-            index = self.tabs.addTab(spec.factory(context), spec.title)
+            tab = spec.factory(context)
+            index = self.tabs.addTab(tab, spec.title)
+            if hasattr(tab, "canvas_requested"):
+                tab.canvas_requested.connect(self.show_canvas)
             self.tabs.setTabToolTip(index, spec.tooltip)
             self.tab_keys.append(spec.key)
         self._active_tab: Optional[QWidget] = None
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
-        self._on_tabs_current_changed(self.tabs.currentIndex())
         self.methods_dock = self._dock("Methods", "methodsDock", self.tabs)
 
     def _build_results(self) -> None:
@@ -136,12 +144,17 @@ class MainWindow(QMainWindow):
         self.mode_actions: dict[CompareMode, QAction] = {}
         group = QActionGroup(self)
         for mode in CompareMode:
-            action = self._action(mode.value, lambda _checked=False, mode=mode: self.canvas.set_mode(mode),
+            action = self._action(mode.value, lambda _checked=False, mode=mode: self.show_canvas(mode),
                                   _MODE_KEYS[mode], _MODE_ICONS.get(mode, ""), _MODE_TIPS[mode])
             action.setCheckable(True)
             group.addAction(action)
             self.mode_actions[mode] = action
         self.mode_actions[self.canvas.mode].setChecked(True)
+        self.grid_action = self._action("Grid", self.show_tab_view, "Ctrl+6", "grid",
+                                        "The original and the chosen results in a grid of linked views, with "
+                                        "line profile and metrics (Compare tab)")
+        self.grid_action.setCheckable(True)
+        group.addAction(self.grid_action)
         self.auto_contrast_action = self._action(
             "&Auto contrast", self.canvas.auto_contrast, "Ctrl+Shift+A", "contrast",
             "Set black and white at the 0.5 and 99.5 percentiles of the slice shown")
@@ -167,7 +180,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.quit_action)
 
         menu = self.menuBar().addMenu("&View")
-        menu.addActions(list(self.mode_actions.values()))
+        menu.addActions([*self.mode_actions.values(), self.grid_action])
         menu.addSeparator()
         menu.addActions([self.auto_contrast_action, self.fit_action])
         menu.addSeparator()
@@ -185,7 +198,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.open_action, self.sample_action, self.save_action])
         toolbar.addSeparator()
-        toolbar.addActions([self.mode_actions[mode] for mode in _MODE_ICONS])
+        toolbar.addActions([*(self.mode_actions[mode] for mode in _MODE_ICONS), self.grid_action])
         toolbar.addSeparator()
         toolbar.addActions([self.auto_contrast_action, self.fit_action])
         self.addToolBar(toolbar)
@@ -281,9 +294,12 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_image = self.document.has_image
-        for action in (*self.mode_actions.values(), self.auto_contrast_action, self.fit_action,
-                       self.next_slice_action, self.previous_slice_action):
+        canvas_shown = self.central_stack.currentWidget() is self.canvas
+        for action in (*self.mode_actions.values(), self.next_slice_action, self.previous_slice_action):
             action.setEnabled(has_image)
+        for action in (self.auto_contrast_action, self.fit_action):
+            action.setEnabled(has_image and canvas_shown)
+        self.grid_action.setEnabled(has_image and getattr(self._active_tab, "central_view", None) is not None)
         self.save_action.setEnabled(self.results_panel.selected() is not None)
 
     # ------------------------------------------------------------ handlers
@@ -302,8 +318,26 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
 
+    def show_canvas(self, mode: Optional[CompareMode] = None) -> None:
+        """Show the comparison canvas in the central area, in ``mode`` if given."""
+        if mode is not None:
+            self.canvas.set_mode(mode)
+        self.central_stack.setCurrentWidget(self.canvas)
+        self.mode_actions[self.canvas.mode].setChecked(True)
+
+    def show_tab_view(self) -> None:
+        """Show the current tab's central view (the Compare grid) in the central area, if it has one."""
+        view = getattr(self._active_tab, "central_view", None)
+        if view is None:
+            return
+        if self.central_stack.indexOf(view) < 0:
+            self.central_stack.addWidget(view)
+        self.central_stack.setCurrentWidget(view)
+        self.grid_action.setChecked(True)
+
     def _on_canvas_mode_changed(self, mode: CompareMode) -> None:
-        self.mode_actions[mode].setChecked(True)
+        if self.central_stack.currentWidget() is self.canvas:
+            self.mode_actions[mode].setChecked(True)
 
     def _on_tabs_current_changed(self, index: int) -> None:
         if self._active_tab is not None and hasattr(self._active_tab, "set_active"):
@@ -311,6 +345,11 @@ class MainWindow(QMainWindow):
         self._active_tab = self.tabs.widget(index)
         if self._active_tab is not None and hasattr(self._active_tab, "set_active"):
             self._active_tab.set_active(True)
+        if getattr(self._active_tab, "central_view", None) is not None:
+            self.show_tab_view()
+        else:
+            self.show_canvas()
+        self._update_actions()
 
     def _on_save_action_triggered(self) -> None:
         result = self.results_panel.selected()

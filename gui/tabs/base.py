@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from gui.job_runner import JobRunner
@@ -36,12 +38,28 @@ class Tab(QWidget):
     """Base class of method tabs: a widget told when it becomes the current tab.
 
     Tabs never reach into each other; they talk only through the document.
+
+    Attributes
+    ----------
+    central_view : QWidget or None
+        A view the main window shows in its central area, in place of the
+        comparison canvas, when this tab becomes the current one (the Compare
+        tab's grid; View > Grid shows it again); None keeps the canvas.
+
+    Signals
+    -------
+    canvas_requested()
+        The tab wants the comparison canvas shown in place of its central view
+        (the user picked a result to look at in the split view).
     """
+
+    canvas_requested = Signal()
 
     def __init__(self, context: TabContext) -> None:
         super().__init__()
         self.context = context
         self.active = False
+        self.central_view: Optional[QWidget] = None
 
     def set_active(self, active: bool) -> None:
         """Called by the main window when the tab is shown (True) or hidden (False).

@@ -93,7 +93,7 @@ class CompareTab(Tab):
     # ------------------------------------------------------------ builders
     def _build_widgets(self) -> None:
         self.result_list = QListWidget()
-        self.result_list.setMaximumHeight(96)
+        self.result_list.setMaximumHeight(180)
         self.result_list.setToolTip("Tick the results to compare with the original")
         self.result_list.itemChanged.connect(self._on_result_list_item_changed)
         self.contrast_box = QComboBox()
@@ -149,26 +149,31 @@ class CompareTab(Tab):
         reference_row.addWidget(self.reference_label, 1)
         reference_row.addWidget(self.reference_button)
         options.addRow("Reference", reference_row)
-        top = QHBoxLayout()
-        top.addWidget(self.result_list, 1)
-        top.addLayout(options, 1)
+        # The grid, the profile and the table fill the window's central area while this tab is current.
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.grid)
-        splitter.addWidget(self.profile)
-        splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 5)
-        splitter.setStretchFactor(1, 2)
-        splitter.setStretchFactor(2, 2)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.setChildrenCollapsible(False)
+        bottom.addWidget(self.profile)
+        bottom.addWidget(self.table)
+        splitter.addWidget(bottom)
+        bottom.setStretchFactor(0, 2)
+        bottom.setStretchFactor(1, 3)  # the table's columns need the room
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.central_view = splitter
         buttons = QHBoxLayout()
-        buttons.addWidget(self.status, 1)
         for button in (self.script_button, self.csv_button, self.figure_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(QLabel("Compare the original with:"))
+        layout.addWidget(self.result_list)
+        layout.addLayout(options)
+        layout.addWidget(self.status)
         layout.addLayout(buttons)
+        layout.addStretch(1)
 
     # ------------------------------------------------------------ public
     def set_active(self, active: bool) -> None:
@@ -400,6 +405,7 @@ class CompareTab(Tab):
 
     def _on_grid_tile_clicked(self, result: Optional[Result]) -> None:
         self.document.show(result)
+        self.canvas_requested.emit()
 
     def _on_reference_button_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window(), "Load reference image",

@@ -151,6 +151,24 @@ def test_clicking_a_tile_compares_it_in_the_split_view(compare_tab, sample_windo
     view = tab.grid.views()[2].view
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(view.width() // 2, view.height() // 3))
     assert document.comparison is results[1]
+    window = sample_window
+    assert window.central_stack.currentWidget() is window.canvas and window.canvas.isVisible()
+    assert window.mode_actions[window.canvas.mode].isChecked() and not tab.grid.isVisible()
+    window.grid_action.trigger()  # View > Grid: back to the grid
+    assert window.central_stack.currentWidget() is tab.central_view and tab.grid.isVisible()
+
+
+def test_the_grid_fills_the_central_area_while_the_compare_tab_is_current(compare_tab, sample_window):
+    tab, _ = compare_tab
+    window = sample_window
+    assert window.central_stack.currentWidget() is tab.central_view
+    assert tab.grid.isVisible() and not window.canvas.isVisible()
+    assert tab.grid.width() > tab.width()  # larger than the Methods dock it was in
+    assert window.grid_action.isChecked() and window.grid_action.isEnabled()
+    assert not window.fit_action.isEnabled()  # the canvas' own tools wait for the canvas
+    window.select_tab("median")
+    assert window.central_stack.currentWidget() is window.canvas and window.canvas.isVisible()
+    assert not window.grid_action.isEnabled() and window.fit_action.isEnabled()
 
 
 def test_figure_csv_and_commands_are_exported(compare_tab, sample_window, qtbot, tmp_path, dialogs):
