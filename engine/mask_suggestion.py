@@ -318,11 +318,10 @@ def _with_tails(kept: np.ndarray, weak: np.ndarray) -> np.ndarray:
     while frontier:
         grown = []
         for offset in frontier:
-            longest = np.abs(offset).max()
-            outwards = offset + np.where(np.abs(offset) == longest, np.sign(offset), 0)
+            outwards = offset + np.where(np.abs(offset) == np.abs(offset).max(), np.sign(offset), 0)
             index = tuple(outwards + centre)
-            if np.all((outwards + centre >= 0) & (outwards + centre < kept.shape)) and weak[index] \
-                    and not kept[index]:
+            inside = all(0 <= i < side for i, side in zip(index, kept.shape))
+            if inside and weak[index] and not kept[index]:
                 kept[index] = True
                 grown.append(outwards)
         frontier = grown
