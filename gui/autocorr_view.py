@@ -4,7 +4,8 @@ The heat map shows the in-plane correlation coefficient ρ at each shift
 (Δx, Δy) in a diverging colour map (blue negative, white zero, red positive)
 with a range symmetric about zero; the cells of the suggested blind-spot mask
 are outlined.  Below it the profiles along X, Y (and Z for a volume) are
-plotted with the ±threshold that decides which neighbours join the mask.
+plotted with the ±threshold that decides which neighbours join the mask (and
+the fainter ± lobe-tail level down to which a kept lobe is followed).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from engine.autocorr import Autocorrelation
+from engine.mask_suggestion import TAIL_FRACTION
 
 #: Blue–white–red, as matplotlib's RdBu reversed (built here: no colour-map file to bundle).
 DIVERGING = pg.ColorMap(np.linspace(0, 1, 7),
@@ -32,6 +34,7 @@ LEVEL = 0.6
 PROFILE_PENS = {"X": "#ff9f43", "Y": "#4dabf7", "Z": "#69db7c"}
 REFERENCE_PEN = pg.mkPen("#c0c6cf", width=1.5, style=Qt.PenStyle.DashLine)
 THRESHOLD_PEN = pg.mkPen("#8b939f", width=1, style=Qt.PenStyle.DotLine)
+TAIL_PEN = pg.mkPen("#5f6671", width=1, style=Qt.PenStyle.DotLine)
 OUTLINE_DARK = QColor("#101214")
 OUTLINE_LIGHT = QColor("#ffd54a")
 
@@ -122,6 +125,7 @@ class AutocorrView(QWidget):
         self.profiles.setLabel("bottom", "shift (px)")
         self.profiles.setLabel("left", "ρ")
         self.threshold_lines = self.profiles.plot(pen=THRESHOLD_PEN, connect="finite", name="± threshold")
+        self.tail_lines = self.profiles.plot(pen=TAIL_PEN, connect="finite", name="± lobe tail")
         self.reference_curve = self.profiles.plot(pen=REFERENCE_PEN, name="raw noise, X")
         self.curves = {axis: self.profiles.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                                 symbolPen=None, symbolBrush=colour, name=f"along {axis}")
@@ -129,11 +133,12 @@ class AutocorrView(QWidget):
         # Below the axes, so it never hides a curve.
         self.legend = pg.LegendItem(colCount=3, labelTextSize="8pt", verSpacing=-8, horSpacing=12)
         self.profile_plots.addItem(self.legend, row=1, col=0)
-        for item in (*self.curves.values(), self.threshold_lines, self.reference_curve):
+        for item in (*self.curves.values(), self.threshold_lines, self.tail_lines, self.reference_curve):
             self.legend.addItem(item, item.name())
         self.profiles.addLine(y=0, pen=pg.mkPen("#5b626d", width=1))
         self.profiles.setToolTip("Correlation against a shift along one axis through the centre. "
-                                 "Shifts whose |ρ| passes the dotted threshold join the mask.")
+                                 "Shifts whose |ρ| passes the dotted threshold join the mask; a lobe that does "
+                                 "is followed outwards while it stays beyond the fainter lobe-tail line.")
 
     # ------------------------------------------------------------ public
     def show_autocorrelation(self, acf: Autocorrelation, mask: Optional[np.ndarray], threshold: float,
@@ -182,8 +187,8 @@ class AutocorrView(QWidget):
             item.setPath(path)
         if self.acf is not None:
             r = self.acf.radius
-            self.threshold_lines.setData([-r - 0.5, r + 0.5, np.nan, -r - 0.5, r + 0.5],
-                                         [threshold, threshold, np.nan, -threshold, -threshold])
+            for lines, level in ((self.threshold_lines, threshold), (self.tail_lines, TAIL_FRACTION * threshold)):
+                lines.setData([-r - 0.5, r + 0.5, np.nan, -r - 0.5, r + 0.5], [level, level, np.nan, -level, -level])
 
     def clear(self) -> None:
         """Show nothing."""
@@ -191,7 +196,7 @@ class AutocorrView(QWidget):
         self.heat_image.clear()
         for item in (self.outline_under, self.outline):
             item.setPath(QPainterPath())
-        for curve in (*self.curves.values(), self.reference_curve, self.threshold_lines):
+        for curve in (*self.curves.values(), self.reference_curve, self.threshold_lines, self.tail_lines):
             curve.setData([], [])
         self.readout.setText(" ")
 
