@@ -223,3 +223,17 @@ def test_bioimageio_package_reproduces_the_model(trained, image, tmp_path):
     output = next(iter(network(normalised).values())).numpy() * model.std + model.mean
     np.testing.assert_allclose(output, test_output, atol=1e-4 * image.std())
     np.testing.assert_allclose(test_output[0, ..., 0], model.predict(test_input[0, ..., 0]), atol=1e-4 * image.std())
+
+
+@pytest.mark.parametrize("mode, shape", [("2d", (96, 112)), ("3d", (40, 48, 48))])
+def test_masked_pixels_percent_is_the_share_of_blind_spots_in_2d_and_3d(mode, shape):
+    from engine.n2v.data import make_training_data
+    from engine.n2v.n2v_backend import _training_sequence, _validation_pair
+
+    params = N2VParams(mode=mode, patch_size=16, masked_fraction=1.0, batch_size=4, validation_fraction=0.2)
+    data = make_training_data([_noisy(shape)], params)
+    sequence = _training_sequence(data, params, params.blind_spot_mask, length=2)
+    _, targets = sequence[0]
+    _, validation_targets = _validation_pair(data, params, params.blind_spot_mask, sequence)
+    for hidden in (targets[..., 1], validation_targets[..., 1]):
+        assert 0.005 < hidden.mean() < 0.015  # about 1 % of the pixels (voxels) are blind spots

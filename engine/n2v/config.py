@@ -49,7 +49,7 @@ class N2VParams(MethodParams):
     unet_filters: int = param(32, label="First-layer filters", minimum=4, maximum=256, step=4,
                               help="Convolution filters of the first level (doubled at each level).")
     masked_fraction: float = param(1.0, label="Masked pixels (%)", minimum=0.05, maximum=10.0, step=0.05,
-                                   help="Percentage of pixels of each patch used as blind spots (n2v_perc_pix; "
+                                   help="Percentage of pixels (voxels in 3d) of each patch used as blind spots (n2v_perc_pix; "
                                    "n2v's default is 0.198). More blind spots give every step more to learn "
                                    "from: on the sample, 1 % trains StructN2V to over 2 dB more than 0.198 % "
                                    "in the same steps.")
@@ -71,6 +71,16 @@ class N2VParams(MethodParams):
         return 3 if self.mode == "3d" else 2
 
     @property
+    def blind_spot_box(self) -> int:
+        """Side of the square (cube in 3d) that holds one blind spot: masked_fraction % of the pixels.
+
+        n2v takes the side as ``sqrt(100 / perc_pix)`` in 3-D too, which would hide
+        only (perc_pix / 100)^1.5 of the voxels; the backend passes it
+        ``100 / blind_spot_box**2`` so that the percentage holds in both modes.
+        """
+        return max(1, round((100 / self.masked_fraction) ** (1 / self.ndim)))
+
+    @property
     def blind_spot_mask(self) -> Optional[np.ndarray]:
         """The parsed mask with :attr:`ndim` axes, or None for plain N2V."""
         return mask_for_dims(parse_mask(self.mask), self.ndim)
@@ -86,9 +96,9 @@ class N2VParams(MethodParams):
             if self.manipulator in MANIPULATORS_WITHOUT_MASK:
                 raise ParameterError(f"replacement {self.manipulator} works only with mask 'none' in n2v; "
                                      "choose uniform_withCP or normal_withoutCP")
-        # n2v draws one blind spot in each box of this side; a box larger than the
-        # patch can leave a batch without any, and its loss is then 0/0 = NaN.
-        if round((100 / self.masked_fraction) ** 0.5) > self.patch_size:
-            least = 100 / (self.patch_size + 0.5) ** 2
+        # A box larger than the patch can leave a batch without any blind spot,
+        # and its loss is then 0/0 = NaN.
+        if self.blind_spot_box > self.patch_size:
+            least = 100 / (self.patch_size + 0.5) ** self.ndim
             raise ParameterError(f"Masked pixels (%) is too small for {self.patch_size}-pixel patches: "
                                  f"use more than {least:.2g}")

@@ -77,10 +77,15 @@ def _n2v_config(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray
         train_epochs=params.epochs, train_steps_per_epoch=steps_per_epoch,
         train_batch_size=params.batch_size, train_learning_rate=params.learning_rate,
         train_tensorboard=False, train_reduce_lr={"factor": 0.5, "patience": 10, "verbose": 0},
-        n2v_perc_pix=params.masked_fraction, n2v_patch_shape=(params.patch_size,) * params.ndim,
+        n2v_perc_pix=_perc_pix(params), n2v_patch_shape=(params.patch_size,) * params.ndim,
         n2v_manipulator=params.manipulator, n2v_neighborhood_radius=params.neighborhood_radius,
         structN2Vmask=None if mask is None else mask.tolist(),
     )
+
+
+def _perc_pix(params: N2VParams) -> float:
+    """n2v's ``perc_pix`` that gives one blind spot per :attr:`~N2VParams.blind_spot_box` (2-D and 3-D)."""
+    return 100 / params.blind_spot_box**2
 
 
 def _manipulator(params: N2VParams):
@@ -104,7 +109,7 @@ def _training_sequence(data: TrainingData, params: N2VParams, mask: Optional[np.
     with quiet():
         # The wrapper builds targets from X alone; its Y argument is stored but never read.
         sequence = N2V_DataWrapper(data.train, data.train, batch_size=params.batch_size, length=length,
-                                   perc_pix=params.masked_fraction, shape=(params.patch_size,) * params.ndim,
+                                   perc_pix=_perc_pix(params), shape=(params.patch_size,) * params.ndim,
                                    value_manipulation=_manipulator(params),
                                    structN2Vmask=None if mask is None else mask.copy())
     sequence.patch_sampler = sample
@@ -123,7 +128,7 @@ def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.nd
     x = data.validation.copy()
     y = np.concatenate((x, np.zeros_like(x)), axis=-1)
     with quiet():
-        n2v_utils.manipulate_val_data(x, y, perc_pix=params.masked_fraction, shape=x.shape[1:-1],
+        n2v_utils.manipulate_val_data(x, y, perc_pix=_perc_pix(params), shape=x.shape[1:-1],
                                       value_manipulation=_manipulator(params))
     if mask is not None:
         for j in range(len(x)):
