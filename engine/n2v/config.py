@@ -49,8 +49,8 @@ class N2VParams(MethodParams):
     unet_filters: int = param(32, label="First-layer filters", minimum=4, maximum=256, step=4,
                               help="Convolution filters of the first level (doubled at each level).")
     masked_fraction: float = param(1.0, label="Masked pixels (%)", minimum=0.05, maximum=10.0, step=0.05,
-                                   help="Percentage of pixels (voxels in 3d) of each patch used as blind spots (n2v_perc_pix; "
-                                   "n2v's default is 0.198). More blind spots give every step more to learn "
+                                   help="Percentage of pixels (voxels in 3d) of each patch used as blind spots "
+                                   "(n2v_perc_pix; n2v's default is 0.198). More blind spots give every step more to learn "
                                    "from: on the sample, 1 % trains StructN2V to over 2 dB more than 0.198 % "
                                    "in the same steps.")
     neighborhood_radius: int = param(5, label="Neighbourhood radius", minimum=1, maximum=20,
