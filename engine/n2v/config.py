@@ -50,9 +50,9 @@ class N2VParams(MethodParams):
                               help="Convolution filters of the first level (doubled at each level).")
     masked_fraction: float = param(1.0, label="Masked pixels (%)", minimum=0.05, maximum=10.0, step=0.05,
                                    help="Percentage of pixels (voxels in 3d) of each patch used as blind spots "
-                                   "(n2v_perc_pix; n2v's default is 0.198). More blind spots give every step more to learn "
-                                   "from: on the sample, 1 % trains StructN2V to over 2 dB more than 0.198 % "
-                                   "in the same steps.")
+                                   "(n2v_perc_pix; n2v's default is 0.198). More blind spots give every step "
+                                   "more to learn from: on the sample, 1 % trains StructN2V to over 2 dB more "
+                                   "than 0.198 % in the same steps.")
     neighborhood_radius: int = param(5, label="Neighbourhood radius", minimum=1, maximum=20,
                                      help="Radius of the window the blind-spot replacement value is drawn from.")
     manipulator: str = param("uniform_withCP", label="Replacement", choices=MANIPULATORS,
