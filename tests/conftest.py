@@ -1,4 +1,25 @@
 import os
 
+import numpy as np
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def poison_training_data():
+    """``poison(monkeypatch)``: training data cut from then on is all NaN, so the loss becomes NaN."""
+    import engine.n2v.data
+
+    make = engine.n2v.data.make_training_data
+
+    def poisoned(*args, **kwargs):
+        data = make(*args, **kwargs)
+        data.train[:] = np.nan
+        return data
+
+    def poison(monkeypatch):
+        monkeypatch.setattr("engine.n2v.training.make_training_data", poisoned)
+
+    return poison

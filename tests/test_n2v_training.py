@@ -7,7 +7,6 @@ import zipfile
 import numpy as np
 import pytest
 
-import engine.n2v.data
 from engine.errors import Cancelled, ImageError
 from engine.jobs import CancelToken
 from engine.n2v import EventKind, ModelError, N2VParams, StopReason, TrainedModel, train
@@ -165,15 +164,8 @@ def test_3d_model_trains_and_predicts_a_small_volume(tmp_path):
         model.predict(volume[0])
 
 
-def test_nan_loss_gives_a_clear_error(image, monkeypatch):
-    make = engine.n2v.data.make_training_data
-
-    def poisoned(*args, **kwargs):
-        data = make(*args, **kwargs)
-        data.train[:] = np.nan
-        return data
-
-    monkeypatch.setattr("engine.n2v.training.make_training_data", poisoned)
+def test_nan_loss_gives_a_clear_error(image, monkeypatch, poison_training_data):
+    poison_training_data(monkeypatch)
     with pytest.raises(ModelError, match="loss became NaN in epoch 1, batch 1; lower the learning rate"):
         train([image], TINY)
 

@@ -9,7 +9,6 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-import engine.n2v.data
 from engine.jobs import CancelToken
 from engine.n2v import EventKind, N2VParams, StopReason, preset_mask
 from gui.job_runner import JobState
@@ -160,17 +159,6 @@ def _empty_mask(tab):
     tab.mask_editor.set_mask(np.ones((1, 1), bool))  # the blind spot alone: hides nothing
 
 
-def _poisoned_training_data(monkeypatch):
-    make = engine.n2v.data.make_training_data
-
-    def poisoned(*args, **kwargs):
-        data = make(*args, **kwargs)
-        data.train[:] = np.nan
-        return data
-
-    monkeypatch.setattr("engine.n2v.training.make_training_data", poisoned)
-
-
 def _message_after(tab, qtbot, dialogs, action):
     """Do ``action`` and return the error message it led to, once the tab is idle again."""
     count = len(dialogs.texts("critical"))
@@ -180,7 +168,8 @@ def _message_after(tab, qtbot, dialogs, action):
     return dialogs.texts("critical")[-1]
 
 
-def test_bad_input_gives_a_message_and_the_tab_keeps_working(tab, qtbot, dialogs, monkeypatch, tmp_path):
+def test_bad_input_gives_a_message_and_the_tab_keeps_working(tab, qtbot, dialogs, monkeypatch, tmp_path,
+                                                             poison_training_data):
     for edit, message in ((_patch_larger_than_the_image, "smaller than the training patch"),
                           (_mask_larger_than_the_patch, "larger than the patch"),
                           (_empty_mask, "hides no pixel besides the centre")):
@@ -199,7 +188,7 @@ def test_bad_input_gives_a_message_and_the_tab_keeps_working(tab, qtbot, dialogs
 
     tab.form.set_params(TINY)
     with monkeypatch.context() as patch:
-        _poisoned_training_data(patch)
+        poison_training_data(patch)
         assert "loss became NaN" in _message_after(tab, qtbot, dialogs, tab.train_button.click)
     assert tab.model is None and tab.progress.text() == "Training failed"
 
