@@ -13,6 +13,7 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
 run: setup
@@ -30,6 +31,7 @@ package: setup
 
 lock:
 	rm -rf /tmp/et-lock && $(PYTHON) -m venv /tmp/et-lock
+	/tmp/et-lock/bin/pip install --quiet --upgrade "pip==26.3"
 	/tmp/et-lock/bin/pip install --quiet ".[dev]"
 	/tmp/et-lock/bin/pip freeze --exclude et-denoise > requirements.lock.new
 	{ head -2 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp

@@ -7,8 +7,7 @@ imports an excluded module, so a new feature cannot silently break the build.
 
 #: Packages collected whole although no static import reaches all their modules.
 COLLECTED_PACKAGES = (
-    "gui",              # tab modules are found with pkgutil at run time
-    "engine",           # engine modules are imported inside functions
+    "et_denoise",       # engine modules are imported inside functions, tab modules found at run time
     "mrcfile",          # not all submodules are reached by static analysis
     "bioimageio.spec",  # imported only inside engine.n2v.export (model export)
 )
@@ -50,7 +49,7 @@ MATPLOTLIB_BACKENDS = ("Agg", "pdf")
 
 #: Distributions whose metadata is read at run time (About box, model folders, export errors); for a
 #: tuple, the first one installed (a GPU build has tensorflow instead of tensorflow-cpu).
-METADATA_OF = ("numpy", "scipy", "scikit-image", "pyqtgraph", ("tensorflow-cpu", "tensorflow"), "n2v",
+METADATA_OF = ("et-denoise", "numpy", "scipy", "scikit-image", "pyqtgraph", ("tensorflow-cpu", "tensorflow"), "n2v",
                "bioimageio.spec", "pydantic")
 
 #: Shared libraries stripped of their symbols (destination path prefixes in the app): about 200 MB

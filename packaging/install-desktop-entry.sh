@@ -34,7 +34,7 @@ if [ ! -x "$executable" ]; then
 fi
 for size in $sizes; do
     mkdir -p "$data_dir/icons/hicolor/${size}x${size}/apps"
-    cp "$app_dir/_internal/resources/app-icon-$size.png" "$data_dir/icons/hicolor/${size}x${size}/apps/et-denoise.png"
+    cp "$app_dir/_internal/et_denoise/resources/app-icon-$size.png" "$data_dir/icons/hicolor/${size}x${size}/apps/et-denoise.png"
 done
 # Exec takes the path in double quotes (the folder may contain spaces), with " ` $ and \ escaped by a
 # backslash, and every backslash doubled once more because the whole value is an escaped string.

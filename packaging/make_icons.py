@@ -7,10 +7,10 @@ denoised, and the yellow divider of the app's split view between them.
 Run ``.venv/bin/python packaging/make_icons.py`` after changing the design;
 the files it writes are committed:
 
-- ``resources/app-icon-<N>.png`` for N in :data:`PNG_SIZES` (Linux hicolor
+- ``src/et_denoise/resources/app-icon-<N>.png`` for N in :data:`PNG_SIZES` (Linux hicolor
   icon theme, the ``.desktop`` entry, and the sources of the two below),
-- ``resources/app-icon.ico`` (Windows: 16 to 256 pixels),
-- ``resources/app-icon.icns`` (macOS: 16 to 512 points, 32 to 1024 pixels).
+- ``src/et_denoise/resources/app-icon.ico`` (Windows: 16 to 256 pixels),
+- ``src/et_denoise/resources/app-icon.icns`` (macOS: 16 to 512 points, 32 to 1024 pixels).
 
 Every size is drawn on its own (4× supersampled), with the noise grain
 scaled to the size so that small icons stay legible.  The noise is seeded,
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parent.parent / "src" / "et_denoise" / "resources"
 PNG_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512, 1024)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 #: Pixel sizes in the .icns: 16 and 32 points at 2× (32, 64), 128 to 512 points at 1× and 2×.

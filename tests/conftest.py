@@ -10,7 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture
 def poison_training_data():
     """``poison(monkeypatch)``: training data cut from then on is all NaN, so the loss becomes NaN."""
-    import engine.n2v.data
+    import et_denoise.engine.n2v.data
+    from et_denoise import engine
 
     make = engine.n2v.data.make_training_data
 
@@ -20,6 +21,6 @@ def poison_training_data():
         return data
 
     def poison(monkeypatch):
-        monkeypatch.setattr("engine.n2v.training.make_training_data", poisoned)
+        monkeypatch.setattr("et_denoise.engine.n2v.training.make_training_data", poisoned)
 
     return poison

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from engine.autocorr import (Region, noise_autocorrelation, parse_region,
+from et_denoise.engine.autocorr import (Region, noise_autocorrelation, parse_region,
                              residual_autocorrelation)
-from engine.errors import Cancelled, ImageError, ParameterError
-from engine.jobs import CancelToken
-from engine.sample import make_sample_2d
+from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
+from et_denoise.engine.jobs import CancelToken
+from et_denoise.engine.sample import make_sample_2d
 
 
 @pytest.fixture(scope="module")

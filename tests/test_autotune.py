@@ -5,14 +5,14 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.autotune import autotune
-from engine.errors import Cancelled, ImageError, ParameterError
-from engine.filters.diffusion import DIFFUSION
-from engine.filters.median import MEDIAN
-from engine.filters.nlm import NLM
-from engine.jobs import CancelToken
-from engine.metrics import psnr
-from engine.sample import make_sample, make_sample_2d
+from et_denoise.engine.autotune import autotune
+from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
+from et_denoise.engine.filters.diffusion import DIFFUSION
+from et_denoise.engine.filters.median import MEDIAN
+from et_denoise.engine.filters.nlm import NLM
+from et_denoise.engine.jobs import CancelToken
+from et_denoise.engine.metrics import psnr
+from et_denoise.engine.sample import make_sample, make_sample_2d
 
 # A grid per filter, searched here against the ground truth: wider or finer than the defaults.
 TRUTH_GRIDS = {

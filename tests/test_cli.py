@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.io import read_image
-from engine.metrics import psnr
+from et_denoise.engine.io import read_image
+from et_denoise.engine.metrics import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = ["6", "64", "64"]
@@ -61,7 +61,7 @@ def test_help_exists_for_every_subcommand():
     (["denoise", "notimage.tif", "-o", "out.tif", "--method", "median"], "notimage.tif"),
 ])
 def test_bad_arguments_and_input_exit_2_with_one_line_and_no_traceback(tmp_path, args, message):
-    from engine.io import write_image
+    from et_denoise.engine.io import write_image
 
     write_image(tmp_path / "in.tif", np.random.default_rng(0).random((16, 16)).astype(np.float32))
     (tmp_path / "notimage.tif").write_text("this is not a TIFF")
@@ -73,7 +73,7 @@ def test_bad_arguments_and_input_exit_2_with_one_line_and_no_traceback(tmp_path,
 
 
 def test_existing_output_is_not_overwritten_without_asking(tmp_path):
-    from engine.io import write_image
+    from et_denoise.engine.io import write_image
 
     write_image(tmp_path / "in.tif", np.ones((16, 16), np.float32))
     (tmp_path / "out.tif").write_bytes(b"precious")
@@ -106,7 +106,7 @@ def test_train_then_denoise_with_the_model(tmp_path):
     (["train", "in.tif", "--model", "m", "--mask", "none", "--mask-file", "x.txt"], "either --mask or --mask-file"),
 ])
 def test_n2v_command_line_errors(tmp_path, args, message):
-    from engine.io import write_image
+    from et_denoise.engine.io import write_image
 
     write_image(tmp_path / "in.tif", np.random.default_rng(0).random((64, 64)).astype(np.float32))
     result = run_cli(*args, cwd=tmp_path)

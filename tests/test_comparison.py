@@ -8,15 +8,15 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from engine.autocorr import Region
-from engine.comparison import (ORIGINAL_NAME, ComparedImage, compare, compare_files, default_regions,
+from et_denoise.engine.autocorr import Region
+from et_denoise.engine.comparison import (ORIGINAL_NAME, ComparedImage, compare, compare_files, default_regions,
                                line_profile, unique_names)
-from engine.errors import ImageError, ParameterError
-from engine.filters import FILTERS
-from engine.io import write_image
-from engine.metrics import psnr, ssim
-from engine.noise import estimate_noise_sigma
-from engine.sample import make_sample
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.filters import FILTERS
+from et_denoise.engine.io import write_image
+from et_denoise.engine.metrics import psnr, ssim
+from et_denoise.engine.noise import estimate_noise_sigma
+from et_denoise.engine.sample import make_sample
 
 SHAPE = (8, 96, 96)
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from engine.errors import Cancelled, ImageError, ParameterError
-from engine.filters.diffusion import DIFFUSION, DiffusionParams, anisotropic_diffusion
-from engine.jobs import CancelToken
-from engine.metrics import psnr
-from engine.sample import make_sample_2d
+from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
+from et_denoise.engine.filters.diffusion import DIFFUSION, DiffusionParams, anisotropic_diffusion
+from et_denoise.engine.jobs import CancelToken
+from et_denoise.engine.metrics import psnr
+from et_denoise.engine.sample import make_sample_2d
 
 CONDUCTIONS = [("exponential", 1), ("quadratic", 2)]
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import tifffile
 
-import engine.io.checks
-from engine.errors import ImageError, ParameterError
-from engine.io import SUPPORTED_EXTENSIONS, ImageData, read_image, write_image
+import et_denoise.engine.io.checks
+from et_denoise import engine
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.io import SUPPORTED_EXTENSIONS, ImageData, read_image, write_image
 
 VOXEL = (2.5, 3.42, 3.42)
 ORIGIN = (-10.5, 20.25, 1234.5)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from engine.errors import Cancelled, ParameterError
-from engine.jobs import CancelToken, run_slicewise
-from engine.params import MethodParams, param
+from et_denoise.engine.errors import Cancelled, ParameterError
+from et_denoise.engine.jobs import CancelToken, run_slicewise
+from et_denoise.engine.params import MethodParams, param
 
 
 def test_runs_every_plane_in_threads_and_returns_new_float32():

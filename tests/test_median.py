@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-from engine.errors import Cancelled, ImageError, ParameterError
-from engine.filters.median import MEDIAN, SLAB_PLANES, MedianParams, median, median_footprint
-from engine.jobs import CancelToken
+from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
+from et_denoise.engine.filters.median import MEDIAN, SLAB_PLANES, MedianParams, median, median_footprint
+from et_denoise.engine.jobs import CancelToken
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from engine.errors import ImageError, ParameterError
-from engine.metrics import psnr, ssim
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.metrics import psnr, ssim
 
 
 @pytest.fixture

@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.errors import ImageError, ParameterError
-from engine.n2v import N2VParams, parse_mask, preset_mask
-from engine.n2v.data import grid_starts, make_training_data
-from engine.n2v.masks import apply_symmetry, mask_to_text, read_mask_file, symmetries
-from engine.n2v.training import auto_steps_per_epoch
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.n2v import N2VParams, parse_mask, preset_mask
+from et_denoise.engine.n2v.data import grid_starts, make_training_data
+from et_denoise.engine.n2v.masks import apply_symmetry, mask_to_text, read_mask_file, symmetries
+from et_denoise.engine.n2v.training import auto_steps_per_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_importing_engine_n2v_does_not_load_tensorflow():
-    code = ("import sys, engine.n2v, engine.n2v.n2v_backend\n"
+    code = ("import sys, et_denoise.engine.n2v, et_denoise.engine.n2v.n2v_backend\n"
             "print(sorted(m for m in ('tensorflow', 'keras', 'n2v', 'csbdeep') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

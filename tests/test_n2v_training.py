@@ -7,11 +7,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from engine.errors import Cancelled, ImageError
-from engine.jobs import CancelToken
-from engine.n2v import EventKind, ModelError, N2VParams, StopReason, TrainedModel, train
-from engine.n2v.export import export_bioimageio
-from engine.n2v.tiling import predict_tiled
+from et_denoise.engine.errors import Cancelled, ImageError
+from et_denoise.engine.jobs import CancelToken
+from et_denoise.engine.n2v import EventKind, ModelError, N2VParams, StopReason, TrainedModel, train
+from et_denoise.engine.n2v.export import export_bioimageio
+from et_denoise.engine.n2v.tiling import predict_tiled
 
 TINY = N2VParams(patch_size=32, epochs=2, steps_per_epoch=5, batch_size=4, unet_depth=2, unet_filters=8)
 
@@ -219,8 +219,8 @@ def test_bioimageio_package_reproduces_the_model(trained, image, tmp_path):
 
 @pytest.mark.parametrize("mode, shape", [("2d", (96, 112)), ("3d", (40, 48, 48))])
 def test_masked_pixels_percent_is_the_share_of_blind_spots_in_2d_and_3d(mode, shape):
-    from engine.n2v.data import make_training_data
-    from engine.n2v.n2v_backend import _training_sequence, _validation_pair
+    from et_denoise.engine.n2v.data import make_training_data
+    from et_denoise.engine.n2v.n2v_backend import _training_sequence, _validation_pair
 
     params = N2VParams(mode=mode, patch_size=16, masked_fraction=1.0, batch_size=4, validation_fraction=0.2)
     data = make_training_data([_noisy(shape)], params)

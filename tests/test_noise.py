@@ -5,8 +5,8 @@ import pytest
 from scipy import ndimage
 from skimage.restoration import estimate_sigma
 
-from engine.errors import ImageError, ParameterError
-from engine.noise import estimate_noise_sigma
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.noise import estimate_noise_sigma
 
 SHAPE = (256, 256)
 

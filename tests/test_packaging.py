@@ -14,6 +14,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
+RESOURCES = ROOT / "src" / "et_denoise" / "resources"
 
 
 def load(name):
@@ -38,7 +39,7 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_no_module_of_the_app_imports_what_the_package_leaves_out():
-    sources = [ROOT / "main.py", *sorted((ROOT / "engine").rglob("*.py")), *sorted((ROOT / "gui").rglob("*.py"))]
+    sources = [ROOT / "main.py", *sorted((ROOT / "src").rglob("*.py"))]
     offending = sorted(
         f"{path.relative_to(ROOT)} imports {name}"
         for path in sources for name in imported_modules(path)
@@ -50,17 +51,17 @@ def test_no_module_of_the_app_imports_what_the_package_leaves_out():
 def test_app_icon_exists_in_every_size_and_comes_from_the_drawing_script(tmp_path):
     icons = load("make_icons")
     for size in icons.PNG_SIZES:
-        with Image.open(ROOT / "resources" / f"app-icon-{size}.png") as image:
+        with Image.open(RESOURCES / f"app-icon-{size}.png") as image:
             assert image.size == (size, size) and image.mode == "RGBA"
-    with Image.open(ROOT / "resources" / "app-icon.ico") as ico:
+    with Image.open(RESOURCES / "app-icon.ico") as ico:
         assert set(ico.info["sizes"]) == {(n, n) for n in icons.ICO_SIZES}
-    with Image.open(ROOT / "resources" / "app-icon.icns") as icns:
+    with Image.open(RESOURCES / "app-icon.icns") as icns:
         assert {n for n, _, _ in icns.info["sizes"]} == {16, 32, 128, 256, 512}  # macOS's sizes in points
         assert {n * scale for n, _, scale in icns.info["sizes"]} == set(icons.ICNS_SIZES)
     for size in (16, 256):  # drawn again, the committed files are reproduced exactly
         icons.draw_icon(size).save(tmp_path / "again.png", optimize=True)
         with Image.open(tmp_path / "again.png") as again, \
-                Image.open(ROOT / "resources" / f"app-icon-{size}.png") as committed:
+                Image.open(RESOURCES / f"app-icon-{size}.png") as committed:
             assert again.tobytes() == committed.tobytes()
 
 
@@ -68,9 +69,9 @@ def test_app_icon_exists_in_every_size_and_comes_from_the_drawing_script(tmp_pat
 def app_folder(tmp_path):
     """An unpacked app folder (in a path with a space and a dollar sign) holding what the installer needs."""
     folder = tmp_path / "Apps" / "ET Denoise $1"
-    (folder / "_internal" / "resources").mkdir(parents=True)
-    for png in (ROOT / "resources").glob("app-icon-*.png"):
-        shutil.copy(png, folder / "_internal" / "resources")
+    (folder / "_internal" / "et_denoise" / "resources").mkdir(parents=True)
+    for png in (RESOURCES).glob("app-icon-*.png"):
+        shutil.copy(png, folder / "_internal" / "et_denoise" / "resources")
     (folder / "et-denoise").write_text("#!/bin/sh\n")
     (folder / "et-denoise").chmod(0o755)
     for name in ("et-denoise.desktop", "install-desktop-entry.sh"):
@@ -107,10 +108,10 @@ def test_frozen_numba_cache_is_one_folder_per_installation_whatever_the_working_
     folders = set()
     for cwd in (tmp_path, ROOT):
         monkeypatch.chdir(cwd)
-        folders.add(locator_type.from_function(kernel, os.path.join("engine", "filters", "median.py")).get_cache_path())
+        folders.add(locator_type.from_function(kernel, os.path.join("et_denoise", "engine", "filters", "median.py")).get_cache_path())
     assert len(folders) == 1
     folder = Path(folders.pop())
-    assert folder.parent.parent == tmp_path / "cache" and folder.name == "engine.filters" and folder.is_dir()
+    assert folder.parent.parent == tmp_path / "cache" and folder.name == "et_denoise.engine.filters" and folder.is_dir()
 
 
 def test_frozen_numba_cache_falls_back_to_the_temporary_folder_when_the_cache_is_not_writable(tmp_path, monkeypatch):
@@ -122,7 +123,7 @@ def test_frozen_numba_cache_falls_back_to_the_temporary_folder_when_the_cache_is
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr("tempfile.tempdir", None)  # let tempfile read TMPDIR again
 
-    locator = locator_type.from_function(lambda: None, "engine/selftest.py")
+    locator = locator_type.from_function(lambda: None, "et_denoise/engine/selftest.py")
     assert Path(locator.get_cache_path()).is_relative_to(tmp_path / "tmp")
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import main
-from engine.errors import ParameterError
-from engine.filters import FILTERS
-from engine.io import read_image, write_image
-from engine.n2v import N2VParams
-from engine.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, params_options, reproduce_commands,
+from et_denoise.cli import commands as main
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.filters import FILTERS
+from et_denoise.engine.io import read_image, write_image
+from et_denoise.engine.n2v import N2VParams
+from et_denoise.engine.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, params_options, reproduce_commands,
                               session_script, write_script)
-from engine.sample import make_sample
+from et_denoise.engine.sample import make_sample
 
 SHAPE = (4, 48, 48)
 MEDIAN = FILTERS["median"].params_type(size=3, footprint="disk")
@@ -67,7 +67,7 @@ def test_every_parameter_is_written_and_reads_back_identical(method):
             changed[field.name] = field.metadata["choices"][-1]
     params = params_type(**changed)
     [command] = reproduce_commands("in.tif", "out.tif", params)
-    args = main._parse(shlex.split(command)[2:])
+    args = main._parse(shlex.split(command)[3:])
     assert (args.method, args.input, args.output) == (method, "in.tif", "out.tif")
     assert main._params_from_args(method, main._filter_owners(), args) == params
 
@@ -82,10 +82,10 @@ def test_booleans_and_floats_are_written_as_the_command_line_reads_them():
 def test_n2v_results_are_reproduced_by_training_then_predicting():
     params = N2VParams(mask="vertical:5", epochs=3, seed=7, augment=False)
     train, denoise = reproduce_commands("tomo.mrc", "out/tomo_n2v.tif", params)
-    args = main._parse(shlex.split(train)[2:])
+    args = main._parse(shlex.split(train)[3:])
     assert args.inputs == ["tomo.mrc"] and args.model == model_folder("out/tomo_n2v.tif") == "out/tomo_n2v_model"
     assert main._params_from_args("n2v", main._n2v_owners(), args) == params
-    assert shlex.split(denoise)[2:] == ["denoise", "tomo.mrc", "-o", "out/tomo_n2v.tif", "--method", "n2v",
+    assert shlex.split(denoise)[3:] == ["denoise", "tomo.mrc", "-o", "out/tomo_n2v.tif", "--method", "n2v",
                                         "--model", "out/tomo_n2v_model"]
 
 

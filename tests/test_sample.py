@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from engine.errors import ParameterError
-from engine.metrics import psnr
-from engine.sample import make_sample, make_sample_2d
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.metrics import psnr
+from et_denoise.engine.sample import make_sample, make_sample_2d
 
 
 @pytest.fixture(scope="module")

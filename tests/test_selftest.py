@@ -4,7 +4,7 @@ import re
 
 import numba
 
-import main
+from et_denoise.cli import commands as main
 
 CHECKS = ("sample", "numba", "median", "diffusion", "nlm", "structn2v", "export", "tiff", "mrc", "figure")
 
@@ -28,7 +28,7 @@ def test_every_check_passes_from_source(capsys):
 
 
 def test_a_failing_check_is_named_in_the_verdict_and_exits_1(capsys, monkeypatch):
-    monkeypatch.setattr("engine.n2v.train", _broken_training)
+    monkeypatch.setattr("et_denoise.engine.n2v.train", _broken_training)
     code, lines = self_test(capsys)
     assert code == 1
     verdict = lines[-1]
@@ -42,7 +42,7 @@ def test_a_failing_check_is_named_in_the_verdict_and_exits_1(capsys, monkeypatch
 
 def test_unsafe_threading_layer_fails_numba_and_skips_the_filters(capsys, monkeypatch):
     monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
-    monkeypatch.setattr("engine.n2v.train", _broken_training)
+    monkeypatch.setattr("et_denoise.engine.n2v.train", _broken_training)
     code, lines = self_test(capsys)
     assert code == 1
     assert "threading layer 'workqueue' is not thread-safe" in lines[-1]

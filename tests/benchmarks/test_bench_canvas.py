@@ -16,10 +16,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine.io import ImageData  # noqa: E402
-from gui.canvas import CompareCanvas, CompareMode  # noqa: E402
-from gui.model import Document, Result  # noqa: E402
-from gui.theme import apply_theme  # noqa: E402
+from et_denoise.engine.io import ImageData  # noqa: E402
+from et_denoise.gui.canvas import CompareCanvas, CompareMode  # noqa: E402
+from et_denoise.gui.model import Document, Result  # noqa: E402
+from et_denoise.gui.theme import apply_theme  # noqa: E402
 
 SHAPE = (24, 1024, 1024)
 BUDGET_S = 0.020

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from engine.filters.diffusion import anisotropic_diffusion
-from engine.filters.nlm import non_local_means
+from et_denoise.engine.filters.diffusion import anisotropic_diffusion
+from et_denoise.engine.filters.nlm import non_local_means
 from test_diffusion import notebook_anisodiff, notebook_anisodiff_3d  # tests/ is on sys.path
 
 ET_SLICES = sorted(glob.glob("/work/shared/data/et_slices/*.tif"))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-from engine.filters.median import median
+from et_denoise.engine.filters.median import median
 
 ET_SLICES = sorted(glob.glob("/work/shared/data/et_slices/*.tif"))
 

@@ -23,10 +23,10 @@ import time
 import numpy as np
 import pytest
 
-from engine.metrics import psnr
-from engine.n2v import EventKind, N2VParams, train
-from engine.n2v.data import make_training_data
-from engine.sample import make_sample
+from et_denoise.engine.metrics import psnr
+from et_denoise.engine.n2v import EventKind, N2VParams, train
+from et_denoise.engine.n2v.data import make_training_data
+from et_denoise.engine.sample import make_sample
 
 QUALITY = N2VParams(patch_size=64, epochs=4, steps_per_epoch=100, batch_size=16, unet_depth=2, unet_filters=16)
 SPEED = QUALITY.replace(epochs=2, steps_per_epoch=60)
@@ -66,7 +66,7 @@ def _step_times(stamps):
 
 
 def _train_ours(image, params):
-    """engine.n2v.train; returns the batch-end times its progress events report."""
+    """et_denoise.engine.n2v.train; returns the batch-end times its progress events report."""
     stamps = []
     train([image], params, progress=lambda e: e.kind is EventKind.BATCH and stamps.append((e.epoch, e.elapsed_s)))
     return stamps
@@ -114,7 +114,7 @@ def test_training_speed_is_within_5_percent_of_n2v(sample):
     ours_step, direct_step = min(t for t, _ in ours), min(t for t, _ in direct)
     print(f"\ntraining speed, {SPEED.epochs} x {SPEED.steps_per_epoch} steps (batch {SPEED.batch_size}, "
           f"patch {SPEED.patch_size}, {SPEED.unet_filters} filters), median step of the fastest of 3 runs:")
-    print(f"engine.n2v.train {1000 * ours_step:.0f} ms, n2v N2V.train {1000 * direct_step:.0f} ms, "
+    print(f"et_denoise.engine.n2v.train {1000 * ours_step:.0f} ms, n2v N2V.train {1000 * direct_step:.0f} ms, "
           f"ratio {ours_step / direct_step:.3f}")
     print("whole calls (s): ours " + ", ".join(f"{w:.1f}" for _, w in ours)
           + "; n2v " + ", ".join(f"{w:.1f}" for _, w in direct))

@@ -25,12 +25,12 @@ import time
 
 import pytest
 
-from engine.autotune import DEFAULT_GRIDS, autotune
-from engine.filters import FILTERS
-from engine.mask_suggestion import analyse_noise
-from engine.metrics import psnr
-from engine.n2v import EventKind, N2VParams, train
-from engine.sample import make_sample
+from et_denoise.engine.autotune import DEFAULT_GRIDS, autotune
+from et_denoise.engine.filters import FILTERS
+from et_denoise.engine.mask_suggestion import analyse_noise
+from et_denoise.engine.metrics import psnr
+from et_denoise.engine.n2v import EventKind, N2VParams, train
+from et_denoise.engine.sample import make_sample
 
 TRAINING = N2VParams(mode="2d", patch_size=64, unet_depth=2, unet_filters=32, batch_size=16,
                      learning_rate=8e-4, epochs=6, steps_per_epoch=100, seed=0)

@@ -16,9 +16,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import gui  # noqa: E402,F401  (PySide6 reference-count fix first)
-from engine.n2v import EventKind, N2VParams, train  # noqa: E402
-from gui.theme import apply_theme  # noqa: E402
+import et_denoise.gui as gui  # noqa: E402,F401  (PySide6 reference-count fix first)
+from et_denoise.engine.n2v import EventKind, N2VParams, train  # noqa: E402
+from et_denoise.gui.theme import apply_theme  # noqa: E402
 
 SHAPE = (16, 128, 128)
 PARAMS = N2VParams(patch_size=64, epochs=2, steps_per_epoch=60, batch_size=16, unet_depth=2, unet_filters=16)
@@ -41,7 +41,7 @@ def window(qapp, tmp_path_factory):
     """The main window on a sample, with its settings in a temporary folder."""
     from PySide6.QtCore import QSettings
 
-    from gui.app import create_window
+    from et_denoise.gui.app import create_window
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
     apply_theme(qapp)

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from gui.model import Preview
-from gui.theme import apply_theme
+from et_denoise.gui.model import Preview
+from et_denoise.gui.theme import apply_theme
 
 #: Small enough to keep every test fast.
 SAMPLE_SHAPE = (8, 96, 96)
@@ -75,7 +75,7 @@ def sample_shape():
 @pytest.fixture
 def window(qtbot):
     """A shown main window with nothing open, made as the app makes it."""
-    from gui.app import create_window
+    from et_denoise.gui.app import create_window
 
     main = create_window()
     qtbot.addWidget(main)

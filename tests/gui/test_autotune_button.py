@@ -3,9 +3,9 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.autotune import DEFAULT_GRIDS, autotune
-from engine.filters import FILTERS
-from gui.model import Preview
+from et_denoise.engine.autotune import DEFAULT_GRIDS, autotune
+from et_denoise.engine.filters import FILTERS
+from et_denoise.gui.model import Preview
 
 
 @pytest.mark.parametrize("key", ["median", "diffusion", "nlm"])

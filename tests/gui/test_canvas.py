@@ -6,10 +6,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.io import ImageData
-from gui.canvas import CompareCanvas, CompareMode
-from gui.model import Document, Result
-from gui.slice_control import SliceControl
+from et_denoise.engine.io import ImageData
+from et_denoise.gui.canvas import CompareCanvas, CompareMode
+from et_denoise.gui.model import Document, Result
+from et_denoise.gui.slice_control import SliceControl
 
 SHAPE = (4, 60, 80)
 

@@ -9,14 +9,14 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMenu
 
-from engine.comparison import line_profile
-from engine.figure import FigureSize
-from engine.filters import FILTERS
-from engine.io import ImageData, read_image, write_image
-from engine.metrics import psnr
-from gui.figure_dialog import FigureDialog, FigureOptions
-from gui.model import Result
-from gui.tabs.compare_tab import key_parameters
+from et_denoise.engine.comparison import line_profile
+from et_denoise.engine.figure import FigureSize
+from et_denoise.engine.filters import FILTERS
+from et_denoise.engine.io import ImageData, read_image, write_image
+from et_denoise.engine.metrics import psnr
+from et_denoise.gui.figure_dialog import FigureDialog, FigureOptions
+from et_denoise.gui.model import Result
+from et_denoise.gui.tabs.compare_tab import key_parameters
 
 
 def add_results(document, specs):

@@ -5,8 +5,8 @@ import threading
 import pytest
 from PySide6.QtCore import QThread
 
-from engine.errors import ImageError
-from gui.job_runner import JobRunner, JobState, LatestJob
+from et_denoise.engine.errors import ImageError
+from et_denoise.gui.job_runner import JobRunner, JobState, LatestJob
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from engine.errors import ParameterError
-from engine.io import read_image, write_image
-from engine.jobs import run_slicewise
-from engine.methods import Method
-from engine.params import MethodParams, param
-from gui.model import Preview, Result
-from gui.tabs.base import TabContext
-from gui.tabs.filter_tab import FilterTab
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.io import read_image, write_image
+from et_denoise.engine.jobs import run_slicewise
+from et_denoise.engine.methods import Method
+from et_denoise.engine.params import MethodParams, param
+from et_denoise.gui.model import Preview, Result
+from et_denoise.gui.tabs.base import TabContext
+from et_denoise.gui.tabs.filter_tab import FilterTab
 
 
 def _apply(window, qtbot, key="median"):
@@ -221,7 +221,7 @@ def test_a_2d_image_hides_z_and_filters_in_2d(window, qtbot, tmp_path):
 
 
 def test_parameters_persist_between_windows(window, qtbot):
-    from gui.main_window import MainWindow
+    from et_denoise.gui.main_window import MainWindow
 
     window.tab("median").form.editor("size").setValue(9)
     window.settings.sync()

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.io import ImageData
-from gui.model import Document, Preview, Result
+from et_denoise.engine.io import ImageData
+from et_denoise.gui.model import Document, Preview, Result
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def _result(document, name="Median"):
 
 def test_model_imports_without_qt():
     code = ("import sys; sys.modules['PySide6'] = None; sys.modules['pyqtgraph'] = None\n"
-            "import gui.model, gui.signals\n"
+            "import et_denoise.gui.model, et_denoise.gui.signals\n"
             "loaded = [n for n, m in sys.modules.items() if m is not None and n.split('.')[0] in ('PySide6', 'pyqtgraph')]\n"
             "assert not loaded, loaded\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
@@ -104,7 +104,7 @@ def test_removing_the_shown_result_shows_nothing_and_opening_clears_results():
 
 
 def test_result_summary_names_parameters_and_time():
-    from engine.filters.median import MedianParams
+    from et_denoise.engine.filters.median import MedianParams
 
     result = Result("Median", "median", "Median", MedianParams(size=7), np.zeros((2, 2), np.float32), 1.234)
     assert "Size 7" in result.summary() and "1.2 s" in result.summary()
@@ -118,6 +118,6 @@ def test_set_z_clamps(z):
 
 
 def test_durations_read_naturally():
-    from gui.model import format_seconds
+    from et_denoise.gui.model import format_seconds
 
     assert [format_seconds(s) for s in (0.034, 2.44, 65.2)] == ["0.03 s", "2.4 s", "1 min 05 s"]

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
-from engine.errors import ParameterError
-from engine.params import MethodParams, param
-from gui.param_form import ParamForm
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.params import MethodParams, param
+from et_denoise.gui.param_form import ParamForm
 
 
 @dataclass(frozen=True)

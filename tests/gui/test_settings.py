@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
-from engine.params import MethodParams, param
-from gui.settings import AppSettings
+from et_denoise.engine.params import MethodParams, param
+from et_denoise.gui.settings import AppSettings
 
 
 @dataclass(frozen=True)

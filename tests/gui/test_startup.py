@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _SHOW_WINDOW = """
 import sys
-from gui.app import create_application, create_window
+from et_denoise.gui.app import create_application, create_window
 app = create_application()
 window = create_window()
 window.show()
@@ -39,7 +39,7 @@ def test_window_appears_within_3_s_without_tensorflow(tmp_path):
 
 def test_screenshot_mode_saves_the_window_with_a_diffusion_result(tmp_path):
     png = tmp_path / "window.png"
-    code = f"from gui.app import run_gui; raise SystemExit(run_gui(sample=True, screenshot={str(png)!r}))"
+    code = f"from et_denoise.gui.app import run_gui; raise SystemExit(run_gui(sample=True, screenshot={str(png)!r}))"
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_environment(tmp_path),
                                capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr

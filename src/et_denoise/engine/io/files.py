@@ -1,0 +1,269 @@
+"""read_image and write_image: pick the format from the path, turn every failure into ImageError."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pathlib
+import struct
+import threading
+import types
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.io.checks import check_finite
+from et_denoise.engine.io.image_data import ImageData, Vector3
+from et_denoise.engine.io.memory import default_mmap_threshold
+from et_denoise.engine.io.mrc import MRC_EXTENSIONS, MRC_WRITE_TYPES, read_mrc, write_mrc
+from et_denoise.engine.io.tiff import TIFF_EXTENSIONS, TIFF_WRITE_TYPES, read_tiff, read_tiff_folder, write_tiff
+
+#: File extensions for file dialogs.  Besides files, :func:`read_image` also
+#: opens a folder of 2-D TIFF slices.
+SUPPORTED_EXTENSIONS = types.MappingProxyType({
+    "read": TIFF_EXTENSIONS + MRC_EXTENSIONS,
+    "write": TIFF_EXTENSIONS + MRC_EXTENSIONS,
+})
+
+# Exceptions tifffile, mrcfile, imagecodecs and numpy raise on unreadable or
+# unwritable files (imagecodecs' codec errors are RuntimeErrors).
+_LIBRARY_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError,
+                   EOFError, struct.error, zlib.error)
+
+
+def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
+    """Read a TIFF or MRC file, or a folder of 2-D TIFF slices, as a greyscale image.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.tif``/``.tiff`` file (2-D image, 3-D stack or ImageJ hyperstack
+        with singleton time and channel axes; compressed or tiled), an MRC
+        file (``.mrc``, ``.rec``, ``.st``, ``.ali``, ``.mrcs``, ``.map``; modes
+        0, 1, 2, 6 and 12), or a folder of equally sized 2-D TIFF slices, read
+        in natural name order (``s2.tif`` before ``s10.tif``).
+    mmap_threshold_bytes : int, optional
+        Images larger than this are memory-mapped instead of loaded, where the
+        file allows it (MRC; uncompressed, contiguous TIFF).  Default: 40 % of
+        the available memory.
+
+    Returns
+    -------
+    ImageData
+        The read-only ``(Z, Y, X)`` or ``(Y, X)`` array in the file's data type,
+        with voxel size and origin in Å, and the header details
+        :func:`write_image` needs to write the image back faithfully.
+
+    Raises
+    ------
+    ImageError
+        With a message naming the file and the problem: missing or empty file,
+        unsupported extension, not an image, damaged or truncated file,
+        colour or multi-channel image, complex data, more than 3 dimensions,
+        an empty axis, NaN or infinite values, unequal slices in a folder.
+
+    Notes
+    -----
+    Float data are scanned for NaN and infinity slab by slab, so a mapped file
+    is read once but never held in memory whole.  A byte (mode 0) MRC file is
+    read as uint8 when IMOD's header flags say its bytes are unsigned.
+
+    Examples
+    --------
+    >>> image = read_image("tomogram.rec")                       # doctest: +SKIP
+    >>> image.data.shape, image.voxel_size                        # doctest: +SKIP
+    ((200, 1024, 1024), (13.6, 13.6, 13.6))
+    """
+    path = pathlib.Path(path).expanduser()
+    threshold = default_mmap_threshold() if mmap_threshold_bytes is None else mmap_threshold_bytes
+    if path.is_dir():
+        with _library_errors(path, "read"):
+            image = read_tiff_folder(path)
+    else:
+        file_format = _format_of(path)
+        if not path.exists():
+            raise ImageError("file not found", path)
+        with _library_errors(path, "read"):
+            if path.stat().st_size == 0:
+                raise ImageError("the file is empty (0 bytes)", path)
+            image = file_format.read(path, threshold)
+    check_finite(image.data, path)
+    image.data.flags.writeable = False
+    return image
+
+
+def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = False,
+                like: ImageData | None = None) -> pathlib.Path:
+    """Write a 2-D image or 3-D stack as TIFF or MRC, chosen by the file extension.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file: ``.tif``/``.tiff`` writes an ImageJ-compatible TIFF;
+        ``.mrc``, ``.rec``, ``.map`` a volume (space group 1), ``.mrcs``,
+        ``.st``, ``.ali`` an image stack (space group 0).  A ``.mrc`` written
+        ``like`` a stack is a stack too.
+    data : array_like
+        ``(Z, Y, X)`` or ``(Y, X)`` array.  Its type is kept: TIFF takes uint8,
+        uint16, int16, float32; MRC takes int8, uint8, int16, uint16, float16,
+        float32.  float64 is written as float32 and bool as uint8 (TIFF also
+        widens int8 to int16 and float16 to float32); other types are refused.
+    voxel_size : tuple of 3 float, optional
+        ``(z, y, x)`` in Å.  Default: ``like.voxel_size``.
+    origin : tuple of 3 float, optional
+        ``(z, y, x)`` MRC origin in Å.  Default: ``like.origin``.  TIFF has none.
+    overwrite : bool
+        Replace an existing file.  Without it an existing file is never touched.
+    like : ImageData, optional
+        The input image: its voxel size, origin, TIFF unit and MRC labels are
+        copied, and its MRC start indices and extended header too if ``data``
+        has the same shape.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ImageError
+        If the file exists and ``overwrite`` is False, the extension or data
+        type is not supported, the array is not 2-D or 3-D, or writing fails.
+    ParameterError
+        If ``voxel_size`` is not three positive numbers or ``origin`` not three
+        finite numbers.
+
+    Notes
+    -----
+    The file is written under a temporary name in the same folder and renamed
+    at the end, so a failed write leaves no partial file and an existing file
+    (even the memory-mapped input itself) stays intact until the new one is
+    complete.
+
+    Examples
+    --------
+    >>> image = read_image("tomogram.rec")                            # doctest: +SKIP
+    >>> write_image("denoised.rec", result, like=image)               # doctest: +SKIP
+    PosixPath('denoised.rec')
+    """
+    path = pathlib.Path(path).expanduser()
+    file_format = _format_of(path)
+    array = np.asarray(data)
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise ImageError(f"cannot save an array of shape {array.shape}: it must be a non-empty "
+                         "2-D image or 3-D stack", path)
+    if array.dtype not in file_format.write_types:
+        names = ", ".join(sorted({dtype.name for dtype in file_format.write_types.values()}))
+        raise ImageError(f"cannot save {array.dtype} data in a {path.suffix} file; "
+                         f"supported data types: {names}", path)
+    if voxel_size is None and like is not None:
+        voxel_size = like.voxel_size
+    if origin is None and like is not None:
+        origin = like.origin
+    voxel_size = _vector(voxel_size, "voxel_size", positive=True)
+    origin = _vector(origin, "origin", positive=False)
+    if path.is_dir():
+        raise ImageError("this is a folder; choose a file name to save to", path)
+    if path.exists() and not overwrite:
+        raise ImageError("the file already exists; choose another name or allow overwriting", path)
+    if not path.parent.is_dir():
+        raise ImageError(f"the folder {path.parent} does not exist", path)
+    partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    try:
+        with _library_errors(path, "write"):
+            file_format.write(partial, array, file_format.write_types[array.dtype],
+                              voxel_size, origin, like)
+            os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _write_tiff(path, array, dtype, voxel_size, origin, like) -> None:
+    write_tiff(path, array, dtype, voxel_size, like.unit if like is not None else None)
+
+
+def _write_mrc(path, array, dtype, voxel_size, origin, like) -> None:
+    header = like.mrc_header if like is not None else None
+    write_mrc(path, array, dtype, voxel_size, origin, header,
+              same_shape=like is not None and like.data.shape == array.shape)
+
+
+class _Format(NamedTuple):
+    read: Callable[[pathlib.Path, float], ImageData]
+    write: Callable[..., None]
+    write_types: dict  # data type accepted -> data type written
+
+
+_FORMATS = {
+    **dict.fromkeys(TIFF_EXTENSIONS, _Format(read_tiff, _write_tiff, TIFF_WRITE_TYPES)),
+    **dict.fromkeys(MRC_EXTENSIONS, _Format(read_mrc, _write_mrc, MRC_WRITE_TYPES)),
+}
+
+
+def _format_of(path: pathlib.Path) -> _Format:
+    """Return the format of the path's extension, or raise ImageError."""
+    suffix = path.suffix.lower()
+    if suffix not in _FORMATS:
+        raise ImageError(f"unsupported file type {suffix or '(no extension)'!r}; "
+                         f"supported: {' '.join(_FORMATS)}", path)
+    return _FORMATS[suffix]
+
+
+def _vector(values, name: str, positive: bool) -> Vector3 | None:
+    """Validate a ``(z, y, x)`` triple of numbers; None stays None."""
+    if values is None:
+        return None
+    try:
+        vector = tuple(float(value) for value in values)
+    except (TypeError, ValueError):
+        vector = ()
+    if len(vector) != 3 or not all(np.isfinite(vector)) or (positive and min(vector) <= 0):
+        kind = "positive" if positive else "finite"
+        raise ParameterError(f"{name} must be three {kind} numbers (z, y, x) in Å, got {values!r}")
+    return vector
+
+
+@contextlib.contextmanager
+def _library_errors(path: pathlib.Path, action: str) -> Iterator[None]:
+    """Turn library exceptions, and errors tifffile only logs, into ImageError."""
+    logged = _LoggedErrors()
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(logged)
+    try:
+        yield
+    except ImageError:
+        raise
+    except MemoryError as exc:
+        raise ImageError(f"not enough memory to {action} this image", path) from exc
+    except OSError as exc:
+        raise ImageError(f"cannot {action} the file ({exc.strerror or exc})", path) from exc
+    except _LIBRARY_ERRORS as exc:
+        damaged = ", it may be damaged or truncated" if action == "read" else ""
+        raise ImageError(f"cannot {action} the file{damaged} ({exc})", path) from exc
+    finally:
+        logger.removeHandler(logged)
+    if logged.messages:
+        raise ImageError(f"the file is damaged or truncated ({logged.messages[0]})", path)
+
+
+class _LoggedErrors(logging.Handler):
+    """Collects the errors tifffile logs, in this thread, instead of raising them.
+
+    tifffile logs, rather than raises, when page offsets point past the end
+    of the file, and then returns only the pages it found.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self._thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self._thread:
+            self.messages.append(record.getMessage())

@@ -1,0 +1,166 @@
+"""TIFF files (tifffile): single images, stacks, ImageJ hyperstacks, and folders of slices."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import re
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import tifffile
+
+from et_denoise.engine.errors import ImageError
+from et_denoise.engine.io.checks import image_shape, is_native, native
+from et_denoise.engine.io.image_data import ImageData, Vector3
+from et_denoise.engine.io.units import from_angstrom, imagej_unit_name, parse_unit, to_angstrom
+
+TIFF_EXTENSIONS = (".tif", ".tiff")
+
+#: Data type written for each data type TIFF output accepts.  ImageJ opens
+#: the four written types (int16 through its signed-16-bit calibration).
+TIFF_WRITE_TYPES = {
+    np.dtype(np.uint8): np.dtype(np.uint8),
+    np.dtype(np.uint16): np.dtype(np.uint16),
+    np.dtype(np.int16): np.dtype(np.int16),
+    np.dtype(np.float32): np.dtype(np.float32),
+    np.dtype(np.bool_): np.dtype(np.uint8),
+    np.dtype(np.int8): np.dtype(np.int16),
+    np.dtype(np.float16): np.dtype(np.float32),
+    np.dtype(np.float64): np.dtype(np.float32),
+}
+
+# TIFF ResolutionUnit values that name a length (tifffile's RESUNIT; 4 and 5
+# are common extensions).  INCH is left out on purpose: 72 or 96 dpi is a
+# screen or print setting, not a microscope pixel size.
+_RESOLUTION_UNITS = {3: "cm", 4: "mm", 5: "µm"}
+
+# Units TIFF output keeps from its input (others would overflow the
+# rational resolution tags); any other input unit is written as nm.
+_WRITE_UNITS = ("Å", "nm", "µm")
+_DEFAULT_UNIT = "nm"
+
+_NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
+
+
+def read_tiff(path: pathlib.Path, mmap_threshold: float) -> ImageData:
+    """Read a TIFF image or stack, memory-mapped if larger than ``mmap_threshold`` bytes.
+
+    Only uncompressed, contiguous data in native byte order can be mapped;
+    other files are loaded whatever their size.
+    """
+    try:
+        tif = tifffile.TiffFile(path)
+    except tifffile.TiffFileError as exc:
+        raise ImageError("this is not a TIFF file, or it is damaged", path) from exc
+    with tif:
+        if len(tif.series) != 1:
+            shapes = ", ".join(str(series.shape) for series in tif.series)
+            raise ImageError(
+                f"the file holds {len(tif.series)} images of different sizes ({shapes}); "
+                "only single images and stacks of equal-size images can be opened", path)
+        series = tif.series[0]
+        shape = image_shape(series.shape, series.dtype, path, axes=series.axes)
+        voxel_size, unit = _voxel_size(tif)
+        memory_mapped = (
+            series.nbytes > mmap_threshold
+            and series.dataoffset is not None
+            and tif.byteorder == _NATIVE_ORDER
+            and is_native(series.dtype)
+        )
+        data = tifffile.memmap(path, mode="r") if memory_mapped else series.asarray()
+    return ImageData(native(data.reshape(shape)), voxel_size, None, path, memory_mapped, unit)
+
+
+def read_tiff_folder(folder: pathlib.Path) -> ImageData:
+    """Read a folder of 2-D TIFF slices, in natural file-name order, as one stack.
+
+    Hidden files (names starting with a dot) are skipped.  The voxel size is
+    the first slice's.
+    """
+    files = sorted(
+        (entry for entry in folder.iterdir()
+         if entry.suffix.lower() in TIFF_EXTENSIONS and not entry.name.startswith(".")
+         and entry.is_file()),
+        key=lambda entry: _natural_key(entry.name),
+    )
+    if not files:
+        raise ImageError("the folder contains no TIFF files (.tif, .tiff)", folder)
+    first_image = read_tiff(files[0], math.inf)
+    first = first_image.data
+    _check_slice(first, files[0], first, files[0], folder)
+    stack = np.empty((len(files),) + first.shape, first.dtype)
+    stack[0] = first
+    for index, file in enumerate(files[1:], start=1):
+        plane = read_tiff(file, math.inf).data
+        _check_slice(plane, file, first, files[0], folder)
+        stack[index] = plane
+    return ImageData(stack.reshape(image_shape(stack.shape, stack.dtype, folder)),
+                     first_image.voxel_size, None, folder, False, first_image.unit)
+
+
+def _check_slice(plane: np.ndarray, file: pathlib.Path, first: np.ndarray,
+                 first_file: pathlib.Path, folder: pathlib.Path) -> None:
+    """Raise ImageError unless ``plane`` is 2-D and matches the first slice's size and type."""
+    if plane.ndim != 2:
+        raise ImageError(
+            f"{file.name} is a stack of {plane.shape[0]} images; a folder of slices must "
+            "hold one 2-D image per file", folder)
+    if plane.shape != first.shape or plane.dtype != first.dtype:
+        raise ImageError(
+            f"{file.name} is a {plane.shape[1]}×{plane.shape[0]} {plane.dtype} image but "
+            f"{first_file.name} is {first.shape[1]}×{first.shape[0]} {first.dtype}; "
+            "all slices must have the same size and type", folder)
+
+
+def write_tiff(path: pathlib.Path, data: np.ndarray, dtype: np.dtype,
+               voxel_size: Vector3 | None, unit: str | None) -> None:
+    """Write an ImageJ-compatible TIFF, plane by plane, converting to ``dtype``.
+
+    The voxel size goes into the X/YResolution tags and the ImageJ ``spacing``
+    and ``unit`` entries, in ``unit`` if it is Å, nm or µm, else in nm.
+    """
+    metadata: dict = {"axes": "ZYX" if data.ndim == 3 else "YX"}
+    resolution = None
+    if voxel_size is not None:
+        unit = unit if unit in _WRITE_UNITS else _DEFAULT_UNIT
+        z, y, x = (from_angstrom(size, unit) for size in voxel_size)
+        resolution = (1.0 / x, 1.0 / y)
+        metadata.update(spacing=z, unit=imagej_unit_name(unit))
+    tifffile.imwrite(path, _planes(data, dtype), shape=data.shape, dtype=dtype,
+                     imagej=True, resolution=resolution, metadata=metadata)
+
+
+def _planes(data: np.ndarray, dtype: np.dtype) -> Iterator[np.ndarray]:
+    """Yield the 2-D planes of ``data`` converted to ``dtype``, one at a time."""
+    for plane in (data,) if data.ndim == 2 else data:
+        yield np.ascontiguousarray(plane, dtype=dtype)
+
+
+def _voxel_size(tif: tifffile.TiffFile) -> tuple[Vector3 | None, str | None]:
+    """Return the ``(z, y, x)`` voxel size in Å and the unit the file used.
+
+    X and Y come from the resolution tags, in the ImageJ ``unit`` or the TIFF
+    ResolutionUnit; z from the ImageJ ``spacing``, or equal to x when the
+    file gives none (reconstructed tomograms have cubic voxels).
+    """
+    page = tif.pages.first
+    imagej = tif.imagej_metadata
+    if imagej is not None:
+        unit = parse_unit(imagej.get("unit"))
+    else:
+        unit = _RESOLUTION_UNITS.get(int(page.resolutionunit))
+    x_per_unit, y_per_unit = page.get_resolution()
+    if unit is None or not (x_per_unit > 0 and y_per_unit > 0):
+        return None, None
+    x = to_angstrom(1.0 / x_per_unit, unit)
+    y = to_angstrom(1.0 / y_per_unit, unit)
+    spacing = imagej.get("spacing") if imagej is not None else None
+    z = to_angstrom(float(spacing), unit) if isinstance(spacing, (int, float)) and spacing > 0 else x
+    return (z, y, x), unit
+
+
+def _natural_key(name: str) -> list:
+    """Sort key that orders ``slice2`` before ``slice10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]

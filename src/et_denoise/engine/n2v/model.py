@@ -1,0 +1,201 @@
+"""A trained Noise2Void model: prediction, and the model folder it is saved in.
+
+Model folder layout::
+
+    MODEL/
+        metadata.json      ours: format, parameters, normalisation, loss history, versions
+        mask.txt           the blind-spot mask as 0/1 rows (StructN2V only; a valid mask file)
+        config.json        the backend's configuration (n2v's N2VConfig)
+        weights_best.h5    the backend's weights (n2v/Keras HDF5)
+
+n2v can open the folder itself (``N2V(None, name="MODEL", basedir=PARENT)``):
+its ``config.json`` carries the same normalisation as ``metadata.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from et_denoise import DISTRIBUTION, __version__
+from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.jobs import CancelToken, ProgressFn
+from et_denoise.engine.n2v.backend import BackendModel, get_backend
+from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.errors import ModelError
+from et_denoise.engine.n2v.masks import is_preset, mask_to_text
+from et_denoise.engine.n2v.monitor import History
+from et_denoise.engine.n2v.tiling import predict_tiled
+
+METADATA = "metadata.json"
+MASK = "mask.txt"
+FORMAT = "et-denoise-n2v"
+FORMAT_VERSION = 1
+
+
+def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mean: float, std: float,
+                 backend: str, progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+                 tile_shape=None) -> np.ndarray:
+    """Normalise ``image`` as in training, predict it tile by tile with ``network`` and scale it back.
+
+    The shared core of :meth:`TrainedModel.predict` and of the per-epoch
+    preview during training (which runs with the weights of the moment).
+    """
+    normalised = image.astype(np.float32)  # a copy, normalised in place to spare memory
+    normalised -= np.float32(mean)
+    normalised /= np.float32(std)
+    out = predict_tiled(network.predict, normalised, ndim=params.ndim,
+                        margin=get_backend(backend).receptive_radius(params), multiple=2**params.unet_depth,
+                        filters=params.unet_filters, tile_shape=tile_shape, progress=progress, cancel=cancel)
+    out *= np.float32(std)
+    out += np.float32(mean)
+    return out
+
+
+
+@dataclass(eq=False)
+class TrainedModel:
+    """A network with everything needed to apply it to new images.
+
+    Attributes
+    ----------
+    params : N2VParams
+        The parameters it was trained with.
+    mask : ndarray or None
+        The blind-spot mask (None for plain N2V).
+    mean, std : float
+        Normalisation of the training data, applied to images before the
+        network and undone after it.
+    history : History
+        Per-epoch losses and learning rates, and why training stopped early (if it did).
+    network : BackendModel
+        The backend's network.
+    backend : str
+        Name of the backend that trained it.
+    """
+
+    params: N2VParams
+    mask: Optional[np.ndarray]
+    mean: float
+    std: float
+    history: History
+    network: BackendModel
+    backend: str = "n2v"
+
+    def predict(
+        self,
+        image: np.ndarray,
+        *,
+        progress: Optional[ProgressFn] = None,
+        cancel: Optional[CancelToken] = None,
+        tile_shape: Optional[int | tuple[int, ...]] = None,
+    ) -> np.ndarray:
+        """Denoise an image or volume.
+
+        Parameters
+        ----------
+        image : ndarray, shape (Y, X) or (Z, Y, X)
+            A 2-D model denoises a volume plane by plane; a 3-D model needs a volume.
+        progress : callable, optional
+            ``progress(fraction)`` after each tile; 1.0 exactly once at the end.
+        cancel : CancelToken, optional
+            Checked before each tile; raises :class:`~engine.errors.Cancelled`.
+        tile_shape : int or tuple of int, optional
+            Size of the part of the image each tile writes, along the model's
+            axes; by default the largest that fits a fixed memory budget.
+
+        Returns
+        -------
+        ndarray, float32
+            The denoised image, same shape as ``image``.
+
+        Raises
+        ------
+        ImageError
+            Wrong number of axes, or NaN or infinite values.
+
+        Examples
+        --------
+        >>> model = TrainedModel.load("my_model")            # doctest: +SKIP
+        >>> denoised = model.predict(volume, tile_shape=256)  # doctest: +SKIP
+        """
+        image = np.asarray(image)
+        if image.ndim not in (2, 3) or (self.params.ndim == 3 and image.ndim != 3):
+            wanted = "a 3-D volume" if self.params.ndim == 3 else "a 2-D image or a 3-D volume"
+            raise ImageError(f"the model was trained in {self.params.mode} and needs {wanted}, got shape {image.shape}")
+        if not np.isfinite(image).all():
+            raise ImageError("the image contains NaN or infinite values")
+        if tile_shape is not None and min(np.atleast_1d(tile_shape)) < 1:
+            raise ParameterError(f"tile size must be positive, got {tile_shape}")
+        return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
+                            backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the model folder (created if needed; existing model files are replaced).
+
+        Returns
+        -------
+        Path
+            The folder.
+        """
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.network.save(folder)
+            (folder / MASK).unlink(missing_ok=True)
+            if self.mask is not None:
+                (folder / MASK).write_text(mask_to_text(self.mask))
+            (folder / METADATA).write_text(json.dumps(self._metadata(), indent=2))
+        except OSError as error:
+            raise ModelError(f"cannot save the model to {folder}: {error}") from None
+        return folder
+
+    def _metadata(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "backend": self.backend,
+            "versions": {DISTRIBUTION: __version__, **get_backend(self.backend).versions()},
+            "params": self.params.as_dict(),
+            "normalization": {"mean": self.mean, "std": self.std},
+            "history": self.history.as_dict(),
+        }
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TrainedModel":
+        """Read a model folder written by :meth:`save`.
+
+        Raises
+        ------
+        ModelError
+            The folder is missing, is not a model folder, or is damaged.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ModelError(f"{folder}: no such model folder")
+        path = folder / METADATA
+        if not path.is_file():
+            raise ModelError(f"{folder}: not an ET Denoise model folder ({METADATA} is missing)")
+        try:
+            meta = json.loads(path.read_text())
+            if meta.get("format") != FORMAT:
+                raise ModelError(f"{folder}: {METADATA} is not an ET Denoise model description")
+            if meta.get("format_version", 0) > FORMAT_VERSION:
+                raise ModelError(f"{folder}: the model was saved by a newer ET Denoise; update the app")
+            spec = meta["params"]["mask"]
+            # A mask read from a file travels as the folder's own copy of it.
+            params = N2VParams(**{**meta["params"], "mask": spec if is_preset(spec) else str(folder / MASK)})
+            mean, std = float(meta["normalization"]["mean"]), float(meta["normalization"]["std"])
+            history = History.from_dict(meta["history"])
+            backend = meta["backend"]
+        except ModelError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as error:  # JSON, missing keys, invalid parameters or mask
+            raise ModelError(f"{folder}: the model description is damaged ({type(error).__name__}: {error})") from None
+        network = get_backend(backend).load(folder, params)
+        return cls(params, params.blind_spot_mask, mean, std, history, network, backend)
+

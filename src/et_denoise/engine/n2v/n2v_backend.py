@@ -1,0 +1,260 @@
+"""The n2v (TensorFlow) training backend.
+
+TensorFlow, csbdeep and n2v are imported inside the functions that need them,
+so importing this module is cheap.  The network, loss, blind-spot masking
+(``N2V_DataWrapper``, including StructN2V's mask) and checkpoints are n2v's;
+this module only replaces ``N2V.train``, which hard-codes ``fit(verbose=1)``,
+prints, and needs every augmented patch in memory, with the same steps:
+a data wrapper whose sampler rotates and flips patches on the fly, validation
+patches masked like the training ones, and ``fit(verbose=0)`` with a callback
+that reports to a :class:`~engine.n2v.monitor.TrainingMonitor`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from et_denoise.engine.jobs import default_workers
+from et_denoise.engine.n2v.backend import Backend, BackendModel
+from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.data import TrainingData
+from et_denoise.engine.n2v.errors import ModelError
+from et_denoise.engine.n2v.masks import apply_symmetry, symmetries
+from et_denoise.engine.n2v.monitor import TrainingMonitor
+
+WEIGHTS = "weights_best.h5"
+CONFIG = "config.json"
+_tensorflow_configured = False
+
+
+def tensorflow():
+    """Import TensorFlow once, quietly, using one thread per core."""
+    global _tensorflow_configured
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    if not _tensorflow_configured:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(default_workers())
+            tf.config.threading.set_inter_op_parallelism_threads(default_workers())
+        except RuntimeError:  # TensorFlow already ran: its thread pools are fixed
+            pass
+        tf.get_logger().setLevel("ERROR")
+        _tensorflow_configured = True
+    return tf
+
+
+@contextlib.contextmanager
+def quiet():
+    """Swallow n2v's prints, progress bars and warnings.
+
+    Also gives them a stream to write to when the app runs without a console
+    (``sys.stdout is None`` in a windowed frozen build).
+    """
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _n2v_config(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], steps_per_epoch: int):
+    from n2v.models import N2VConfig
+
+    return N2VConfig(
+        data.train,
+        means=[repr(data.mean)], stds=[repr(data.std)],
+        unet_n_depth=params.unet_depth, unet_n_first=params.unet_filters,
+        train_epochs=params.epochs, train_steps_per_epoch=steps_per_epoch,
+        train_batch_size=params.batch_size, train_learning_rate=params.learning_rate,
+        train_tensorboard=False, train_reduce_lr={"factor": 0.5, "patience": 10, "verbose": 0},
+        n2v_perc_pix=_perc_pix(params), n2v_patch_shape=(params.patch_size,) * params.ndim,
+        n2v_manipulator=params.manipulator, n2v_neighborhood_radius=params.neighborhood_radius,
+        structN2Vmask=None if mask is None else mask.tolist(),
+    )
+
+
+def _perc_pix(params: N2VParams) -> float:
+    """n2v's ``perc_pix`` that gives one blind spot per :attr:`~N2VParams.blind_spot_box` (2-D and 3-D)."""
+    return 100 / params.blind_spot_box**2
+
+
+def _manipulator(params: N2VParams):
+    from n2v.utils import n2v_utils
+
+    return getattr(n2v_utils, f"pm_{params.manipulator}")(params.neighborhood_radius)
+
+
+def _training_sequence(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], length: int):
+    """n2v's data wrapper, sampling each patch under a random symmetry of the mask."""
+    from n2v.internals.N2V_DataWrapper import N2V_DataWrapper
+
+    transforms = symmetries(mask) if params.augment else ((0, False),)
+    # YX axes of one patch (..., Y, X, channel); np.random is the generator n2v uses.
+    axes = (-3, -2)
+
+    def sample(X, X_Batches, indices, range, shape):  # n2v's sampler signature; patches already have `shape`
+        for i, j in enumerate(indices):
+            X_Batches[i] = apply_symmetry(X[j], transforms[np.random.randint(len(transforms))], axes)
+
+    with quiet():
+        # The wrapper builds targets from X alone; its Y argument is stored but never read.
+        sequence = N2V_DataWrapper(data.train, data.train, batch_size=params.batch_size, length=length,
+                                   perc_pix=_perc_pix(params), shape=(params.patch_size,) * params.ndim,
+                                   value_manipulation=_manipulator(params),
+                                   structN2Vmask=None if mask is None else mask.copy())
+    sequence.patch_sampler = sample
+    return sequence
+
+
+def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], sequence):
+    """Validation input and target with blind spots, masked the way training patches are.
+
+    n2v's ``manipulate_val_data`` hides only the blind spots; the StructN2V
+    neighbours are hidden here too, or the validation loss would reward the
+    identity that the mask exists to prevent.
+    """
+    from n2v.utils import n2v_utils
+
+    x = data.validation.copy()
+    y = np.concatenate((x, np.zeros_like(x)), axis=-1)
+    with quiet():
+        n2v_utils.manipulate_val_data(x, y, perc_pix=_perc_pix(params), shape=x.shape[1:-1],
+                                      value_manipulation=_manipulator(params))
+    if mask is not None:
+        for j in range(len(x)):
+            spots = np.nonzero(y[j, ..., 1])
+            sequence.apply_structN2Vmask(x[j, ..., 0], spots, params.ndim, mask.copy())
+    return x, y
+
+
+def _monitor_callback(monitor: TrainingMonitor, network: "N2VModel"):
+    """A Keras callback that reports to ``monitor`` and stops training when it says so.
+
+    ``network`` wraps the model being trained; the monitor may preview with it after each epoch.
+    """
+    tf = tensorflow()
+
+    class MonitorCallback(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            monitor.start()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.learning_rate = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
+            if monitor.batch_done(self.epoch, batch + 1, float(logs["loss"]), self.learning_rate):
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if monitor.epoch_done(epoch + 1, logs["loss"], logs.get("val_loss"), self.learning_rate, network):
+                self.model.stop_training = True
+
+    return MonitorCallback()
+
+
+def _cosine_schedule(initial: float, total_steps: int):
+    """A Keras callback that lowers the learning rate along half a cosine, from ``initial`` to 0 after
+    ``total_steps`` batches (Loshchilov & Hutter 2017, SGDR, without restarts)."""
+    tf = tensorflow()
+
+    class CosineSchedule(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            fraction = min(self.step / total_steps, 1.0)
+            tf.keras.backend.set_value(self.model.optimizer.learning_rate,
+                                       initial * 0.5 * (1.0 + math.cos(math.pi * fraction)))
+            self.step += 1
+
+    return CosineSchedule()
+
+
+class N2VModel(BackendModel):
+    """An ``n2v.models.N2V`` whose Keras network predicts normalised tiles."""
+
+    def __init__(self, model) -> None:
+        self.n2v_model = model
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        out = self.n2v_model.keras_model(batch[..., np.newaxis], training=False)
+        return np.asarray(out, dtype=np.float32)[..., 0]
+
+    def save(self, folder: Path) -> None:
+        from csbdeep.utils import save_json
+
+        save_json(vars(self.n2v_model.config), str(folder / CONFIG))
+        self.n2v_model.keras_model.save_weights(str(folder / WEIGHTS))
+
+
+class N2VBackend(Backend):
+    """Noise2Void and StructN2V with the ``n2v`` library (Krull et al. 2019; Broaddus et al. 2020)."""
+
+    name = "n2v"
+
+    def train(self, data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], steps_per_epoch: int,
+              monitor: TrainingMonitor) -> N2VModel:
+        tf = tensorflow()
+        from n2v.models import N2V
+
+        tf.keras.utils.set_random_seed(params.seed)
+        config = _n2v_config(data, params, mask, steps_per_epoch)
+        with tempfile.TemporaryDirectory(prefix="et-denoise-n2v-") as workdir:
+            with quiet():
+                model = N2V(config, name="model", basedir=workdir)
+                model.prepare_for_training()
+            # The monitor replaces TerminateOnNaN: it stops on NaN too, and the caller explains why.
+            # The cosine schedule replaces n2v's ReduceLROnPlateau.
+            replaced = (tf.keras.callbacks.TerminateOnNaN,)
+            if params.lr_schedule == "cosine":
+                replaced += (tf.keras.callbacks.ReduceLROnPlateau,)
+            callbacks = [c for c in model.callbacks if not isinstance(c, replaced)]
+            if params.lr_schedule == "cosine":
+                callbacks.append(_cosine_schedule(params.learning_rate, steps_per_epoch * params.epochs))
+            network = N2VModel(model)
+            callbacks.append(_monitor_callback(monitor, network))
+            sequence = _training_sequence(data, params, mask, length=steps_per_epoch * params.epochs)
+            validation = _validation_pair(data, params, mask, sequence)
+            # verbose=0 and the callbacks' own verbose=0: nothing is printed while training.
+            model.keras_model.fit(iter(sequence), validation_data=validation, epochs=params.epochs,
+                                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
+            best = model.logdir / config.train_checkpoint
+            if best.exists():
+                model.keras_model.load_weights(str(best))
+            model.basedir = None  # the folder is temporary: nothing of it may be used later
+        return network
+
+    def load(self, folder: Path, params: N2VParams) -> N2VModel:
+        tensorflow()
+        from n2v.models import N2V
+
+        for name in (CONFIG, WEIGHTS):
+            if not (folder / name).is_file():
+                raise ModelError(f"{folder}: not a complete model folder ({name} is missing)")
+        try:
+            with quiet():
+                model = N2V(None, name=folder.name, basedir=str(folder.parent))  # loads weights_best.h5
+        except Exception as error:  # h5py, JSON and Keras errors: all mean a damaged folder
+            raise ModelError(f"{folder}: the model cannot be loaded ({type(error).__name__}: {error})") from None
+        return N2VModel(model)
+
+    def receptive_radius(self, params: N2VParams) -> int:
+        # n2v's U-Net: two convolutions per level down and up, two in the middle,
+        # kernel 5 in 2-D and 3 in 3-D; pooling and upsampling add one step per level.
+        half = 2 if params.ndim == 2 else 1
+        levels = 2**params.unet_depth
+        return (4 * half + 2) * (levels - 1) + 2 * half * levels
+
+    def versions(self) -> dict:
+        return {"n2v": version("n2v"), "tensorflow": tensorflow().__version__}

@@ -1,0 +1,130 @@
+"""Prediction in overlapping tiles, so that large images and volumes fit in memory.
+
+Each tile is the part of the image it writes (its core) plus a margin as
+wide as the network's receptive field on every side that has data, so the
+output does not depend on where tiles are cut.  Tile starts are multiples of
+``2 ** depth`` so that the U-Net's pooling grid is the same in every tile; an
+image whose sides are not multiples of it is mirrored at its far end, as n2v
+does.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn
+
+# Voxels in one tile (margins included) for a network with 32 first-layer
+# filters: about 256 MB per full-resolution activation; scaled by the filters.
+TILE_BUDGET_VOXELS = 2**21 * 32
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def auto_tile_shape(shape: Sequence[int], margin: int, multiple: int, filters: int) -> tuple[int, ...]:
+    """The largest tile cores (multiples of ``multiple``) whose tiles stay within the memory budget.
+
+    Splits the longest core in two, repeatedly, until a tile with its margins
+    has at most ``TILE_BUDGET_VOXELS / filters`` voxels.
+    """
+    budget = TILE_BUDGET_VOXELS // filters
+    padded = [_round_up(n, multiple) for n in shape]
+    counts = [1] * len(shape)
+    while True:
+        cores = [_round_up(-(-n // k), multiple) for n, k in zip(padded, counts)]
+        voxels = math.prod(min(n, c + 2 * margin) for n, c in zip(padded, cores))
+        splittable = [i for i, c in enumerate(cores) if c > multiple]
+        if voxels <= budget or not splittable:
+            return tuple(cores)
+        longest = max(splittable, key=lambda i: cores[i])
+        counts[longest] += 1
+
+
+def tiles(shape: Sequence[int], core: Sequence[int], margin: int) -> list[tuple[tuple[slice, ...], tuple[slice, ...], tuple[slice, ...]]]:
+    """Tiles covering ``shape``: ``(read, source, destination)`` slices for each.
+
+    ``image[read]`` goes into the network; ``output_tile[source]`` is written
+    to ``result[destination]``.
+    """
+    per_axis = []
+    for n, c in zip(shape, core):
+        axis = []
+        for start in range(0, n, c):
+            stop = min(start + c, n)
+            low, high = max(0, start - margin), min(n, stop + margin)
+            axis.append((slice(low, high), slice(start - low, stop - low), slice(start, stop)))
+        per_axis.append(axis)
+    return [tuple(zip(*combination)) for combination in product(*per_axis)]
+
+
+def predict_tiled(
+    predict: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    *,
+    ndim: int,
+    margin: int,
+    multiple: int,
+    filters: int,
+    tile_shape: Optional[int | Sequence[int]] = None,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelToken] = None,
+) -> np.ndarray:
+    """Apply a network to an image, plane by plane (2-D network) or as a volume, in tiles.
+
+    Parameters
+    ----------
+    predict : callable
+        ``predict(batch)`` for a batch (1, *tile) of float32 whose sides are
+        multiples of ``multiple``; returns an array of the same shape.
+    image : ndarray, float32, shape (Y, X) or (Z, Y, X)
+        A 2-D network handles a volume one plane at a time.
+    ndim : {2, 3}
+        Spatial dimensions of the network.
+    margin : int
+        Receptive-field radius in pixels; rounded up to a multiple of ``multiple``.
+    multiple : int
+        The network needs sides and tile starts that are multiples of this (``2 ** depth``).
+    filters : int
+        First-layer filters, which scale the memory one tile needs.
+    tile_shape : int or sequence of int, optional
+        Core size of the tiles along the network's axes (rounded up to a
+        multiple of ``multiple``); by default the largest that fits the budget.
+    progress : callable, optional
+        ``progress(fraction)`` after each tile; 1.0 exactly once at the end.
+    cancel : CancelToken, optional
+        Checked before each tile; raises :class:`~engine.errors.Cancelled`.
+
+    Returns
+    -------
+    ndarray, float32
+        The prediction, with the shape of ``image``.
+    """
+    stack = image[np.newaxis] if ndim == 3 else image.reshape((-1,) + image.shape[-2:])
+    spatial = stack.shape[1:]
+    margin = _round_up(margin, multiple)
+    if tile_shape is None:
+        core = auto_tile_shape(spatial, margin, multiple, filters)
+    else:
+        sizes = (tile_shape,) * ndim if np.isscalar(tile_shape) else tuple(tile_shape)
+        core = tuple(_round_up(int(s), multiple) for s in sizes)
+    layout = tiles(spatial, core, margin)
+    out = np.empty(stack.shape, dtype=np.float32)
+    counter = ProgressCounter(len(stack) * len(layout), progress)
+    for sample, result in zip(stack, out):
+        for read, source, destination in layout:
+            if cancel is not None:
+                cancel.check()
+            tile = sample[read]
+            pad = [(0, _round_up(n, multiple) - n) for n in tile.shape]
+            if any(p for _, p in pad):
+                tile = np.pad(tile, pad, mode="symmetric")
+            result[destination] = predict(tile[np.newaxis].astype(np.float32, copy=False))[0][source]
+            counter.step()
+    counter.finish()
+    return out.reshape(image.shape)

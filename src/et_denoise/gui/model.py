@@ -1,0 +1,340 @@
+"""The open document: one image, the results computed from it, and what is shown.
+
+Plain Python (no Qt): views receive a :class:`Document` and subscribe to its
+signals; tabs add results to it and read the current image and slice from it.
+Everything here is changed on the GUI thread only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Union
+
+import numpy as np
+
+from et_denoise.gui.signals import Signal
+
+_result_ids = itertools.count(1)
+
+
+def choice_text(value: Any) -> str:
+    """How a choice reads: ``"2d"`` as ``2-D``, other values as they are."""
+    text = str(value)
+    if len(text) == 2 and text[0].isdigit() and text[1] == "d":
+        return f"{text[0]}-D"
+    return text
+
+
+def format_seconds(seconds: float) -> str:
+    """``"0.03 s"``, ``"2.4 s"``, ``"1 min 05 s"``: a duration as people read it."""
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def describe_params(params: Any) -> str:
+    """``"Size 5 · Mode 2d"``: a parameters dataclass in its labels' words."""
+    if params is None:
+        return ""
+    parts = []
+    for item in dataclasses.fields(params):
+        value = getattr(params, item.name)
+        if isinstance(value, float):
+            value = f"{value:g}"
+        elif isinstance(value, bool):
+            value = "on" if value else "off"
+        else:
+            value = choice_text(value)
+        parts.append(f"{item.metadata.get('label', item.name)} {value}")
+    return " · ".join(parts)
+
+
+@dataclass(eq=False)
+class Result:
+    """A finished run on the whole image.
+
+    Attributes
+    ----------
+    name : str
+        Shown in the results list; the user may rename it.
+    method : str
+        The method's identifier (``"median"``), or another producer's name.
+    method_label : str
+        The method's human name (``"Median"``).
+    params : MethodParams or None
+        The parameters it was computed with.
+    data : ndarray
+        The result, same shape as the image (float32).
+    elapsed_s : float
+        Computing time in seconds.
+    saved_path : str or None
+        Where it was last saved; ``None`` while unsaved.
+    """
+
+    name: str
+    method: str
+    method_label: str
+    params: Any
+    data: np.ndarray
+    elapsed_s: float
+    saved_path: Optional[str] = None
+    created: float = field(default_factory=time.time)
+    id: int = field(default_factory=lambda: next(_result_ids))
+
+    @property
+    def saved(self) -> bool:
+        """Whether the result was written to a file."""
+        return self.saved_path is not None
+
+    def summary(self) -> str:
+        """One line: method, parameters and time taken."""
+        described = describe_params(self.params)
+        parts = [self.method_label] + ([described] if described else []) + [format_seconds(self.elapsed_s)]
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True, eq=False)
+class Preview:
+    """A method run on one slice only, to judge parameters before the whole volume.
+
+    ``z`` is the slice it was computed for; ``data`` is that 2-D slice.
+    """
+
+    method_label: str
+    params: Any
+    z: int
+    data: np.ndarray
+    elapsed_s: float
+
+    @property
+    def name(self) -> str:
+        """Shown above the image."""
+        return f"{self.method_label} preview"
+
+    def summary(self) -> str:
+        """One line: method, parameters and time taken on this slice."""
+        return f"Preview of slice {self.z + 1}: {describe_params(self.params)} · {self.elapsed_s * 1000:.0f} ms"
+
+
+Comparison = Union[Result, Preview]
+
+
+class ResultList:
+    """The finished results, in the order they were made.
+
+    Signals: ``added(result)``, ``removed(result)``, ``changed(result)`` (renamed or saved).
+    """
+
+    def __init__(self) -> None:
+        self._items: list[Result] = []
+        self.added = Signal()
+        self.removed = Signal()
+        self.changed = Signal()
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> Result:
+        return self._items[index]
+
+    def __contains__(self, result: object) -> bool:
+        return result in self._items
+
+    def index(self, result: Result) -> int:
+        """Position of ``result`` in the list."""
+        return self._items.index(result)
+
+    def add(self, result: Result) -> None:
+        """Append a result (its name made unique first)."""
+        result.name = self.unique_name(result.name)
+        self._items.append(result)
+        self.added.emit(result)
+
+    def remove(self, result: Result) -> None:
+        """Drop a result."""
+        self._items.remove(result)
+        self.removed.emit(result)
+
+    def clear(self) -> None:
+        """Drop every result."""
+        for result in list(self._items):
+            self.remove(result)
+
+    def rename(self, result: Result, name: str) -> None:
+        """Give ``result`` a new name (blank names are refused)."""
+        name = self.unique_name(name.strip(), ignore=result) if name.strip() else result.name
+        if name != result.name:
+            result.name = name
+            self.changed.emit(result)
+
+    def mark_saved(self, result: Result, path: str) -> None:
+        """Record that ``result`` was written to ``path``."""
+        result.saved_path = str(path)
+        self.changed.emit(result)
+
+    def unsaved(self) -> list[Result]:
+        """Results not written to any file yet."""
+        return [result for result in self._items if not result.saved]
+
+    def unique_name(self, name: str, ignore: Optional[Result] = None) -> str:
+        """``name``, or ``name (2)``, ``name (3)``… if already taken."""
+        taken = {result.name for result in self._items if result is not ignore}
+        if name not in taken:
+            return name
+        for number in itertools.count(2):
+            candidate = f"{name} ({number})"
+            if candidate not in taken:
+                return candidate
+        raise AssertionError("unreachable")
+
+
+class Document:
+    """The open image, its results, the current slice and what is compared with it.
+
+    Signals
+    -------
+    image_opened(document)
+        A new image replaced the old one (results were cleared).
+    slice_changed(z)
+        The current slice changed.
+    comparison_changed(comparison)
+        The image shown against the original changed: a :class:`Result`, a
+        :class:`Preview` or ``None``.
+    blind_spot_mask_changed(mask)
+        The StructN2V blind-spot mask changed (a bool array, or ``None`` for plain N2V).
+    """
+
+    def __init__(self) -> None:
+        self.image = None
+        self.name = ""
+        self.reference: Optional[np.ndarray] = None
+        self.results = ResultList()
+        self.z = 0
+        self.comparison: Optional[Comparison] = None
+        self.image_opened = Signal()
+        self.slice_changed = Signal()
+        self.comparison_changed = Signal()
+        self.blind_spot_mask: Optional[np.ndarray] = None
+        self.blind_spot_mask_changed = Signal()
+        self.results.removed.connect(self._on_results_removed)
+
+    # ------------------------------------------------------------ the image
+    def open_image(self, image: Any, name: str, *, reference: Optional[np.ndarray] = None) -> None:
+        """Show ``image`` (an :class:`engine.io.ImageData`), dropping the old one and its results.
+
+        ``reference`` is an optional noise-free version (the sample's ground truth).
+        """
+        self.comparison = None
+        self.results.clear()
+        self.image = image
+        self.name = name
+        self.reference = reference
+        self.z = self.n_slices // 2
+        self.image_opened.emit(self)
+        self.comparison_changed.emit(None)
+
+    @property
+    def has_image(self) -> bool:
+        """Whether an image is open."""
+        return self.image is not None
+
+    @property
+    def is_volume(self) -> bool:
+        """Whether the open image is a 3-D stack (False for a 2-D image)."""
+        return self.image is not None and self.image.data.ndim == 3
+
+    @property
+    def n_slices(self) -> int:
+        """Number of Z slices (1 for a 2-D image, 0 when nothing is open)."""
+        if self.image is None:
+            return 0
+        return self.image.data.shape[0] if self.is_volume else 1
+
+    @property
+    def voxel_size(self) -> Optional[tuple]:
+        """(z, y, x) in Å, or ``None`` when unknown."""
+        return None if self.image is None else self.image.voxel_size
+
+    def planes(self) -> np.ndarray:
+        """The image as a (Z, Y, X) stack (a 2-D image is one plane)."""
+        data = self.image.data
+        return data if data.ndim == 3 else data[np.newaxis]
+
+    # ------------------------------------------------------------ the slice
+    def set_z(self, z: int) -> None:
+        """Show slice ``z`` (clamped to the stack)."""
+        if self.image is None:
+            return
+        z = int(min(max(z, 0), self.n_slices - 1))
+        if z != self.z:
+            self.z = z
+            self.slice_changed.emit(z)
+
+    def step_z(self, steps: int) -> None:
+        """Move ``steps`` slices up (positive) or down."""
+        self.set_z(self.z + steps)
+
+    def current_slice(self) -> np.ndarray:
+        """The original image's current slice, 2-D."""
+        return self.planes()[self.z]
+
+    def slab(self, radius: int) -> tuple[np.ndarray, int]:
+        """Up to ``radius`` slices either side of the current one, and the current slice's index in it."""
+        start = max(self.z - radius, 0)
+        stop = min(self.z + radius + 1, self.n_slices)
+        return self.planes()[start:stop], self.z - start
+
+    # ------------------------------------------------------------ the comparison
+    def show(self, comparison: Optional[Comparison]) -> None:
+        """Compare the original with ``comparison`` (a result, a preview, or nothing)."""
+        if comparison is not self.comparison:
+            self.comparison = comparison
+            self.comparison_changed.emit(comparison)
+
+    def comparison_slice(self) -> Optional[np.ndarray]:
+        """The current slice of what is compared, or ``None`` (nothing, or a preview of another slice)."""
+        shown = self.comparison
+        if isinstance(shown, Result):
+            data = shown.data
+            return data[self.z] if data.ndim == 3 else data
+        if isinstance(shown, Preview) and shown.z == self.z:
+            return shown.data
+        return None
+
+    def add_result(self, result: Result) -> None:
+        """Keep a finished result and show it."""
+        self.results.add(result)
+        self.show(result)
+
+    # ------------------------------------------------------------ the StructN2V mask
+    def set_blind_spot_mask(self, mask: Optional[np.ndarray]) -> None:
+        """Choose the StructN2V blind-spot mask (``None`` for plain N2V).
+
+        ``mask`` is a 2-D or 3-D boolean array with odd sizes whose centre is the
+        blind spot; the noise analysis suggests one, the StructN2V tab edits it.
+        Setting the mask it already holds emits nothing, so views that both set
+        and observe it do not loop.
+        """
+        if mask is not None:
+            mask = np.array(mask, dtype=bool)
+            if mask.ndim not in (2, 3) or any(size % 2 == 0 for size in mask.shape):
+                raise ValueError(f"A blind-spot mask must be 2-D or 3-D with odd sizes, not {mask.shape}.")
+        old = self.blind_spot_mask
+        if (old is None and mask is None) or (old is not None and mask is not None
+                                             and old.shape == mask.shape and np.array_equal(old, mask)):
+            return
+        self.blind_spot_mask = mask
+        self.blind_spot_mask_changed.emit(mask)
+
+    def _on_results_removed(self, result: Result) -> None:
+        if result is self.comparison:
+            self.show(None)

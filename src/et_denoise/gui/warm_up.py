@@ -1,0 +1,51 @@
+"""Prepare the filters in the background right after startup.
+
+The first call of a filter compiles its numba kernels and imports what it
+needs lazily: seconds of pure-Python work, and tens of thousands of new
+objects.  Doing it once, on a tiny image, in a background job right after the
+window appears makes the first preview fast; when it is done, every object
+alive is moved out of the garbage collector's generations (``gc.freeze``), so
+that the collector's full passes stay short and never pause the event loop
+while a filter runs (a full pass over them took 100–140 ms, measured).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+
+import numpy as np
+
+from et_denoise.gui.job_runner import Job, JobRunner
+
+log = logging.getLogger(__name__)
+
+_WARM_UP_SHAPE = (3, 24, 24)
+
+
+def _warm_up_filters(progress, cancel) -> None:
+    from et_denoise.engine.filters import FILTERS
+
+    image = np.random.default_rng(0).normal(size=_WARM_UP_SHAPE).astype(np.float32)
+    for method in FILTERS.values():
+        modes = [None]
+        if "mode" in {item.name for item in dataclasses.fields(method.params_type)}:
+            modes = ["2d", "3d"]
+        for mode in modes:
+            cancel.check()
+            params = method.params_type() if mode is None else method.params_type().replace(mode=mode)
+            method.apply(image, params, cancel=cancel)
+
+
+def _settle_heap() -> None:
+    gc.collect()
+    gc.freeze()
+
+
+def start_warm_up(jobs: JobRunner) -> Job:
+    """Run every filter once on a tiny stack in the background, then freeze the heap."""
+    job = jobs.submit("Preparing the filters", _warm_up_filters, visible=False)
+    job.failed.connect(lambda message: log.warning("warming up the filters failed: %s", message))
+    job.finished.connect(_settle_heap)
+    return job
