@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from et_denoise.engine.autocorr import (Region, noise_autocorrelation, parse_region,
+from et_denoise.engine.analysis.autocorr import (Region, noise_autocorrelation, parse_region,
                              residual_autocorrelation)
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.jobs import CancelToken

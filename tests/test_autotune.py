@@ -5,13 +5,13 @@ import itertools
 import numpy as np
 import pytest
 
-from et_denoise.engine.autotune import autotune
+from et_denoise.engine.analysis.autotune import autotune
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.diffusion import DIFFUSION
 from et_denoise.engine.filters.median import MEDIAN
 from et_denoise.engine.filters.nlm import NLM
 from et_denoise.engine.jobs import CancelToken
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample, make_sample_2d
 
 # A grid per filter, searched here against the ground truth: wider or finer than the defaults.

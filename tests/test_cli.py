@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from et_denoise.engine.io import read_image
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.compare.metrics import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = ["6", "64", "64"]

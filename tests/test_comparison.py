@@ -8,14 +8,14 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from et_denoise.engine.autocorr import Region
-from et_denoise.engine.comparison import (ORIGINAL_NAME, ComparedImage, compare, compare_files, default_regions,
+from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.compare.comparison import (ORIGINAL_NAME, ComparedImage, compare, compare_files, default_regions,
                                line_profile, unique_names)
 from et_denoise.engine.errors import ImageError, ParameterError
 from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.io import write_image
-from et_denoise.engine.metrics import psnr, ssim
-from et_denoise.engine.noise import estimate_noise_sigma
+from et_denoise.engine.compare.metrics import psnr, ssim
+from et_denoise.engine.analysis.noise import estimate_noise_sigma
 from et_denoise.engine.sample import make_sample
 
 SHAPE = (8, 96, 96)

@@ -6,7 +6,7 @@ import pytest
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.diffusion import DIFFUSION, DiffusionParams, anisotropic_diffusion
 from et_denoise.engine.jobs import CancelToken
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample_2d
 
 CONDUCTIONS = [("exponential", 1), ("quadratic", 2)]

@@ -5,9 +5,9 @@ import pytest
 from matplotlib.colors import to_hex
 from PIL import Image
 
-from et_denoise.engine.comparison import ComparedImage, compare
+from et_denoise.engine.compare.comparison import ComparedImage, compare
 from et_denoise.engine.errors import ImageError, ParameterError
-from et_denoise.engine.figure import (ORIGINAL_COLOUR, FigureSize, Panel, auto_levels, comparison_figure, result_colour,
+from et_denoise.engine.compare.figure import (ORIGINAL_COLOUR, FigureSize, Panel, auto_levels, comparison_figure, result_colour,
                            save_comparison_figure)
 
 SHAPE = (60, 90)  # not square, so a squashed tile would show

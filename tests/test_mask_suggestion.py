@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from et_denoise.engine.autocorr import Autocorrelation, noise_autocorrelation, residual_autocorrelation
+from et_denoise.engine.analysis.autocorr import Autocorrelation, noise_autocorrelation, residual_autocorrelation
 from et_denoise.engine.errors import ParameterError
-from et_denoise.engine.mask_suggestion import DEFAULT_THRESHOLD, TAIL_FRACTION, analyse_noise, render_mask, suggest_mask
+from et_denoise.engine.analysis.mask_suggestion import DEFAULT_THRESHOLD, TAIL_FRACTION, analyse_noise, render_mask, suggest_mask
 from et_denoise.engine.n2v.masks import parse_mask
 from et_denoise.engine.sample import make_sample, make_sample_2d
 

@@ -3,7 +3,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from et_denoise.engine.errors import ImageError, ParameterError
-from et_denoise.engine.metrics import psnr, ssim
+from et_denoise.engine.compare.metrics import psnr, ssim
 
 
 @pytest.fixture

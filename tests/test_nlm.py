@@ -7,8 +7,8 @@ from skimage.restoration import denoise_nl_means
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.nlm import NLM, NLMParams, non_local_means
 from et_denoise.engine.jobs import CancelToken
-from et_denoise.engine.metrics import psnr
-from et_denoise.engine.noise import estimate_noise_sigma
+from et_denoise.engine.compare.metrics import psnr
+from et_denoise.engine.analysis.noise import estimate_noise_sigma
 from et_denoise.engine.sample import make_sample, make_sample_2d
 
 

@@ -6,7 +6,7 @@ from scipy import ndimage
 from skimage.restoration import estimate_sigma
 
 from et_denoise.engine.errors import ImageError, ParameterError
-from et_denoise.engine.noise import estimate_noise_sigma
+from et_denoise.engine.analysis.noise import estimate_noise_sigma
 
 SHAPE = (256, 256)
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage
 
 from et_denoise.engine.errors import ParameterError
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample, make_sample_2d
 
 

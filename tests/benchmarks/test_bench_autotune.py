@@ -24,12 +24,12 @@ import numpy as np
 import pytest
 from skimage.restoration import calibrate_denoiser
 
-from et_denoise.engine.autotune import DEFAULT_GRIDS, autotune
+from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
 from et_denoise.engine.filters.diffusion import DIFFUSION
 from et_denoise.engine.filters.median import MEDIAN
 from et_denoise.engine.filters.nlm import NLM
-from et_denoise.engine.mask_suggestion import analyse_noise
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.analysis.mask_suggestion import analyse_noise
+from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample_2d
 
 METHODS = [MEDIAN, DIFFUSION, NLM]

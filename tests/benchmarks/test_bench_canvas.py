@@ -17,7 +17,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from et_denoise.engine.io import ImageData  # noqa: E402
-from et_denoise.gui.canvas import CompareCanvas, CompareMode  # noqa: E402
+from et_denoise.gui.canvas.canvas import CompareCanvas, CompareMode  # noqa: E402
 from et_denoise.gui.model import Document, Result  # noqa: E402
 from et_denoise.gui.theme import apply_theme  # noqa: E402
 

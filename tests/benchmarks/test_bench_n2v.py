@@ -23,7 +23,7 @@ import time
 import numpy as np
 import pytest
 
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.n2v import EventKind, N2VParams, train
 from et_denoise.engine.n2v.data import make_training_data
 from et_denoise.engine.sample import make_sample

@@ -25,10 +25,10 @@ import time
 
 import pytest
 
-from et_denoise.engine.autotune import DEFAULT_GRIDS, autotune
+from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
 from et_denoise.engine.filters import FILTERS
-from et_denoise.engine.mask_suggestion import analyse_noise
-from et_denoise.engine.metrics import psnr
+from et_denoise.engine.analysis.mask_suggestion import analyse_noise
+from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.n2v import EventKind, N2VParams, train
 from et_denoise.engine.sample import make_sample
 

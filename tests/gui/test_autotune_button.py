@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from et_denoise.engine.autotune import DEFAULT_GRIDS, autotune
+from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
 from et_denoise.engine.filters import FILTERS
 from et_denoise.gui.model import Preview
 

@@ -7,9 +7,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from et_denoise.engine.io import ImageData
-from et_denoise.gui.canvas import CompareCanvas, CompareMode
+from et_denoise.gui.canvas.canvas import CompareCanvas, CompareMode
 from et_denoise.gui.model import Document, Result
-from et_denoise.gui.slice_control import SliceControl
+from et_denoise.gui.canvas.slice_control import SliceControl
 
 SHAPE = (4, 60, 80)
 

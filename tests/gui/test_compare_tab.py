@@ -9,14 +9,14 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMenu
 
-from et_denoise.engine.comparison import line_profile
-from et_denoise.engine.figure import FigureSize
+from et_denoise.engine.compare.comparison import line_profile
+from et_denoise.engine.compare.figure import FigureSize
 from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.io import ImageData, read_image, write_image
-from et_denoise.engine.metrics import psnr
-from et_denoise.gui.figure_dialog import FigureDialog, FigureOptions
+from et_denoise.engine.compare.metrics import psnr
+from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOptions
 from et_denoise.gui.model import Result
-from et_denoise.gui.tabs.compare_tab import key_parameters
+from et_denoise.gui.tabs.compare.compare_tab import key_parameters
 
 
 def add_results(document, specs):

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from et_denoise.engine.errors import ImageError
-from et_denoise.gui.job_runner import JobRunner, JobState, LatestJob
+from et_denoise.gui.jobs.job_runner import JobRunner, JobState, LatestJob
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from et_denoise.engine.n2v import EventKind, History, TrainingEvent
-from et_denoise.gui.loss_plot import LossPlot
+from et_denoise.gui.tabs.structn2v.loss_plot import LossPlot
 
 
 def _event(kind, epoch, batch, steps, loss, val_loss=None):

@@ -17,7 +17,7 @@ from et_denoise.engine.methods import Method
 from et_denoise.engine.params import MethodParams, param
 from et_denoise.gui.model import Preview, Result
 from et_denoise.gui.tabs.base import TabContext
-from et_denoise.gui.tabs.filter_tab import FilterTab
+from et_denoise.gui.tabs.filters.filter_tab import FilterTab
 
 
 def _apply(window, qtbot, key="median"):

@@ -6,9 +6,9 @@ from PySide6.QtCore import Qt
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v import N2VParams, parse_mask, preset_mask
-from et_denoise.gui.mask_editor import MaskEditor, mask_spec, preset_of, trim_mask
+from et_denoise.gui.tabs.structn2v.mask_editor import MaskEditor, mask_spec, preset_of, trim_mask
 from et_denoise.gui.model import Document
-from et_denoise.gui.n2v_param_form import N2VParamForm
+from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from et_denoise.engine.errors import Cancelled
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v import N2VParams
 from et_denoise.engine.sample import make_sample_2d
-from et_denoise.gui.job_runner import JobState
-from et_denoise.gui.mask_sweep import SweepTraining, train_mask_sweep
-from et_denoise.gui.tabs.noise_tab import SourceKind
+from et_denoise.gui.jobs.job_runner import JobState
+from et_denoise.gui.tabs.noise.mask_sweep import SweepTraining, train_mask_sweep
+from et_denoise.gui.tabs.noise.noise_tab import SourceKind
 
 TINY = dict(patch_size=32, unet_depth=1, unet_filters=8, epochs=1, steps_per_epoch=2)
 

@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from et_denoise.gui.method_tabs import MethodTabs
+from et_denoise.gui.widgets.method_tabs import MethodTabs
 
 
 def test_six_titles_wrap_inside_a_narrow_panel_and_switch_pages(qtbot):

@@ -5,9 +5,9 @@ import pytest
 from PySide6.QtCore import QRectF, Qt
 from scipy import ndimage
 
-from et_denoise.engine.autocorr import Region
+from et_denoise.engine.analysis.autocorr import Region
 from et_denoise.gui.model import Result
-from et_denoise.gui.tabs.noise_tab import MATCH_TOLERANCE, SourceKind
+from et_denoise.gui.tabs.noise.noise_tab import MATCH_TOLERANCE, SourceKind
 
 REGION = Region(8, 72, 16, 80)
 

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.params import MethodParams, param
-from et_denoise.gui.param_form import ParamForm
+from et_denoise.gui.widgets.param_form import ParamForm
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from et_denoise.gui.job_runner import JobState
+from et_denoise.gui.jobs.job_runner import JobState
 
 
 @pytest.fixture

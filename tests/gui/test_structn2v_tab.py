@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v import EventKind, N2VParams, StopReason, preset_mask
-from et_denoise.gui.job_runner import JobState
+from et_denoise.gui.jobs.job_runner import JobState
 from et_denoise.gui.model import Preview
-from et_denoise.gui.training_worker import on_network_thread
+from et_denoise.gui.tabs.structn2v.training_worker import on_network_thread
 
 TINY = N2VParams(patch_size=32, unet_depth=1, unet_filters=8, epochs=2, steps_per_epoch=3, batch_size=8)
 TIMEOUT_MS = 60_000

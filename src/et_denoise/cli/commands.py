@@ -183,7 +183,7 @@ def _cmd_denoise(args) -> int:
 
 def _autotuned(method, data, params, args):
     """Parameters chosen by J-invariance with the noise's own blind-spot mask (``--auto``)."""
-    from et_denoise.engine.autotune import DEFAULT_GRIDS, autotune
+    from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
 
     fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
     if fixed:
@@ -197,7 +197,7 @@ def _autotuned(method, data, params, args):
 
 def _cmd_autocorr(args) -> int:
     from et_denoise.engine.io import read_image, write_image
-    from et_denoise.engine.mask_suggestion import DEFAULT_THRESHOLD, analyse_noise
+    from et_denoise.engine.analysis.mask_suggestion import DEFAULT_THRESHOLD, analyse_noise
 
     image = read_image(args.input)
     denoised = None
@@ -243,7 +243,7 @@ def _save_heat_map(path, acf, overwrite) -> None:
 
 
 def _cmd_compare(args) -> int:
-    from et_denoise.engine.comparison import compare_files
+    from et_denoise.engine.compare.comparison import compare_files
 
     table = compare_files(args.original, args.results, args.output, reference_path=args.reference,
                           csv_path=args.csv, slice_index=args.slice, overwrite=args.overwrite)

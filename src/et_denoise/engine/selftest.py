@@ -58,7 +58,7 @@ class _Check:
 # ---------------------------------------------------------------- the checks
 
 def _check_sample(context: _Context) -> str:
-    from et_denoise.engine.metrics import psnr
+    from et_denoise.engine.compare.metrics import psnr
     from et_denoise.engine.sample import make_sample
 
     sample = make_sample(SAMPLE_SHAPE, seed=0)
@@ -99,7 +99,7 @@ def _check_numba(context: _Context) -> str:
 
 def _filter_check(method) -> Callable[[_Context], str]:
     def check(context: _Context) -> str:
-        from et_denoise.engine.metrics import psnr
+        from et_denoise.engine.compare.metrics import psnr
 
         out = method.apply(context.noisy)
         _check_result(out, context.noisy)
@@ -148,7 +148,7 @@ def _file_check(suffix: str) -> Callable[[_Context], str]:
 
 
 def _check_figure(context: _Context) -> str:
-    from et_denoise.engine.figure import FigureSize, Panel, save_comparison_figure
+    from et_denoise.engine.compare.figure import FigureSize, Panel, save_comparison_figure
 
     middle = len(context.noisy) // 2
     panels = [Panel("noisy", context.noisy[middle]), Panel("clean", context.clean[middle], subtitle="ground truth")]

@@ -11,19 +11,19 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QS
                                QWidget)
 
 from et_denoise.gui.about import APP_NAME, show_about
-from et_denoise.gui.canvas import CompareCanvas, CompareMode
-from et_denoise.gui.dialogs import confirm_discard_results
+from et_denoise.gui.canvas.canvas import CompareCanvas, CompareMode
+from et_denoise.gui.widgets.dialogs import confirm_discard_results
 from et_denoise.gui.icons import icon
-from et_denoise.gui.job_runner import JobRunner
-from et_denoise.gui.job_status import JobStatus
-from et_denoise.gui.method_tabs import MethodTabs
+from et_denoise.gui.jobs.job_runner import JobRunner
+from et_denoise.gui.widgets.job_status import JobStatus
+from et_denoise.gui.widgets.method_tabs import MethodTabs
 from et_denoise.gui.model import Document
-from et_denoise.gui.opening import ImageOpener
-from et_denoise.gui.pixel_readout import PixelReadout
-from et_denoise.gui.results_panel import ResultsPanel
-from et_denoise.gui.saving import save_result
+from et_denoise.gui.files.opening import ImageOpener
+from et_denoise.gui.canvas.pixel_readout import PixelReadout
+from et_denoise.gui.widgets.results_panel import ResultsPanel
+from et_denoise.gui.files.saving import save_result
 from et_denoise.gui.settings import AppSettings
-from et_denoise.gui.slice_control import SliceControl
+from et_denoise.gui.canvas.slice_control import SliceControl
 from et_denoise.gui.tabs.base import TabContext
 from et_denoise.gui.tabs.registry import tab_specs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from et_denoise.gui.canvas import CompareMode
+from et_denoise.gui.canvas.canvas import CompareMode
 from et_denoise.gui.main_window import MainWindow
 
 #: Give up (exit code 1) if the result is not there after this long.

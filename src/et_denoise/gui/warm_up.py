@@ -17,7 +17,7 @@ import logging
 
 import numpy as np
 
-from et_denoise.gui.job_runner import Job, JobRunner
+from et_denoise.gui.jobs.job_runner import Job, JobRunner
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from numba import njit, prange
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Method
-from et_denoise.engine.noise import checked_image, estimate_noise_sigma
+from et_denoise.engine.analysis.noise import checked_image, estimate_noise_sigma
 from et_denoise.engine.params import MethodParams, param
 
 #: Largest stable step γ: 1/4 for the 4-neighbour 2-D scheme, 1/6 for 6 neighbours in 3-D.

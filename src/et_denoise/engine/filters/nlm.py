@@ -24,7 +24,7 @@ from skimage.restoration import denoise_nl_means
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Method
-from et_denoise.engine.noise import checked_image, estimate_noise_sigma
+from et_denoise.engine.analysis.noise import checked_image, estimate_noise_sigma
 from et_denoise.engine.params import MethodParams, param
 
 

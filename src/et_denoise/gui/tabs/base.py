@@ -8,7 +8,7 @@ from typing import Optional
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from et_denoise.gui.job_runner import JobRunner
+from et_denoise.gui.jobs.job_runner import JobRunner
 from et_denoise.gui.model import Document
 from et_denoise.gui.settings import AppSettings
 

@@ -72,7 +72,7 @@ def tab_specs() -> list[TabSpec]:
     global _discovered
     if not _discovered:
         package = importlib.import_module("et_denoise.gui.tabs")
-        for module in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"et_denoise.gui.tabs.{module.name}")
+        for module in pkgutil.walk_packages(package.__path__, prefix="et_denoise.gui.tabs."):
+            importlib.import_module(module.name)
         _discovered = True
     return sorted(_specs.values(), key=lambda spec: (spec.order, spec.key))

@@ -1,0 +1,1 @@
+"""Noise analysis: the noise level and its spatial correlation, the StructN2V mask it suggests, and self-supervised parameter tuning."""

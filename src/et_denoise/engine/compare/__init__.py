@@ -1,0 +1,1 @@
+"""Comparing results: image-quality metrics, the metrics table and the comparison figure."""

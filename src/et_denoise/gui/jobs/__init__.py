@@ -1,0 +1,1 @@
+"""Running engine jobs off the GUI thread, with progress and cancel."""

@@ -1,0 +1,245 @@
+"""One tab class for every classic filter, built from its :class:`~engine.methods.Method`.
+
+The parameter widgets come from the method's params dataclass; a live preview
+re-runs on the current slice (debounced) whenever a parameter, the slice or the
+image changes, and "Apply to volume" runs the method on the whole image in the
+background and adds the outcome to the document's results.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QVBoxLayout)
+
+from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS
+from et_denoise.engine.errors import ParameterError
+from et_denoise.gui.tabs.filters.autotune_button import AutoTune
+from et_denoise.gui.widgets.dialogs import show_error
+from et_denoise.gui.jobs.job_runner import Job, LatestJob
+from et_denoise.gui.model import Preview, Result, format_seconds
+from et_denoise.gui.widgets.param_form import ParamForm
+from et_denoise.gui.widgets.status_label import set_status, status_label
+from et_denoise.gui.tabs.base import Tab, TabContext
+
+#: Wait this long after the last parameter change before computing a preview.
+PREVIEW_DELAY_MS = 200
+#: A 3-D preview is computed on this many slices either side of the current one.
+SLAB_RADIUS = 3
+
+
+class FilterTab(Tab):
+    """Parameters, live preview and "Apply to volume" for one method."""
+
+    def __init__(self, method, context: TabContext) -> None:
+        super().__init__(context)
+        self.method = method
+        self.document = context.document
+        self._preview = LatestJob(context.jobs)
+        self._apply_job: Job | None = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(PREVIEW_DELAY_MS)
+        self._debounce.timeout.connect(self.run_preview)
+        self._build_widgets()
+        self.form.set_params(context.settings.method_params(method.name, method.params_type))
+        self.form.edited.connect(self._on_form_edited)
+        self.document.image_opened.connect(self._on_document_image_opened)
+        self.document.slice_changed.connect(self._on_document_slice_changed)
+        self._on_document_image_opened(self.document)
+
+    # ------------------------------------------------------------ builders
+    def _build_widgets(self) -> None:
+        description = QLabel(self.method.description)
+        description.setWordWrap(True)
+        description.setObjectName("description")
+
+        self.form = ParamForm(self.method.params_type)
+        group = QGroupBox("Parameters")
+        group_layout = QVBoxLayout(group)
+        group_layout.addWidget(self.form)
+        reset = QPushButton("Reset to defaults")
+        reset.setToolTip("Put every parameter back to the value that suits most tomograms.")
+        reset.clicked.connect(self._on_reset_clicked)
+        reset_row = QHBoxLayout()
+        reset_row.addStretch(1)
+        reset_row.addWidget(reset)
+        group_layout.addLayout(reset_row)
+        if self.method.name in DEFAULT_GRIDS:
+            self.auto_tune = AutoTune(self.method, self.context, self.form)
+            reset_row.insertWidget(0, self.auto_tune.button)
+            group_layout.addWidget(self.auto_tune)
+
+        self.live_preview = QCheckBox("Live preview on this slice")
+        self.live_preview.setChecked(True)
+        self.live_preview.setToolTip("Re-run the method on the current slice whenever a parameter "
+                                     "or the slice changes, and show it against the original.")
+        self.live_preview.toggled.connect(self._on_live_preview_toggled)
+        self.preview_status = status_label()
+
+        self.apply_button = QPushButton("Apply to volume")
+        self.apply_button.setObjectName("primary")
+        self.apply_button.setMinimumHeight(34)
+        self.apply_button.setToolTip("Run the method on every slice in the background; "
+                                     "the result is added to the results list.")
+        self.apply_button.clicked.connect(self.apply)
+        self.apply_status = status_label()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(description)
+        layout.addWidget(group)
+        layout.addWidget(self.live_preview)
+        layout.addWidget(self.preview_status)
+        layout.addStretch(1)
+        layout.addWidget(self.apply_button)
+        layout.addWidget(self.apply_status)
+        for label in (description, self.preview_status, self.apply_status):
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    # ------------------------------------------------------------ public
+    def set_active(self, active: bool) -> None:
+        """Preview when shown; stop previewing when hidden."""
+        super().set_active(active)
+        if active:
+            self.run_preview()
+        else:
+            self._debounce.stop()
+            self._preview.cancel()
+
+    def shutdown(self) -> None:
+        """Stop the preview timer and jobs."""
+        self._debounce.stop()
+        self._preview.cancel()
+        if self._apply_job is not None:
+            self._apply_job.cancel()
+
+    def request_preview(self) -> None:
+        """Preview soon (debounced), if this tab is shown and live preview is on."""
+        if self.active and self.live_preview.isChecked() and self.document.has_image:
+            self._debounce.start()
+
+    def run_preview(self) -> None:
+        """Compute the preview of the current slice now, in the background."""
+        self._debounce.stop()
+        if not (self.active and self.live_preview.isChecked() and self.document.has_image):
+            return
+        try:
+            params = self.form.params()
+        except ParameterError as error:
+            set_status(self.preview_status, str(error), error=True)
+            return
+        z = self.document.z
+        method = self.method
+        if getattr(params, "mode", "2d") == "3d" and self.document.is_volume:
+            planes, centre = self.document.slab(SLAB_RADIUS)
+        else:
+            planes, centre = self.document.current_slice(), None
+
+        def compute(progress, cancel):
+            start = time.perf_counter()
+            filtered = method.apply(planes, params, cancel=cancel)
+            data = filtered if centre is None else filtered[centre]
+            return Preview(method.label, params, z, data, time.perf_counter() - start)
+
+        set_status(self.preview_status, "Computing preview…")
+        self._preview.submit(f"{method.label} preview", compute,
+                             self._on_preview_succeeded, self._on_preview_failed)
+
+    def apply(self) -> Job | None:
+        """Run the method on the whole image; returns the job (None if nothing to do)."""
+        if not self.document.has_image or self._apply_job is not None:
+            return None
+        try:
+            params = self.form.params()
+        except ParameterError as error:
+            show_error(self.window(), self.method.label, str(error))
+            return None
+        image = self.document.image
+        method = self.method
+        job = self.context.jobs.submit(
+            method.label, lambda progress, cancel: method.apply(image.data, params, progress=progress, cancel=cancel))
+        job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, params, data))
+        job.failed.connect(self._on_apply_failed)
+        job.cancelled.connect(self._on_apply_cancelled)
+        job.finished.connect(self._on_apply_finished)
+        self._apply_job = job
+        self.apply_button.setEnabled(False)
+        set_status(self.apply_status, f"Running {method.label.lower()} on the whole image…")
+        return job
+
+    @property
+    def apply_job(self) -> Job | None:
+        """The running "Apply" job, if any."""
+        return self._apply_job
+
+    # ------------------------------------------------------------ handlers
+    def _on_form_edited(self) -> None:
+        try:
+            self.context.settings.set_method_params(self.method.name, self.form.params())
+        except ParameterError as error:
+            set_status(self.preview_status, str(error), error=True)
+            return
+        self.request_preview()
+
+    def _on_reset_clicked(self) -> None:
+        self.form.set_params(self.method.params_type())
+        self._on_form_edited()
+
+    def _on_live_preview_toggled(self, checked: bool) -> None:
+        if checked:
+            self.run_preview()
+        else:
+            self._preview.cancel()
+            set_status(self.preview_status, "")
+            if isinstance(self.document.comparison, Preview):
+                self.document.show(None)
+
+    def _on_document_image_opened(self, document) -> None:
+        if self._apply_job is not None:
+            self._apply_job.cancel()
+        volume = document.is_volume or not document.has_image
+        self.apply_button.setText("Apply to volume" if volume else "Apply to image")
+        self.apply_button.setEnabled(document.has_image and self._apply_job is None)
+        set_status(self.apply_status, "")
+        if "mode" in self.form.values():
+            mode = self.form.editor("mode")
+            mode.setEnabled(volume)
+            mode.setToolTip(self.form.editor("mode").toolTip() if volume else
+                            "A 2-D image is always filtered in 2-D.")
+            if not volume:
+                self.form.set_params(self.form.params().replace(mode="2d"))
+        self.run_preview()
+
+    def _on_document_slice_changed(self, _z: int) -> None:
+        if isinstance(self.document.comparison, Preview) or self.document.comparison is None:
+            self.request_preview()
+
+    def _on_preview_succeeded(self, preview: Preview) -> None:
+        if preview.z != self.document.z:
+            return
+        self.document.show(preview)
+        set_status(self.preview_status, preview.summary())
+
+    def _on_preview_failed(self, message: str) -> None:
+        set_status(self.preview_status, f"Preview failed: {message}", error=True)
+
+    def _on_apply_succeeded(self, job: Job, image, params, data) -> None:
+        if image is not self.document.image:
+            return
+        self.document.add_result(Result(self.method.label, self.method.name, self.method.label,
+                                        params, data, job.elapsed_s))
+        set_status(self.apply_status, f"Done in {format_seconds(job.elapsed_s)}.")
+
+    def _on_apply_failed(self, message: str) -> None:
+        set_status(self.apply_status, "Failed.", error=True)
+        show_error(self.window(), f"{self.method.label} failed", message)
+
+    def _on_apply_cancelled(self) -> None:
+        set_status(self.apply_status, "Cancelled; no result was kept.")
+
+    def _on_apply_finished(self) -> None:
+        self._apply_job = None
+        self.apply_button.setEnabled(self.document.has_image)

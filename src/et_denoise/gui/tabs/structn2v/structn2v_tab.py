@@ -1,0 +1,574 @@
+"""The StructN2V tab: train a Noise2Void / StructN2V network on the open image and denoise with it.
+
+The parameters come from :class:`~engine.n2v.config.N2VParams` through the
+shared parameter form, the blind-spot mask from a mask editor that always
+shows the mask in use (and hands it to and from the document, where the noise
+analysis may suggest one).  Training runs in a job of the app's job runner
+(the network itself on the app's one network thread, see
+:mod:`gui.training_worker`); its events feed a live loss plot and a progress bar with the time left.  A
+trained or loaded model previews the current slice, denoises the whole image
+into the results list, and can be saved, loaded and exported to bioimage.io.
+
+TensorFlow is imported only by jobs (training, loading, the device check when
+the tab is first shown), never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.monitor import EventKind, StopReason, TrainingEvent
+from et_denoise.gui.widgets.dialogs import confirm, show_error
+from et_denoise.gui.jobs.job_runner import Job, LatestJob
+from et_denoise.gui.tabs.structn2v.loss_plot import LossPlot
+from et_denoise.gui.tabs.structn2v.mask_editor import same_mask
+from et_denoise.gui.model import Preview, Result, choice_text, describe_params, format_seconds
+from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
+from et_denoise.gui.widgets.status_label import set_status
+from et_denoise.gui.tabs.base import Tab, TabContext
+from et_denoise.gui.tabs.registry import register_tab
+from et_denoise.gui.tabs.structn2v.training_worker import TrainingRun, on_network_thread
+
+#: Key of the method: its results' ``method`` and its remembered parameters.
+METHOD = "n2v"
+#: Wait this long after the last slice change before previewing the new slice.
+PREVIEW_DELAY_MS = 150
+EXPORT_FILTER = "bioimage.io model (*.zip)"
+#: Batches arrive every few milliseconds: show the progress bar at most this often.
+PROGRESS_REFRESH_MS = 250
+
+DESCRIPTION = ("Noise2Void (Krull et al. 2019) hides pixels and learns to predict them from their "
+               "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
+               "noise ties to each blind spot: tomogram noise is correlated along X.")
+
+
+def method_label(mask) -> str:
+    """``"StructN2V"`` for a model with a blind-spot mask, ``"N2V"`` for plain Noise2Void."""
+    return "N2V" if mask is None else "StructN2V"
+
+
+def describe_training(params: N2VParams) -> str:
+    """One line with the parameters that matter most, for the collapsed parameter section."""
+    steps = params.steps_per_epoch or "auto"
+    return f"{choice_text(params.mode)} · patch {params.patch_size} · {params.epochs} epochs × {steps} steps"
+
+
+def _freeze_heap() -> None:
+    """Move TensorFlow's objects out of the collector's way (see :mod:`gui.warm_up`).
+
+    Without a collection first: a full pass over the ~300 000 objects of
+    TensorFlow and Keras takes ~150 ms with the interpreter locked (measured),
+    the pause this avoids; the little garbage frozen with them is never freed.
+    """
+    gc.freeze()
+
+
+class StructN2VTab(Tab):
+    """Mask, parameters, training with a live loss plot, and the model's use, load, save and export."""
+
+    def __init__(self, context: TabContext) -> None:
+        super().__init__(context)
+        self.document = context.document
+        self.settings = context.settings
+        self.model = None  # the TrainedModel in use
+        self.run: Optional[TrainingRun] = None
+        self._apply_job: Optional[Job] = None
+        self._file_job: Optional[Job] = None
+        self._device_job: Optional[Job] = None
+        self.device = ""
+        self._preview = LatestJob(context.jobs)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(PREVIEW_DELAY_MS)
+        self._debounce.timeout.connect(self.run_preview)
+        self._last_event: Optional[TrainingEvent] = None
+        self._progress_refresh = QTimer(self)
+        self._progress_refresh.setSingleShot(True)
+        self._progress_refresh.setInterval(PROGRESS_REFRESH_MS)
+        self._progress_refresh.timeout.connect(self._show_progress)
+        self._build_widgets()
+        self.form.set_params(context.settings.method_params(METHOD, N2VParams))
+        self.form.edited.connect(self._on_form_edited)
+        self.mask_editor.mask_changed.connect(self._on_mask_editor_mask_changed)
+        self.document.blind_spot_mask_changed.connect(self._on_document_blind_spot_mask_changed)
+        self.document.image_opened.connect(self._on_document_image_opened)
+        self.document.slice_changed.connect(self._on_document_slice_changed)
+        self._publish_mask()
+        self._update_summary()
+        self._update_state()
+
+    # ------------------------------------------------------------ builders
+    def _build_widgets(self) -> None:
+        self.form = N2VParamForm()
+        self.mask_editor = self.form.mask_editor
+        mask_group = QGroupBox("Blind-spot mask")
+        QVBoxLayout(mask_group).addWidget(self.mask_editor)
+
+        self.train_group = QGroupBox("Training")
+        self.train_group.setToolTip(DESCRIPTION)
+        train_layout = QVBoxLayout(self.train_group)
+        self.params_toggle = QToolButton()
+        self.params_toggle.setText("Parameters")
+        self.params_toggle.setCheckable(True)
+        self.params_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.params_toggle.setAutoRaise(True)
+        self.params_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.params_toggle.setToolTip("Show or hide every training parameter.")
+        self.params_toggle.toggled.connect(self._on_params_toggle_toggled)
+        self.params_summary = QLabel()
+        self.params_summary.setObjectName("muted")
+        self.params_summary.setWordWrap(True)
+        self.form.hide()
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("primary")
+        self.train_button.setMinimumHeight(28)
+        self.train_button.setToolTip("Train a network on the open image with these parameters, in the background.")
+        self.train_button.clicked.connect(self.train)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setMinimumHeight(28)
+        self.stop_button.setToolTip("End training after the current batch and keep the best weights so far.")
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Not trained yet")
+        self.progress.setMinimumHeight(24)
+        self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.stop_button)
+        self.loss_plot = LossPlot()
+        params_row = QHBoxLayout()
+        params_row.addWidget(self.params_toggle, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        params_row.addWidget(self.params_summary, 1)
+        train_layout.addLayout(params_row)
+        train_layout.addWidget(self.form)
+        train_layout.addLayout(buttons)
+        train_layout.addWidget(self.loss_plot, 1)
+
+        model_group = QGroupBox("Model")
+        model_layout = QVBoxLayout(model_group)
+        self.model_info = QLabel("No model: train one, or load a saved model folder.")
+        self.model_info.setObjectName("status")
+        self.model_info.setWordWrap(True)
+        self.load_button = QPushButton("Load…")
+        self.load_button.setToolTip("Open a model folder saved by ET Denoise (or its command line).")
+        self.load_button.clicked.connect(self.choose_model_to_load)
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Write the model to a folder, to denoise other tomograms with it later.")
+        self.save_button.clicked.connect(self.choose_folder_to_save)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write a bioimage.io model package (.zip) that other tools can run.")
+        self.export_button.clicked.connect(self.choose_export_path)
+        file_buttons = QHBoxLayout()
+        for button in (self.load_button, self.save_button, self.export_button):
+            file_buttons.addWidget(button)
+        self.apply_button = QPushButton("Apply to volume")
+        self.apply_button.setObjectName("primary")
+        self.apply_button.setMinimumHeight(34)
+        self.apply_button.setToolTip("Denoise the whole image with the model; the result joins the results list.")
+        self.apply_button.clicked.connect(self.apply)
+        self.status = QLabel("")
+        self.status.setObjectName("status")
+        self.status.setWordWrap(True)
+        model_layout.addWidget(self.model_info)
+        model_layout.addLayout(file_buttons)
+        model_layout.addWidget(self.apply_button)
+        model_layout.addWidget(self.status)
+        for label in (self.params_summary, self.model_info, self.status):
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(mask_group)
+        layout.addWidget(self.train_group, 1)
+        layout.addWidget(model_group)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    # ------------------------------------------------------------ public
+    def set_active(self, active: bool) -> None:
+        """Check the compute device the first time the tab is shown; preview with the model while shown."""
+        super().set_active(active)
+        if active:
+            self.check_device()
+            self.run_preview()
+        else:
+            self._debounce.stop()
+            self._preview.cancel()
+
+    def shutdown(self) -> None:
+        """Stop training, previews and the running jobs of this tab."""
+        self._debounce.stop()
+        self._preview.cancel()
+        for job in (self.run.job if self.run is not None else None, self._apply_job, self._file_job):
+            if job is not None:
+                job.cancel()
+
+    @property
+    def training(self) -> bool:
+        """Whether a training run is under way."""
+        return self.run is not None
+
+    def check_device(self) -> Optional[Job]:
+        """Find the compute device in the background (imports TensorFlow), once."""
+        if self._device_job is not None or self.device:
+            return None
+        from et_denoise.engine.n2v.device import compute_device
+
+        self.train_group.setTitle("Training · checking the device…")
+        job = self.context.jobs.submit("Checking the compute device",
+                                       lambda _progress, cancel: on_network_thread(cancel, compute_device),
+                                       visible=False)
+        job.succeeded.connect(self._on_device_succeeded)
+        job.failed.connect(self._on_device_failed)
+        job.finished.connect(_freeze_heap)
+        self._device_job = job
+        return job
+
+    def train(self) -> Optional[TrainingRun]:
+        """Start training on the open image; returns the run (None if nothing was started)."""
+        if not self.document.has_image or self.training:
+            return None
+        try:
+            params = self.form.params()
+        except ParameterError as error:
+            show_error(self.window(), "StructN2V: check the parameters", str(error))
+            return None
+        # 2-D models show the current slice denoised after every epoch
+        self._preview_z = self.document.z
+        plane = self.document.current_slice() if params.ndim == 2 else None
+        self.run = TrainingRun(self.context.jobs, [self.document.image.data], params, self, preview=plane)
+        self.run.event_reported.connect(self._on_run_event_reported)
+        self.run.job.succeeded.connect(self._on_training_succeeded)
+        self.run.job.failed.connect(self._on_training_failed)
+        self.run.job.cancelled.connect(self._on_training_cancelled)
+        self.run.job.finished.connect(self._on_training_finished)
+        self.loss_plot.start(params.epochs)
+        self._last_event = None
+        self.progress.setValue(0)
+        self.progress.setFormat("Preparing…")
+        self.progress.setToolTip("Cutting training patches and building the network.")
+        set_status(self.status, "")
+        self._update_state()
+        return self.run
+
+    def stop(self) -> None:
+        """End training after the current batch; the best weights so far are kept."""
+        if self.run is not None:
+            self.run.stop()
+            self.stop_button.setEnabled(False)
+            self.progress.setFormat("Stopping…")
+            self.progress.setToolTip("Training ends after this batch and a last validation.")
+
+    def run_preview(self) -> None:
+        """Denoise the current slice with the model and show it against the original (in the background)."""
+        self._debounce.stop()
+        model = self.model
+        if not (self.active and model is not None and self.document.has_image) or model.params.ndim == 3 \
+                or self.training:
+            return
+        z = self.document.z
+        plane = self.document.current_slice()
+        label = method_label(model.mask)
+
+        def compute(_progress, cancel):
+            start = time.perf_counter()
+            data = on_network_thread(cancel, model.predict, plane, cancel=cancel)
+            return Preview(label, model.params, z, data, time.perf_counter() - start)
+
+        self._preview.submit(f"{label} preview", compute, self._on_preview_succeeded, self._on_preview_failed)
+
+    def apply(self) -> Optional[Job]:
+        """Denoise the whole image with the model; the result joins the results list."""
+        if self.model is None or not self.document.has_image or self._apply_job is not None or self.training:
+            return None
+        model, image = self.model, self.document.image
+        label = method_label(model.mask)
+        job = self.context.jobs.submit(
+            f"Denoising with {label}",
+            lambda progress, cancel: on_network_thread(cancel, model.predict, image.data, progress=progress,
+                                                       cancel=cancel))
+        job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, model, data))
+        job.failed.connect(lambda message: self._on_job_failed(f"{label} failed", message))
+        job.cancelled.connect(lambda: set_status(self.status, "Cancelled; no result was kept."))
+        job.finished.connect(self._on_apply_finished)
+        self._apply_job = job
+        set_status(self.status, f"Denoising the whole image with {label}…")
+        self._update_state()
+        return job
+
+    def choose_model_to_load(self) -> Optional[Job]:
+        """Ask for a model folder and load it."""
+        folder = QFileDialog.getExistingDirectory(self, "Load model folder", self.settings.last_folder("model"))
+        return self.load_model(folder) if folder else None
+
+    def load_model(self, folder: str) -> Optional[Job]:
+        """Load the model saved in ``folder`` in the background; it becomes the model in use."""
+        if self._file_job is not None or self.training:
+            return None
+        from et_denoise.engine.n2v.model import TrainedModel
+
+        self.settings.set_last_folder("model", str(Path(folder).parent))
+        job = self._submit_file_job(f"Loading model {Path(folder).name}",
+                                    lambda _p, cancel: on_network_thread(cancel, TrainedModel.load, folder),
+                                    "Cannot load the model")
+        job.succeeded.connect(lambda model: self._on_model_loaded(model, folder))
+        set_status(self.status, f"Loading {folder}…")
+        return job
+
+    def choose_folder_to_save(self) -> Optional[Job]:
+        """Ask for a folder (confirming a non-empty one) and save the model into it."""
+        if self.model is None:
+            return None
+        folder = QFileDialog.getExistingDirectory(self, "Save model into folder", self.settings.last_folder("model"))
+        if not folder:
+            return None
+        if any(Path(folder).iterdir()) and not confirm(
+                self.window(), "Folder not empty",
+                f"{folder} is not empty. Save the model into it anyway?\n\n"
+                "Model files already there are replaced; other files are left alone."):
+            return None
+        return self.save_model(folder)
+
+    def save_model(self, folder: str) -> Optional[Job]:
+        """Write the model to ``folder`` in the background."""
+        if self.model is None or self._file_job is not None:
+            return None
+        model = self.model
+        self.settings.set_last_folder("model", str(Path(folder).parent))
+        job = self._submit_file_job("Saving the model",
+                                    lambda _p, cancel: on_network_thread(cancel, model.save, folder),
+                                    "Cannot save the model")
+        job.succeeded.connect(lambda path: set_status(self.status, f"Model saved in {path}."))
+        set_status(self.status, f"Saving the model in {folder}…")
+        return job
+
+    def choose_export_path(self) -> Optional[Job]:
+        """Ask for a .zip file and export the model to bioimage.io format."""
+        if self.model is None or not self.document.has_image:
+            return None
+        start = str(Path(self.settings.last_folder("model")) / "model.bioimage.io.zip")
+        path, _ = QFileDialog.getSaveFileName(self, "Export to bioimage.io", start, EXPORT_FILTER)
+        if not path:
+            return None
+        return self.export_model(path if path.lower().endswith(".zip") else f"{path}.zip")
+
+    def export_model(self, path: str) -> Optional[Job]:
+        """Write a bioimage.io package of the model, tested on the current slice, in the background."""
+        if self.model is None or self._file_job is not None or not self.document.has_image:
+            return None
+        from et_denoise.engine.n2v.export import export_bioimageio
+
+        model, test_image = self.model, self.document.current_slice()
+        name = f"ET Denoise {method_label(model.mask)}"
+        job = self._submit_file_job("Exporting to bioimage.io",
+                                    lambda _p, cancel: on_network_thread(cancel, export_bioimageio, model, path,
+                                                                         test_image, name=name),
+                                    "Cannot export the model")
+        job.succeeded.connect(lambda written: set_status(self.status, f"Exported to {written}."))
+        set_status(self.status, f"Exporting to {path}…")
+        return job
+
+    # ------------------------------------------------------------ handlers: parameters and mask
+    def _on_params_toggle_toggled(self, shown: bool) -> None:
+        self.form.setVisible(shown)
+        self.params_summary.setVisible(not shown)
+        self.params_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _on_form_edited(self) -> None:
+        self._update_summary()
+        try:
+            self.settings.set_method_params(METHOD, self.form.params())
+        except ParameterError as error:
+            set_status(self.params_summary, str(error), error=True)
+
+    def _on_mask_editor_mask_changed(self, _mask) -> None:
+        self._publish_mask()
+
+    def _on_document_blind_spot_mask_changed(self, mask) -> None:
+        if not same_mask(mask, self.mask_editor.mask()):  # not the echo of this editor's own change
+            self.mask_editor.set_mask(mask)
+            self._on_form_edited()
+
+    def _publish_mask(self) -> None:
+        """Hand the editor's mask to the document, unless it hides nothing (it stays in the editor until fixed)."""
+        if self.mask_editor.has_hidden_neighbours():
+            self.document.set_blind_spot_mask(self.mask_editor.mask())
+
+    # ------------------------------------------------------------ handlers: training
+    def _on_device_succeeded(self, device: str) -> None:
+        self.device = device
+        self.train_group.setTitle(f"Training on {device}")
+
+    def _on_device_failed(self, message: str) -> None:
+        self.train_group.setTitle("Training · device unknown (TensorFlow could not start)")
+        self.train_group.setToolTip(message)
+
+    def _on_run_event_reported(self, event: TrainingEvent) -> None:
+        if self.run is None:
+            return
+        self.loss_plot.add_event(event)
+        self._last_event = event
+        if event.kind is EventKind.EPOCH:
+            self._show_progress()
+            if event.preview is not None:
+                label = f"{method_label(self.run.params.blind_spot_mask)} epoch {event.epoch}"
+                self.document.show(Preview(label, self.run.params, self._preview_z, event.preview, 0.0))
+        elif not self._progress_refresh.isActive():
+            self._progress_refresh.start()
+
+    def _show_progress(self) -> None:
+        """The progress bar after the latest event (at most every PROGRESS_REFRESH_MS while batches stream in)."""
+        self._progress_refresh.stop()
+        event = self._last_event
+        if self.run is None or event is None or self.run.stopping or self.run.job.state.done:
+            return
+        self.progress.setValue(int(event.fraction * 1000))
+        left = "" if event.fraction >= 1 else f" · {format_seconds(event.eta_s)} left"
+        self.progress.setFormat(f"Epoch {event.epoch}/{event.epochs} · {event.batch}/{event.steps}{left}")
+        self.progress.setToolTip(f"Epoch {event.epoch} of {event.epochs}, batch {event.batch} of {event.steps}; "
+                                 f"{format_seconds(event.elapsed_s)} so far{left.replace(' · ', ', about ')}.")
+
+    def _on_training_succeeded(self, model) -> None:
+        history = model.history
+        epochs = len(history.loss)
+        stopped = history.stopped is StopReason.CANCELLED
+        self._use_model(model, f"Trained on {self.document.name or 'the image'}")
+        if not stopped:
+            self.progress.setValue(1000)
+        elapsed = format_seconds(self.run.job.running_time()) if self.run is not None else ""
+        epochs_text = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+        self.progress.setFormat(f"Stopped after {epochs_text} · {elapsed}" if stopped
+                                else f"Trained {epochs_text} · {elapsed}")
+        self.progress.setToolTip("")
+        if stopped:
+            set_status(self.status, "Stopped early: the best weights so far are kept.")
+
+    def _on_training_failed(self, message: str) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("Training failed")
+        self._on_job_failed("Training failed", message)
+
+    def _on_training_cancelled(self) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("Cancelled")
+        self.progress.setToolTip("Training was cancelled; no model was kept.")
+
+    def _on_training_finished(self) -> None:
+        self.run = None
+        self._update_state()
+        self.run_preview()
+
+    # ------------------------------------------------------------ handlers: the model
+    def _use_model(self, model, origin: str) -> None:
+        self.model = model
+        history = model.history
+        best = min((v for v in history.val_loss if v is not None), default=None)
+        parts = [f"{method_label(model.mask)} · mask {model.params.mask if model.mask is not None else 'none'}",
+                 f"{choice_text(model.params.mode)} · {len(history.loss)} epochs"]
+        if best is not None:
+            parts.append(f"best validation loss {best:.4g}")
+        self.model_info.setText(f"{origin}.\n" + " · ".join(parts))
+        self.model_info.setToolTip(describe_training(model.params))
+        self._update_state()
+        self.run_preview()
+
+    def _on_model_loaded(self, model, folder: str) -> None:
+        self.form.set_params(model.params)
+        self._publish_mask()
+        self._on_form_edited()
+        self.loss_plot.show_history(model.history)
+        self.progress.setValue(0)
+        self.progress.setFormat("Loaded model")
+        self._use_model(model, f"Loaded from {folder}")
+        set_status(self.status, "")
+
+    def _submit_file_job(self, title: str, func, failure_title: str) -> Job:
+        job = self.context.jobs.submit(title, func)
+        job.failed.connect(lambda message: self._on_job_failed(failure_title, message))
+        job.finished.connect(self._on_file_job_finished)
+        self._file_job = job
+        self._update_state()
+        return job
+
+    def _on_file_job_finished(self) -> None:
+        self._file_job = None
+        self._update_state()
+
+    def _on_job_failed(self, title: str, message: str) -> None:
+        set_status(self.status, message, error=True)
+        show_error(self.window(), title, message)
+
+    def _on_apply_succeeded(self, job: Job, image, model, data) -> None:
+        if image is not self.document.image:
+            return
+        label = method_label(model.mask)
+        self.document.add_result(Result(label, METHOD, label, model.params, data, job.elapsed_s))
+        set_status(self.status, f"Done in {format_seconds(job.elapsed_s)}.")
+
+    def _on_apply_finished(self) -> None:
+        self._apply_job = None
+        self._update_state()
+
+    def _on_preview_succeeded(self, preview: Preview) -> None:
+        if preview.z == self.document.z:
+            self.document.show(preview)
+
+    def _on_preview_failed(self, message: str) -> None:
+        set_status(self.status, f"Preview failed: {message}", error=True)
+
+    # ------------------------------------------------------------ handlers: the document
+    def _on_document_image_opened(self, _document) -> None:
+        if self._apply_job is not None:
+            self._apply_job.cancel()
+        self.apply_button.setText("Apply to volume" if self.document.is_volume else "Apply to image")
+        self._update_state()
+        self.run_preview()
+
+    def _on_document_slice_changed(self, _z: int) -> None:
+        if self.active and self.model is not None and (
+                self.document.comparison is None or isinstance(self.document.comparison, Preview)):
+            self._debounce.start()
+
+    # ------------------------------------------------------------ helpers
+    def _update_summary(self) -> None:
+        try:
+            params = self.form.params()
+            set_status(self.params_summary, describe_training(params))
+            self.params_summary.setToolTip(describe_params(params).replace(" · ", "\n"))
+        except ParameterError as error:
+            set_status(self.params_summary, str(error), error=True)
+
+    def _update_state(self) -> None:
+        has_image, has_model, training = self.document.has_image, self.model is not None, self.training
+        busy = self._file_job is not None
+        self.train_button.setEnabled(has_image and not training)
+        self.stop_button.setEnabled(training and not self.run.stopping)
+        self.load_button.setEnabled(not training and not busy)
+        self.save_button.setEnabled(has_model and not training and not busy)
+        self.export_button.setEnabled(has_model and has_image and not training and not busy)
+        self.apply_button.setEnabled(has_model and has_image and not training and self._apply_job is None)
+
+
+register_tab("structn2v", "StructN2V", StructN2VTab, order=40,
+             tooltip="Train a self-supervised denoising network (Noise2Void / StructN2V) on the open image")
