@@ -16,7 +16,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
+# Qt's X11 plugin links to system libraries a fresh desktop may lack (libxcb-cursor0 for Qt >= 6.5):
+# name the exact install line instead of Qt's "could not load the Qt platform plugin".
 run: setup
+	@missing=$$($(PY) packaging/build.py --missing-packages); \
+	if [ -n "$$missing" ] && [ "$${QT_QPA_PLATFORM:-xcb}" = xcb ]; then \
+	    echo "The app needs system libraries that are missing here. Install them with:" >&2; \
+	    echo "    sudo apt-get install -y $$missing" >&2; exit 1; fi
 	$(PY) main.py --sample
 
 test: setup
