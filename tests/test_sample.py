@@ -106,3 +106,49 @@ def test_clean_plane_shows_membranes_and_particles(default):
 def test_invalid_parameters_are_rejected(kwargs, message):
     with pytest.raises(ParameterError, match=message):
         make_sample(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def models():
+    from et_denoise.engine.sample import NOISE_MODELS
+
+    return {name: make_sample((32, 96, 96), seed=0, noise=name) for name in NOISE_MODELS}
+
+
+def test_each_noise_model_has_its_own_autocorrelation(models):
+    # measured (seed 0) at 1, 2, 3 px:  X                     Z (planes)
+    #   wbp    +0.63 -0.05 -0.39     +0.83 +0.46
+    #   fbp    -0.20 -0.26 -0.04     +0.38 -0.05
+    #   sirt   +0.75 +0.29 -0.02     +0.88 +0.63
+    #   white   0.00  0.00  0.00      0.00
+    #   wedge   0.00  0.00  0.00     +0.78 +0.37
+    # and about 0 along Y for all of them.
+    noise = {name: s.noisy - s.clean for name, s in models.items()}
+    x = {name: [correlation(n, k, axis=2) for k in (1, 2, 3)] for name, n in noise.items()}
+    z = {name: [correlation(n, k, axis=0) for k in (1, 2)] for name, n in noise.items()}
+    assert x["wbp"][0] > 0.5 and x["wbp"][2] < -0.25          # positive at 1 px, negative lobe at 3
+    assert x["fbp"][0] < -0.1 and x["fbp"][1] < -0.1          # negative side lobes next to the centre
+    assert x["sirt"][0] > x["wbp"][0] and x["sirt"][1] > 0.2  # a wider positive lobe
+    for name in ("white", "wedge"):
+        assert max(abs(v) for v in x[name]) < 0.03
+    assert abs(z["white"][0]) < 0.03
+    assert z["wedge"][0] > 0.6 and z["wedge"][1] > 0.25
+    assert z["wbp"][0] > 0.6
+    for name, n in noise.items():
+        assert abs(correlation(n, 1, axis=1)) < 0.03, name
+
+
+def test_every_noise_model_has_the_default_signal_to_noise_ratio(models):
+    # noise sigma over the clean image's sigma is that of wbp (0.265 / clean sigma) for every model
+    ratio = {name: np.std(s.noisy - s.clean) / np.std(s.clean) for name, s in models.items()}
+    for name, value in ratio.items():
+        assert value == pytest.approx(ratio["wbp"], rel=0.01), name
+    np.testing.assert_array_equal(models["white"].clean, models["wbp"].clean)
+    assert not np.allclose(models["sirt"].clean, models["wbp"].clean)
+
+
+def test_noise_models_in_2d_and_unknown_names():
+    flat = make_sample_2d((64, 64), seed=1, noise="fbp")
+    assert correlation(flat.noisy - flat.clean, 1, axis=1) < -0.1
+    with pytest.raises(ParameterError, match="unknown noise model 'ramp'.*fbp"):
+        make_sample((8, 32, 32), noise="ramp")
