@@ -12,13 +12,13 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+from superqt import QElidingLabel
 
 from et_denoise.engine.analysis.autocorr import Region
 from et_denoise.engine.compare.figure import BACKGROUND_COLOUR, LINE_COLOUR, SIGNAL_COLOUR
@@ -65,29 +65,16 @@ class Tile:
     planes: np.ndarray
 
 
-class _ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when narrower than its text (the full text stays in the tooltip)."""
-
-    def minimumSizeHint(self) -> QSize:  # Qt's name
-        return QSize(10, super().minimumSizeHint().height())
-
-    def paintEvent(self, event) -> None:  # Qt's name
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
-        painter.drawText(self.contentsRect(), int(self.alignment()), shown)
-
-
 class _TileView(QWidget):
     """A coloured title bar over a view box showing one image."""
 
-    def __init__(self, tile: Tile, on_copy: Optional[Callable[..., None]]) -> None:
+    def __init__(self, tile: Tile, on_copy: Callable[..., None] | None) -> None:
         super().__init__()
         self.tile = tile
-        self.title = _ElidedLabel(tile.name)
+        self.title = QElidingLabel(tile.name)
         self.title.setObjectName("paneTitle")
         self.title.setStyleSheet(f"color: {tile.colour};")
-        self.subtitle = _ElidedLabel(tile.subtitle)
+        self.subtitle = QElidingLabel(tile.subtitle)
         self.subtitle.setObjectName("muted")
         for label in (self.title, self.subtitle):
             label.setToolTip(tile.tooltip)
@@ -143,7 +130,7 @@ class _MirroredRoi(QObject):
         super().__init__()
         self._make = make
         self._rois: list[pg.ROI] = []
-        self._state: Optional[dict] = None
+        self._state: dict | None = None
         self._visible = True
         self._syncing = False
 
@@ -152,7 +139,7 @@ class _MirroredRoi(QObject):
         """The copies, one per tile."""
         return list(self._rois)
 
-    def state(self) -> Optional[dict]:
+    def state(self) -> dict | None:
         """pyqtgraph's saved state of the ROI."""
         return self._state
 
@@ -241,7 +228,7 @@ class CompareGrid(QWidget):
     line_moved = Signal()
     regions_changed = Signal()
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._tiles: list[Tile] = []
         self._views: list[_TileView] = []
@@ -256,7 +243,7 @@ class CompareGrid(QWidget):
         self._line.moved.connect(self.line_moved)
         for roi in (self._signal, self._background):
             roi.finished.connect(self.regions_changed)
-        self._target: Optional[QRectF] = None  # what the user wants in view: kept while tiles resize
+        self._target: QRectF | None = None  # what the user wants in view: kept while tiles resize
         self._fit_timer = QTimer(self)
         self._fit_timer.setSingleShot(True)
         self._fit_timer.setInterval(0)
@@ -350,7 +337,7 @@ class CompareGrid(QWidget):
             self._target = QRectF(-margin, -margin, width + 2 * margin, height + 2 * margin)
             self._apply_target()
 
-    def line(self) -> Optional[tuple[tuple[float, float], tuple[float, float]]]:
+    def line(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """The profile line's ends ``(x, y)`` in pixel coordinates (pixel centres at whole numbers)."""
         state = self._line.state()
         if state is None:
@@ -365,7 +352,7 @@ class CompareGrid(QWidget):
         self._line.set_state({"pos": (0.0, 0.0), "size": (1.0, 1.0), "angle": 0.0, "points": points})
         self.line_moved.emit()
 
-    def regions(self) -> Optional[tuple[Region, Region]]:
+    def regions(self) -> tuple[Region, Region] | None:
         """The signal and background regions as pixel boxes."""
         states = (self._signal.state(), self._background.state())
         if None in states:
