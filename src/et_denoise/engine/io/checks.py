@@ -109,6 +109,27 @@ def check_finite(array: np.ndarray, path) -> None:
                 "replace them before denoising", path)
 
 
+def converted_slabs(array: np.ndarray, dtype: np.dtype, path) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield ``(part, values)``: slabs of ``array`` converted to the native ``dtype`` a file stores.
+
+    Raises ImageError, before a non-finite value reaches a file, if a slab
+    holds NaN or infinity or a value too large for ``dtype`` (float64 data
+    beyond float32's ±3.4e38).
+    """
+    for part in slabs(array):
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = np.ascontiguousarray(array[part], dtype=dtype)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            index = part.start + int(np.argmax(~np.isfinite(values).reshape(len(values), -1).all(axis=1)))
+            where = f"slice {index}" if array.ndim == 3 else f"row {index}"
+            if np.isfinite(array[index]).all():
+                problem = f"values too large for {dtype} (beyond ±{np.finfo(dtype).max:.3g})"
+            else:
+                problem = "NaN or infinite values"
+            raise ImageError(f"nothing was saved: the result contains {problem} (first in {where})", path)
+        yield part, values
+
+
 class RunningStats:
     """Minimum, maximum, mean and standard deviation accumulated slab by slab.
 

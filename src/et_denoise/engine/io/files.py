@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import pathlib
+import shutil
 import struct
 import threading
 import types
-import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -20,6 +21,7 @@ from et_denoise.engine.errors import ImageError, ParameterError
 from et_denoise.engine.io.checks import check_finite
 from et_denoise.engine.io.image_data import ImageData, Vector3
 from et_denoise.engine.io.memory import default_mmap_threshold
+from et_denoise.engine.io.partial_files import atomic_file
 from et_denoise.engine.io.mrc import MRC_EXTENSIONS, MRC_WRITE_TYPES, read_mrc, write_mrc
 from et_denoise.engine.io.tiff import TIFF_EXTENSIONS, TIFF_WRITE_TYPES, read_tiff, read_tiff_folder, write_tiff
 
@@ -29,6 +31,13 @@ SUPPORTED_EXTENSIONS = types.MappingProxyType({
     "read": TIFF_EXTENSIONS + MRC_EXTENSIONS,
     "write": TIFF_EXTENSIONS + MRC_EXTENSIONS,
 })
+
+# Longest file name and path most file systems take (Linux NAME_MAX and PATH_MAX).
+_MAX_NAME_BYTES = 255
+_MAX_PATH_BYTES = 4096
+
+# Free space under which a write that failed without a reason is put down to a full disk.
+_FULL_DISK_BYTES = 1024**2
 
 # Exceptions tifffile, mrcfile, imagecodecs and numpy raise on unreadable or
 # unwritable files (imagecodecs' codec errors are RuntimeErrors).
@@ -79,16 +88,18 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
     >>> image.data.shape, image.voxel_size                        # doctest: +SKIP
     ((200, 1024, 1024), (13.6, 13.6, 13.6))
     """
-    path = pathlib.Path(path).expanduser()
+    path = _checked_path(path)
     threshold = default_mmap_threshold() if mmap_threshold_bytes is None else mmap_threshold_bytes
-    if path.is_dir():
+    with _library_errors(path, "read"):
+        is_folder = path.is_dir()
+    if is_folder:
         with _library_errors(path, "read"):
             image = read_tiff_folder(path)
     else:
         file_format = _format_of(path)
-        if not path.exists():
-            raise ImageError("file not found", path)
         with _library_errors(path, "read"):
+            if not path.exists():
+                raise ImageError("file not found", path)
             if path.stat().st_size == 0:
                 raise ImageError("the file is empty (0 bytes)", path)
             image = file_format.read(path, threshold)
@@ -132,18 +143,25 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
     Raises
     ------
     ImageError
-        If the file exists and ``overwrite`` is False, the extension or data
-        type is not supported, the array is not 2-D or 3-D, or writing fails.
+        If ``path`` is not a usable file name, the file exists and
+        ``overwrite`` is False, the extension or data type is not supported,
+        the array is not 2-D or 3-D, it holds values that are not finite, or
+        writing fails (a full disk, no permission).
     ParameterError
         If ``voxel_size`` is not three positive numbers or ``origin`` not three
         finite numbers.
 
     Notes
     -----
-    The file is written under a temporary name in the same folder and renamed
-    at the end, so a failed write leaves no partial file and an existing file
-    (even the memory-mapped input itself) stays intact until the new one is
-    complete.
+    The file is written under a temporary name in the same folder, flushed to
+    the disk and renamed at the end (:mod:`engine.io.partial_files`), so a
+    failed write (a full disk included) leaves no partial file and an existing
+    file (even the memory-mapped input itself) stays intact until the new one
+    is complete.  Without ``overwrite``, a file another process creates under
+    the same name meanwhile is not replaced either.  Data in either byte order
+    are accepted.  NaN, infinity and float64 values beyond float32's range are
+    refused before anything is saved: no file is written that cannot be read
+    back.
 
     Examples
     --------
@@ -151,13 +169,14 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
     >>> write_image("denoised.rec", result, like=image)               # doctest: +SKIP
     PosixPath('denoised.rec')
     """
-    path = pathlib.Path(path).expanduser()
+    path = _checked_path(path)
     file_format = _format_of(path)
     array = np.asarray(data)
     if array.ndim not in (2, 3) or array.size == 0:
         raise ImageError(f"cannot save an array of shape {array.shape}: it must be a non-empty "
                          "2-D image or 3-D stack", path)
-    if array.dtype not in file_format.write_types:
+    native_type = array.dtype.newbyteorder("=") if array.dtype.byteorder in "<>" else array.dtype
+    if native_type not in file_format.write_types:
         names = ", ".join(sorted({dtype.name for dtype in file_format.write_types.values()}))
         raise ImageError(f"cannot save {array.dtype} data in a {path.suffix} file; "
                          f"supported data types: {names}", path)
@@ -167,30 +186,47 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
         origin = like.origin
     voxel_size = _vector(voxel_size, "voxel_size", positive=True)
     origin = _vector(origin, "origin", positive=False)
-    if path.is_dir():
-        raise ImageError("this is a folder; choose a file name to save to", path)
-    if path.exists() and not overwrite:
-        raise ImageError("the file already exists; choose another name or allow overwriting", path)
-    if not path.parent.is_dir():
-        raise ImageError(f"the folder {path.parent} does not exist", path)
-    partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
-    try:
-        with _library_errors(path, "write"):
-            file_format.write(partial, array, file_format.write_types[array.dtype],
+    with _library_errors(path, "write"):
+        if path.is_dir():
+            raise ImageError("this is a folder; choose a file name to save to", path)
+        if path.exists() and not overwrite:
+            raise ImageError("the file already exists; choose another name or allow overwriting", path)
+        if not path.parent.is_dir():
+            raise ImageError(f"the folder {path.parent} does not exist", path)
+        with atomic_file(path, overwrite=overwrite) as stream:
+            file_format.write(stream, path, array, file_format.write_types[native_type],
                               voxel_size, origin, like)
-            os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
 
 
-def _write_tiff(path, array, dtype, voxel_size, origin, like) -> None:
-    write_tiff(path, array, dtype, voxel_size, like.unit if like is not None else None)
+def _checked_path(path) -> pathlib.Path:
+    """``path`` as a Path, or ImageError if it cannot name a file (not text, NUL, too long)."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise ImageError(f"a file name (text) is needed, not {type(path).__name__} {path!r:.60}")
+    if not path:
+        raise ImageError("no file name was given")
+    if "\0" in path:
+        raise ImageError(f"the file name {path!r:.80} contains a NUL character")
+    path = pathlib.Path(path).expanduser()
+    longest = max((len(part.encode("utf-8", "surrogateescape")) for part in path.parts), default=0)
+    if longest > _MAX_NAME_BYTES:
+        raise ImageError(f"a name in this path is {longest} bytes long; the limit is {_MAX_NAME_BYTES}",
+                         str(path)[:80] + "…")
+    if len(os.fsencode(path)) >= _MAX_PATH_BYTES:
+        raise ImageError(f"the path is {len(os.fsencode(path))} bytes long; the limit is {_MAX_PATH_BYTES - 1}",
+                         str(path)[:80] + "…")
+    return path
 
 
-def _write_mrc(path, array, dtype, voxel_size, origin, like) -> None:
+def _write_tiff(stream, path, array, dtype, voxel_size, origin, like) -> None:
+    write_tiff(stream, path, array, dtype, voxel_size, like.unit if like is not None else None)
+
+
+def _write_mrc(stream, path, array, dtype, voxel_size, origin, like) -> None:
     header = like.mrc_header if like is not None else None
-    write_mrc(path, array, dtype, voxel_size, origin, header,
+    write_mrc(stream, path, array, dtype, voxel_size, origin, header,
               same_shape=like is not None and like.data.shape == array.shape)
 
 
@@ -242,7 +278,7 @@ def _library_errors(path: pathlib.Path, action: str) -> Iterator[None]:
     except MemoryError as exc:
         raise ImageError(f"not enough memory to {action} this image", path) from exc
     except OSError as exc:
-        raise ImageError(f"cannot {action} the file ({exc.strerror or exc})", path) from exc
+        raise ImageError(f"cannot {action} the file ({_reason(exc, path)})", path) from exc
     except _LIBRARY_ERRORS as exc:
         damaged = ", it may be damaged or truncated" if action == "read" else ""
         raise ImageError(f"cannot {action} the file{damaged} ({exc})", path) from exc
@@ -250,6 +286,16 @@ def _library_errors(path: pathlib.Path, action: str) -> Iterator[None]:
         logger.removeHandler(logged)
     if logged.messages:
         raise ImageError(f"the file is damaged or truncated ({logged.messages[0]})", path)
+
+
+def _reason(error: OSError, path: pathlib.Path) -> str:
+    """The system's word for ``error``; a short write without one (numpy's ``tofile``) on a full disk says so."""
+    if error.strerror:
+        return error.strerror
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(path.parent).free < _FULL_DISK_BYTES:
+            return f"{os.strerror(errno.ENOSPC)}: {error}"
+    return str(error)
 
 
 class _LoggedErrors(logging.Handler):

@@ -1,10 +1,12 @@
-"""How much memory a file may take before it is opened memory-mapped."""
+"""How much memory is available: when a file is opened memory-mapped, and whether a job fits at all."""
 
 from __future__ import annotations
 
 import ctypes
 import os
 import sys
+
+from et_denoise.engine.errors import ImageError
 
 #: Fraction of the available RAM above which :func:`engine.io.read_image` maps a file.
 MMAP_FRACTION = 0.4
@@ -39,6 +41,40 @@ def available_memory() -> int:
 def default_mmap_threshold() -> int:
     """Return the image size in bytes above which files are memory-mapped."""
     return int(MMAP_FRACTION * available_memory())
+
+
+def require_memory(nbytes: int, task: str, path=None) -> None:
+    """Raise ImageError, naming both sizes, if ``nbytes`` exceed the memory available now.
+
+    Parameters
+    ----------
+    nbytes : int
+        What the work will allocate.
+    task : str
+        What it is for, completing "not enough memory {task}" ("to open this
+        30000×30000 uint16 image").
+    path : path-like, optional
+        The file, named in the message.
+
+    Raises
+    ------
+    ImageError
+        ``"not enough memory to open this image: it needs 1.8 GB, 1.2 GB are available"``.
+    """
+    available = available_memory()
+    if nbytes > available:
+        raise ImageError(f"not enough memory {task}: it needs {format_bytes(nbytes)}, "
+                         f"{format_bytes(available)} are available", path)
+
+
+def format_bytes(nbytes: float) -> str:
+    """``"1.8 GB"``: a size in bytes for messages (powers of 1000, as file managers show them)."""
+    value, unit = float(nbytes), "bytes"
+    for larger in ("kB", "MB", "GB", "TB"):
+        if abs(value) < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def _windows_available_memory() -> int:

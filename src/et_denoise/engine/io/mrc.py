@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import io
 import pathlib
+from typing import BinaryIO
 
 import mrcfile
 import numpy as np
-from mrcfile.utils import data_dtype_from_header, data_shape_from_header
+from mrcfile.mrcinterpreter import MrcInterpreter
+from mrcfile.dtypes import HEADER_DTYPE
+from mrcfile.utils import byte_order_from_machine_stamp, data_dtype_from_header, data_shape_from_header
 
 from et_denoise.engine.errors import ImageError
-from et_denoise.engine.io.checks import RunningStats, image_shape, is_native, native, slabs
+from et_denoise.engine.io.checks import RunningStats, converted_slabs, image_shape, is_native, native
 from et_denoise.engine.io.image_data import ImageData, MrcHeaderInfo, Vector3
+from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.io.units import float32_rounded, round_size
 
 MRC_EXTENSIONS = (".mrc", ".rec", ".st", ".ali", ".mrcs", ".map")
@@ -48,6 +53,7 @@ _MAX_LABELS = 10
 
 def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
     """Read an MRC file, memory-mapped if larger than ``mmap_threshold`` bytes."""
+    _check_extended_header_fits(path)
     try:
         with mrcfile.open(path, header_only=True) as mrc:
             header = mrc.header.copy()
@@ -72,6 +78,8 @@ def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
             f"only {actual}", path)
     with mrcfile.mmap(path, mode="r") as mrc:
         memory_mapped = data_bytes > mmap_threshold and is_native(dtype)
+        if not memory_mapped:
+            require_memory(data_bytes, f"to open this {'×'.join(map(str, file_shape))} {dtype} image", path)
         data = mrc.data if memory_mapped else np.array(mrc.data)
         extended_header = mrc.extended_header.tobytes()
     if mode == 0 and _has_unsigned_bytes(header):
@@ -89,45 +97,79 @@ def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
                      memory_mapped, "Å" if voxel_size else None, info)
 
 
-def write_mrc(path: pathlib.Path, data: np.ndarray, dtype: np.dtype, voxel_size: Vector3 | None,
-              origin: Vector3 | None, like: MrcHeaderInfo | None, same_shape: bool) -> None:
+def _check_extended_header_fits(path: pathlib.Path) -> None:
+    """Refuse a header whose extended-header size exceeds the file, before mrcfile reads (allocates) it."""
+    with open(path, "rb") as stream:
+        raw = stream.read(HEADER_DTYPE.itemsize)
+        size = stream.seek(0, io.SEEK_END)
+    if len(raw) < HEADER_DTYPE.itemsize or bytes(raw[208:211]) != b"MAP":  # the map ID, as mrcfile checks it
+        return  # mrcfile's own message says what is wrong
+    header = np.frombuffer(raw, dtype=HEADER_DTYPE).reshape(()).view(np.recarray)
+    try:
+        header = header.view(header.dtype.newbyteorder(byte_order_from_machine_stamp(header.machst)))
+    except ValueError:
+        return
+    extended = int(header.nsymbt)
+    if extended < 0 or HEADER_DTYPE.itemsize + extended > size:
+        raise ImageError(
+            f"the file is damaged or truncated: its header announces an extended header of {extended} "
+            f"bytes but the file has only {size}", path)
+
+
+def write_mrc(stream: BinaryIO, path: pathlib.Path, data: np.ndarray, dtype: np.dtype,
+              voxel_size: Vector3 | None, origin: Vector3 | None, like: MrcHeaderInfo | None,
+              same_shape: bool) -> None:
     """Write an MRC2014 file that IMOD reads with the right voxel size and origin.
 
-    The data are copied slab by slab into a memory-mapped file, converted to
-    ``dtype``, and the header statistics are computed on the way.  Labels of
-    ``like`` are kept and one is added; its start indices and extended header
-    are kept only if the shape is unchanged (``same_shape``).
+    The file goes to ``stream`` (``path`` decides between volume and stack and
+    names the file in messages) by ordinary writes, slab by slab, converted to
+    ``dtype``; the header, with the statistics computed on the way, is written
+    last.  Unlike a memory map, a full disk is an ordinary ``OSError`` here.
+    Labels of ``like`` are kept and one is added; its start indices and
+    extended header are kept only if the shape is unchanged (``same_shape``).
     """
     keep = like is not None and same_shape
     extended = like.extended_header if keep else b""
-    with mrcfile.new_mmap(
-        path, data.shape, mrc_mode=_MODES[dtype.name], overwrite=True,
-        extended_header=np.frombuffer(extended, dtype="V1") if extended else None,
-        exttyp=like.exttyp if extended else None,
-    ) as mrc:
-        if data.ndim == 3:
-            if _is_stack_output(path, like):
-                mrc.set_image_stack()
-            else:
-                mrc.set_volume()
-        target = mrc.data.view(np.uint8) if dtype == np.uint8 else mrc.data
-        stats = RunningStats()
-        for part in slabs(data):
-            values = np.asarray(data[part], dtype=dtype)
-            target[part] = values
-            stats.add(values)
-        header = mrc.header
-        header.dmin, header.dmax, header.dmean, header.rms = (
-            stats.minimum, stats.maximum, stats.mean, stats.std)
-        if voxel_size is not None:
-            mrc.voxel_size = voxel_size[::-1]
-        if origin is not None:
-            header.origin.z, header.origin.y, header.origin.x = origin
-        if keep:
-            header.nzstart, header.nystart, header.nxstart = like.nstart
-        _set_labels(header, (like.labels if like is not None else ()))
-        if dtype.itemsize == 1:
-            _set_imod_byte_sign(header, signed=dtype == np.int8)
+    mrc = MrcInterpreter()
+    mrc._create_default_attributes()  # an empty in-memory header, as mrcfile.new makes one
+    mrc.set_data(np.zeros((1,) * data.ndim, np.int8 if dtype == np.uint8 else dtype))
+    if extended:
+        mrc.set_extended_header(np.frombuffer(extended, dtype="V1"))
+        mrc.header.exttyp = like.exttyp
+    header = mrc.header
+    if data.ndim == 3:
+        if _is_stack_output(path, like):
+            mrc.set_image_stack()
+        else:
+            mrc.set_volume()
+    _set_shape(header, data.shape)
+    stream.write(bytes(header.nbytes) + extended)  # the header is rewritten at the end
+    stats = RunningStats()
+    for _part, values in converted_slabs(data, dtype, path):
+        stream.write(memoryview(values).cast("B"))
+        stats.add(values)
+    header.dmin, header.dmax, header.dmean, header.rms = (
+        stats.minimum, stats.maximum, stats.mean, stats.std)
+    if voxel_size is not None:
+        mrc.voxel_size = voxel_size[::-1]
+    if origin is not None:
+        header.origin.z, header.origin.y, header.origin.x = origin
+    if keep:
+        header.nzstart, header.nystart, header.nxstart = like.nstart
+    _set_labels(header, (like.labels if like is not None else ()))
+    if dtype.itemsize == 1:
+        _set_imod_byte_sign(header, signed=dtype == np.int8)
+    stream.seek(0)
+    stream.write(header.tobytes())
+    stream.seek(0, io.SEEK_END)
+
+
+def _set_shape(header, shape: tuple[int, ...]) -> None:
+    """Set the header's dimensions for ``shape`` as mrcfile does for data of that shape."""
+    header.nx = header.mx = shape[-1]
+    header.ny = header.my = shape[-2]
+    header.nz = shape[0] if len(shape) == 3 else 1
+    header.mz = 1 if len(shape) == 2 or int(header.ispg) == 0 else shape[0]
 
 
 def _is_stack_output(path: pathlib.Path, like: MrcHeaderInfo | None) -> bool:

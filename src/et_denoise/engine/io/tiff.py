@@ -6,15 +6,16 @@ import math
 import pathlib
 import re
 import sys
-from collections.abc import Iterator
+from typing import BinaryIO
 
 import numpy as np
 import tifffile
 
 from et_denoise.engine.errors import ImageError
-from et_denoise.engine.io.checks import image_shape, is_native, native
+from et_denoise.engine.io.checks import converted_slabs, image_shape, is_native, native
 from et_denoise.engine.io.image_data import ImageData, Vector3
-from et_denoise.engine.io.units import from_angstrom, imagej_unit_name, parse_unit, to_angstrom
+from et_denoise.engine.io.memory import require_memory
+from et_denoise.engine.io.units import ANGSTROM_PER_UNIT, from_angstrom, imagej_unit_name, parse_unit, to_angstrom
 
 TIFF_EXTENSIONS = (".tif", ".tiff")
 
@@ -40,6 +41,7 @@ _RESOLUTION_UNITS = {3: "cm", 4: "mm", 5: "µm"}
 # rational resolution tags); any other input unit is written as nm.
 _WRITE_UNITS = ("Å", "nm", "µm")
 _DEFAULT_UNIT = "nm"
+_MIN_PIXELS_PER_UNIT, _MAX_PIXELS_PER_UNIT = 1e-3, 1e6
 
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 
@@ -69,6 +71,9 @@ def read_tiff(path: pathlib.Path, mmap_threshold: float) -> ImageData:
             and tif.byteorder == _NATIVE_ORDER
             and is_native(series.dtype)
         )
+        if not memory_mapped:
+            require_memory(series.nbytes, f"to open this {'×'.join(map(str, series.shape))} {series.dtype} image",
+                           path)
         data = tifffile.memmap(path, mode="r") if memory_mapped else series.asarray()
     return ImageData(native(data.reshape(shape)), voxel_size, None, path, memory_mapped, unit)
 
@@ -114,28 +119,58 @@ def _check_slice(plane: np.ndarray, file: pathlib.Path, first: np.ndarray,
             "all slices must have the same size and type", folder)
 
 
-def write_tiff(path: pathlib.Path, data: np.ndarray, dtype: np.dtype,
+def write_tiff(stream: BinaryIO, path: pathlib.Path, data: np.ndarray, dtype: np.dtype,
                voxel_size: Vector3 | None, unit: str | None) -> None:
-    """Write an ImageJ-compatible TIFF, plane by plane, converting to ``dtype``.
+    """Write an ImageJ-compatible TIFF to ``stream``, plane by plane, converting to ``dtype``.
 
     The voxel size goes into the X/YResolution tags and the ImageJ ``spacing``
-    and ``unit`` entries, in ``unit`` if it is Å, nm or µm, else in nm.
+    and ``unit`` entries, in ``unit`` if it is Å, nm or µm and the size fits
+    the tags there, else in the first unit it fits (see :func:`_resolution_unit`).
+    ``path`` names the file in messages.
     """
-    metadata: dict = {"axes": "ZYX" if data.ndim == 3 else "YX"}
+    axes = "ZYX" if data.ndim == 3 else "YX"
+    shape = data.shape
+    if data.ndim == 3 and shape[-1] == 1:
+        # tifffile would take a trailing axis of 1 for samples and write one Z×Y image.
+        axes, shape = axes + "S", shape + (1,)
+    metadata: dict = {"axes": axes}
     resolution = None
     if voxel_size is not None:
-        unit = unit if unit in _WRITE_UNITS else _DEFAULT_UNIT
+        unit = _resolution_unit(voxel_size, unit, path)
         z, y, x = (from_angstrom(size, unit) for size in voxel_size)
         resolution = (1.0 / x, 1.0 / y)
         metadata.update(spacing=z, unit=imagej_unit_name(unit))
-    tifffile.imwrite(path, _planes(data, dtype), shape=data.shape, dtype=dtype,
-                     imagej=True, resolution=resolution, metadata=metadata)
+    page = shape[1:] if data.ndim == 3 else shape
+    planes = (plane.reshape(page)
+              for _part, values in converted_slabs(data if data.ndim == 3 else data[np.newaxis], dtype, path)
+              for plane in values)
+    tifffile.imwrite(stream, planes, shape=shape, dtype=dtype, imagej=True, resolution=resolution,
+                     metadata=metadata)
 
 
-def _planes(data: np.ndarray, dtype: np.dtype) -> Iterator[np.ndarray]:
-    """Yield the 2-D planes of ``data`` converted to ``dtype``, one at a time."""
-    for plane in (data,) if data.ndim == 2 else data:
-        yield np.ascontiguousarray(plane, dtype=dtype)
+def _resolution_unit(voxel_size: Vector3, unit: str | None, path) -> str:
+    """The unit to write ``voxel_size`` in: ``unit`` if it is a written one and the size fits the tags there.
+
+    TIFF stores pixels per unit as a fraction of two 32-bit integers; within
+    1e-3 to 1e6 pixels per unit it keeps 6 significant digits.
+
+    Raises
+    ------
+    ImageError
+        No length unit can hold the size.
+    """
+    preferred = unit if unit in _WRITE_UNITS else _DEFAULT_UNIT
+    candidates = (preferred,) + tuple(name for name in ANGSTROM_PER_UNIT if name != preferred)
+
+    def fits(name):
+        return all(_MIN_PIXELS_PER_UNIT <= 1.0 / from_angstrom(size, name) <= _MAX_PIXELS_PER_UNIT
+                   for size in voxel_size[1:])
+
+    for name in candidates:
+        if fits(name):
+            return name
+    raise ImageError(f"a voxel size of {voxel_size[2]:.6g} × {voxel_size[1]:.6g} Å cannot be stored in a "
+                     "TIFF file; save as MRC, or give a realistic voxel size", path)
 
 
 def _voxel_size(tif: tifffile.TiffFile) -> tuple[Vector3 | None, str | None]:
