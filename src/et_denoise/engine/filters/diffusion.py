@@ -4,17 +4,22 @@ Each iteration moves every pixel towards its 4 (2-D) or 6 (3-D) neighbours,
 by an amount that shrinks where the difference to the neighbour is large
 compared with κ: noise is smoothed away while edges stay sharp.
 
-One compiled kernel (``numba``) computes an iteration.  It reads each pixel
-difference once per row into a small buffer, turns the buffer into fluxes
-with a vectorised loop, and sums the fluxes into the output, so the work runs
-at SIMD speed; the exponential conduction uses its own vectorisable ``exp``
-(Cephes' single-precision polynomial), since numba's calls ``expf`` one value
-at a time.  In 2-D mode the planes of a stack run in parallel
-(:func:`~engine.jobs.run_slicewise`), one thread each; in 3-D mode (and
-for a single very large plane) the threads share each iteration, split into
-blocks of planes and rows.  The
-result equals the reference NumPy loop of the original method to float32
-rounding.
+One compiled kernel (``numba``) computes an iteration.  Per row it computes
+the fluxes to the next pixel along X, Y (and Z) into row buffers with loops
+that vectorise, and sums them into the output; the flux from the previous
+row (plane) is the one kept from the row (plane) before, so each flux is
+computed once.  The exponential conduction uses its own vectorisable ``exp``
+(Cephes' single-precision polynomial, with the power of two built from its
+bits; maximum relative error 4e-6, well below the 1e-4 allowed for a flux),
+since numba's ``np.exp`` calls ``expf`` one value at a time.
+
+Threads: in 2-D mode the planes of a stack run in parallel
+(:func:`~engine.jobs.run_slicewise`), one thread each; a single plane is
+split into bands of rows, each widened by the iterations of a chunk so that
+the threads meet once per chunk instead of once per iteration; in 3-D mode
+the threads share each iteration, split into blocks of planes and rows.
+The result equals the reference NumPy loop of the original method to
+float32 rounding, whatever the number of threads.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from typing import Optional
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
@@ -206,34 +213,51 @@ class _Iteration:
     exponential: bool
 
     def repeat(self, volume: np.ndarray, count: int, threads: int) -> None:
-        """``count`` iterations on a (Z, Y, X) float32 array, in place, on ``threads`` threads."""
-        use_z = volume.shape[0] > 1
-        blocks = _blocks(volume.shape, threads, use_z)
-        current, spare = volume, np.empty_like(volume)
+        """``count`` iterations on a (Z, Y, X) float32 array, in place, on ``threads`` threads.
+
+        A volume (Z > 1) is split into blocks of planes and rows that the
+        threads share in every iteration.  A single plane on several threads
+        is split into bands of rows that each thread iterates ``count`` times
+        on its own, with ``count`` extra rows on each side (see
+        :func:`_diffuse_bands`): the threads meet once per call, not once
+        per iteration.
+        """
+        threads = min(threads, numba.config.NUMBA_NUM_THREADS)
         previous_threads = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # this thread only
+        numba.set_num_threads(threads)  # this thread only
         try:
+            if volume.shape[0] == 1 and threads > 1:
+                bands = _bands(volume.shape[1], threads, count)
+                result = np.empty_like(volume)
+                _diffuse_bands(volume, result, bands, count, self.inv_kappa, self.gamma,
+                               self.exponential)
+                volume[...] = result
+                return
+            use_z = volume.shape[0] > 1
+            blocks = _blocks(volume.shape, threads, use_z)
+            current, spare = volume, np.empty_like(volume)
             for _ in range(count):
                 _diffusion_step(current, spare, blocks, self.inv_kappa, self.gamma,
                                 self.exponential, use_z)
                 current, spare = spare, current
+            if current is not volume:
+                volume[...] = current
         finally:
             numba.set_num_threads(previous_threads)
-        if current is not volume:
-            volume[...] = current
 
 
 @dataclass(frozen=True)
 class _Run:
     """All iterations over an image, in chunks between progress reports and cancel checks.
 
-    Threads that share an iteration meet at its end.  That costs little on an
-    idle machine, but when another program keeps a core busy each meeting
+    Threads that share every iteration meet at its end.  That costs little on
+    an idle machine, but when another program keeps a core busy each meeting
     waits for a time slice: a 750×750 plane (0.2 ms per iteration on two
-    threads) became 20× slower.  So threads share iterations only of arrays
-    of at least :data:`_PARALLEL_MIN_PIXELS` (volumes, very large planes), in
-    :meth:`in_volume`; the planes of a 2-D stack run in parallel, one thread
-    each (:meth:`in_plane`), and a smaller single image runs on one thread.
+    threads) became 20× slower.  So the planes of a 2-D stack run in
+    parallel, one thread each (:meth:`in_plane`); a single plane is split
+    into bands of rows with halos whose threads meet once per chunk of
+    iterations; only arrays of at least :data:`_PARALLEL_MIN_PIXELS`
+    (volumes) share every iteration, in :meth:`in_volume`.
     """
 
     iteration: _Iteration
@@ -241,9 +265,9 @@ class _Run:
     counter: ProgressCounter
     cancel: Optional[CancelToken]
 
-    def chunks(self, size: int):
-        """Iteration counts per chunk: about :data:`_UPDATES_PER_CHUNK` pixel updates each."""
-        chunk = max(1, _UPDATES_PER_CHUNK // size)
+    def chunks(self, size: int, most: int = 1 << 62):
+        """Iteration counts per chunk: about :data:`_UPDATES_PER_CHUNK` pixel updates, at most ``most``."""
+        chunk = min(max(1, _UPDATES_PER_CHUNK // size), most)
         for start in range(0, self.iterations, chunk):
             if self.cancel is not None:
                 self.cancel.check()
@@ -252,8 +276,13 @@ class _Run:
             self.counter.step(count)
 
     def in_volume(self, volume: np.ndarray, threads: int) -> None:
-        threads = threads if volume.size >= _PARALLEL_MIN_PIXELS else 1
-        for count in self.chunks(volume.size):
+        most = 1 << 62
+        if volume.shape[0] > 1:
+            threads = threads if volume.size >= _PARALLEL_MIN_PIXELS else 1
+        else:  # bands of rows, widened by the chunk's iterations on each side
+            threads = max(1, min(threads, volume.shape[1] // _MIN_BAND_ROWS))
+            most = max(1, volume.shape[1] // (8 * threads))  # widened by at most 1/4
+        for count in self.chunks(volume.size, most):
             self.iteration.repeat(volume, count, threads)
 
     def in_plane(self, plane: np.ndarray) -> np.ndarray:
@@ -261,6 +290,11 @@ class _Run:
         for count in self.chunks(volume.size):
             self.iteration.repeat(volume, count, 1)
         return volume[0]
+
+
+#: Fewest rows per band when the threads share a single plane.
+_MIN_BAND_ROWS = 128
+
 
 def _blocks(shape, threads: int, use_z: bool) -> np.ndarray:
     """Split a (Z, Y, X) array into blocks of planes × rows, a few per thread.
@@ -278,6 +312,21 @@ def _blocks(shape, threads: int, use_z: bool) -> np.ndarray:
                      for z in z_starts for y in range(0, n_y, height)], dtype=np.int64)
 
 
+def _bands(n_y: int, threads: int, count: int) -> np.ndarray:
+    """Rows (first, end) of one band per thread and of the same band widened by ``count`` rows."""
+    edges = np.linspace(0, n_y, threads + 1).round().astype(np.int64)
+    first, end = edges[:-1], edges[1:]
+    return np.stack([first, end, np.maximum(first - count, 0), np.minimum(end + count, n_y)], axis=1)
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):  # pragma: no cover - compiled
+    """The float32 whose bits are the int32 ``bits`` (an LLVM bitcast, which vectorises)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
 # Cephes' single-precision exp: exp(x) = 2^k · p(r), x = k ln2 + r, |r| <= ln2 / 2.
 _LOG2E = np.float32(1.4426950408889634)
 _LN2_HI = np.float32(0.693359375)
@@ -289,95 +338,113 @@ _P0, _P1, _P2, _P3, _P4, _P5 = _EXP_POLY
 _ONE = np.float32(1.0)
 _HALF = np.float32(0.5)
 _ZERO = np.float32(0.0)
+_EXP_BIAS = np.int32(127)
+_MANTISSA_BITS = np.int32(23)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath={"contract"})
+def _exp_conductance(t):  # pragma: no cover - compiled
+    """exp(-t²) in float32, max relative error 4e-6 (Cephes' expf with the power of 2 from its bits).
+
+    All float and integer operations, including building 2^k from its bits,
+    vectorise, unlike numba's ``np.exp``, which calls ``expf`` one value at a time.
+    """
+    x = -(t * t)
+    x = x if x > _EXP_MIN else _EXP_MIN
+    k = np.floor(x * _LOG2E + _HALF)
+    r = x - k * _LN2_HI - k * _LN2_LO
+    p = (((((_P0 * r + _P1) * r + _P2) * r + _P3) * r + _P4) * r + _P5) * (r * r) + r + _ONE
+    return p * _float_from_bits((np.int32(k) + _EXP_BIAS) << _MANTISSA_BITS)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _fluxes(deltas, out, exponents, n, inv_kappa, exponential):  # pragma: no cover - compiled
-    """out[:n] = g(deltas) * deltas, for the conduction function g.
+def _fluxes(ahead, here, out, inv_kappa, exponential):  # pragma: no cover - compiled
+    """out[j] = g(Δ) Δ with Δ = ahead[j] - here[j], for j < len(out).
 
-    The branch is outside the loops, and each loop does one kind of work
-    (float, then integer, then float), so that every loop vectorises.  The
-    exponential builds 2^k from its bits in ``exponents`` (an int32 buffer).
+    The branch is outside the loops so that each loop vectorises.
     """
     if exponential:
-        for j in range(n):
-            t = deltas[j] * inv_kappa
-            x = -(t * t)
-            x = x if x > _EXP_MIN else _EXP_MIN
-            k = np.floor(x * _LOG2E + _HALF)
-            r = x - k * _LN2_HI - k * _LN2_LO
-            p = (((((_P0 * r + _P1) * r + _P2) * r + _P3) * r + _P4) * r + _P5) * (r * r) + r + _ONE
-            out[j] = p * deltas[j]
-            exponents[j] = np.int32(k)
-        for j in range(n):
-            exponents[j] = (exponents[j] + 127) << 23  # the float32 bits of 2^k
-        powers = exponents.view(np.float32)
-        for j in range(n):
-            out[j] *= powers[j]
+        for j in range(out.shape[0]):
+            delta = ahead[j] - here[j]
+            out[j] = delta * _exp_conductance(delta * inv_kappa)
     else:
-        for j in range(n):
-            t = deltas[j] * inv_kappa
-            out[j] = deltas[j] / (_ONE + t * t)
+        for j in range(out.shape[0]):
+            delta = ahead[j] - here[j]
+            t = delta * inv_kappa
+            out[j] = delta / (_ONE + t * t)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _step_block(u, v, z0, z1, r0, r1, inv_kappa, gamma, exponential, use_z):  # pragma: no cover
+    """One iteration from ``u`` into ``v`` on planes [z0, z1) × rows [r0, r1).
+
+    Per row, the fluxes to the next pixel along X, Y (and Z) are computed
+    into row buffers; the flux from the previous row (plane) is the one kept
+    from the row (plane) before, so each flux is computed once, except on the
+    block's first row and plane.  Outside the array the flux is zero.
+    """
+    n_z, n_y, n_x = u.shape
+    east = np.zeros(n_x, np.float32)  # east[n_x - 1] stays 0: no flux through the border
+    south = np.zeros(n_x, np.float32)
+    north = np.zeros(n_x, np.float32)
+    down = np.zeros(n_x, np.float32)
+    up_rows = np.zeros((r1 - r0 if use_z else 1, n_x), np.float32)
+    if use_z and z0 > 0:
+        for i in range(r0, r1):
+            _fluxes(u[z0, i], u[z0 - 1, i], up_rows[i - r0], inv_kappa, exponential)
+    for z in range(z0, z1):
+        if r0 > 0:
+            _fluxes(u[z, r0], u[z, r0 - 1], north, inv_kappa, exponential)
+        else:
+            north[:] = _ZERO
+        for i in range(r0, r1):
+            row, out = u[z, i], v[z, i]
+            _fluxes(row[1:], row[:-1], east[:n_x - 1], inv_kappa, exponential)
+            if i < n_y - 1:
+                _fluxes(u[z, i + 1], row, south, inv_kappa, exponential)
+            else:
+                south[:] = _ZERO
+            out[0] = row[0] + gamma * ((south[0] - north[0]) + east[0])
+            for j in range(1, n_x):
+                out[j] = row[j] + gamma * ((south[j] - north[j]) + (east[j] - east[j - 1]))
+            if use_z:
+                up = up_rows[i - r0]
+                if z < n_z - 1:
+                    _fluxes(u[z + 1, i], row, down, inv_kappa, exponential)
+                else:
+                    down[:] = _ZERO
+                for j in range(n_x):
+                    out[j] += gamma * (down[j] - up[j])
+                    up[j] = down[j]
+            north, south = south, north
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _diffusion_step(u, v, blocks, inv_kappa, gamma, exponential, use_z):  # pragma: no cover - compiled
-    """One iteration from ``u`` into ``v`` (both (Z, Y, X) float32).
-
-    Per row, the differences to the next pixel along X, Y (and Z) go into one
-    buffer and become fluxes in one call; the flux from the previous row
-    (and plane) is kept from the row (plane) before, so each flux is computed
-    once, except on a block's first row and plane.
-    """
-    n_z, n_y, n_x = u.shape
+def _diffusion_step(u, v, blocks, inv_kappa, gamma, exponential, use_z):  # pragma: no cover
+    """One iteration from ``u`` into ``v`` (both (Z, Y, X) float32), the blocks in parallel."""
     for b in prange(blocks.shape[0]):
-        z0, z1, r0, r1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-        deltas = np.zeros(3 * n_x, np.float32)
-        flux = np.empty(3 * n_x, np.float32)
-        exponents = np.empty(3 * n_x, np.int32)
-        flux_north = np.empty(n_x, np.float32)
-        flux_up = np.zeros((r1 - r0 if use_z else 1, n_x), np.float32)
-        if use_z and z0 > 0:
-            for i in range(r0, r1):
-                for j in range(n_x):
-                    deltas[j] = u[z0, i, j] - u[z0 - 1, i, j]
-                _fluxes(deltas, flux_up[i - r0], exponents, n_x, inv_kappa, exponential)
-        n = 3 * n_x if use_z else 2 * n_x
-        for z in range(z0, z1):
-            if r0 > 0:
-                for j in range(n_x):
-                    deltas[j] = u[z, r0, j] - u[z, r0 - 1, j]
-                _fluxes(deltas, flux_north, exponents, n_x, inv_kappa, exponential)
-            else:
-                flux_north[:] = _ZERO
-            for i in range(r0, r1):
-                # deltas: [0, n_x) along X, [n_x, 2 n_x) along Y, [2 n_x, 3 n_x) along Z.
-                for j in range(n_x - 1):
-                    deltas[j] = u[z, i, j + 1] - u[z, i, j]
-                deltas[n_x - 1] = _ZERO
-                if i < n_y - 1:
-                    for j in range(n_x):
-                        deltas[n_x + j] = u[z, i + 1, j] - u[z, i, j]
-                else:
-                    deltas[n_x:2 * n_x] = _ZERO
-                if use_z:
-                    if z < n_z - 1:
-                        for j in range(n_x):
-                            deltas[2 * n_x + j] = u[z + 1, i, j] - u[z, i, j]
-                    else:
-                        deltas[2 * n_x:] = _ZERO
-                _fluxes(deltas, flux, exponents, n, inv_kappa, exponential)
-                v[z, i, 0] = u[z, i, 0] + gamma * ((flux[n_x] - flux_north[0]) + flux[0])
-                for j in range(1, n_x):
-                    v[z, i, j] = u[z, i, j] + gamma * ((flux[n_x + j] - flux_north[j])
-                                                       + (flux[j] - flux[j - 1]))
-                if use_z:
-                    up = flux_up[i - r0]
-                    for j in range(n_x):
-                        v[z, i, j] += gamma * (flux[2 * n_x + j] - up[j])
-                        up[j] = flux[2 * n_x + j]
-                for j in range(n_x):
-                    flux_north[j] = flux[n_x + j]
+        _step_block(u, v, blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3],
+                    inv_kappa, gamma, exponential, use_z)
+
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _diffuse_bands(u, result, bands, count, inv_kappa, gamma, exponential):  # pragma: no cover
+    """``count`` iterations of a single plane ``u`` (1, Y, X) into ``result``, a band per thread.
+
+    Each band is iterated on its own with ``count`` extra rows on each side
+    (fewer at the image border).  A pixel after ``count`` iterations depends
+    only on pixels at most ``count`` rows away, so the band's own rows come
+    out exactly as from the whole plane, while the wrong borders of the
+    widened band spoil only the extra rows, which are dropped.
+    """
+    for b in prange(bands.shape[0]):
+        first, end, lo, hi = bands[b, 0], bands[b, 1], bands[b, 2], bands[b, 3]
+        current = u[:, lo:hi].copy()
+        spare = np.empty_like(current)
+        for _ in range(count):
+            _step_block(current, spare, 0, 1, 0, hi - lo, inv_kappa, gamma, exponential, False)
+            current, spare = spare, current
+        result[:, first:end] = current[:, first - lo:end - lo]
 
 
 DIFFUSION = Method(
