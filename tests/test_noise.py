@@ -95,3 +95,20 @@ def test_unusable_images_are_refused(bad):
 def test_bad_parameters_are_refused():
     with pytest.raises(ParameterError):
         estimate_noise_sigma(np.zeros((16, 16)), max_shift=0)
+
+
+@pytest.mark.parametrize("dtype, high", [(np.int32, 2**28), (np.int32, None), (np.uint32, None),
+                                         (np.uint64, None), (np.int64, None)])
+def test_wide_integer_ranges_cost_time_by_pixel_count_only(dtype, high):
+    """Values spread up to 2**28 or over a full 32/64-bit range are estimated at once
+    (a histogram of the differences' range took minutes and GBs, or failed)."""
+    import time
+
+    info = np.iinfo(dtype)
+    low, high = (0, high) if high is not None else (info.min, info.max)
+    image = np.random.default_rng(0).integers(low, high, size=(64, 64), dtype=dtype, endpoint=True)
+    start = time.perf_counter()
+    sigma = estimate_noise_sigma(image)
+    assert time.perf_counter() - start < 2.0
+    # Differences of uniform values are triangular: IQR 0.586 of the range, so σ ≈ 0.307 of it.
+    assert sigma == pytest.approx(0.307 * (float(high) - float(low)), rel=0.1)

@@ -192,29 +192,32 @@ def _difference_sigma(plane, axis, shift, integer_valued) -> float:
     lines = moved[:, ::stride]
     differences = (lines[shift:] - lines[:-shift]).ravel()
     if integer_valued:
-        q1, q3 = _binned_quartiles(differences.astype(np.int64))
+        q1, q3 = _binned_quartiles(differences)
     else:
         q1, q3 = np.quantile(differences, [0.25, 0.75])
     return (q3 - q1) * _IQR_TO_SIGMA / np.sqrt(2.0)
 
 
 def _binned_quartiles(values: np.ndarray) -> tuple[float, float]:
-    """Quartiles of integers, each integer spread uniformly over [k - ½, k + ½).
+    """Quartiles of integer values, each integer spread uniformly over [k - ½, k + ½).
 
     When the middle half of the values is one integer, the spread is below
     the quantisation step and both quartiles are that integer (no noise seen).
+    The integers at the two ranks are found by partial sorting, so time and
+    memory depend on the number of values only, never on their range.
     """
-    low = values.min()
-    counts = np.bincount(values - low)
-    below = np.concatenate([[0], np.cumsum(counts)])  # below[k]: values under bin k
-    bins, quartiles = [], []
-    for rank in (0.25 * values.size, 0.75 * values.size):
-        k = int(np.searchsorted(below, rank, side="left")) - 1
-        k = min(max(k, 0), len(counts) - 1)
-        bins.append(k)
-        quartiles.append(low + k - 0.5 + (rank - below[k]) / max(counts[k], 1))
+    ranks = (0.25 * values.size, 0.75 * values.size)
+    # The value whose unit bin holds rank r is the ceil(r)-th smallest.
+    positions = [max(int(np.ceil(rank)) - 1, 0) for rank in ranks]
+    ordered = np.partition(values, positions)
+    bins = [ordered[position] for position in positions]
     if bins[0] == bins[1]:
-        return float(low + bins[0]), float(low + bins[0])
+        return float(bins[0]), float(bins[0])
+    quartiles = []
+    for rank, value in zip(ranks, bins):
+        below = np.count_nonzero(values < value)
+        count = np.count_nonzero(values == value)
+        quartiles.append(float(value) - 0.5 + (rank - below) / count)
     return quartiles[0], quartiles[1]
 
 
