@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self.methods_dock = self._dock("Methods", "methodsDock", self.tabs)
 
     def _build_results(self) -> None:
-        self.results_panel = ResultsPanel(self.document)
+        self.results_panel = ResultsPanel(self.document, self.settings)
         self.results_panel.save_requested.connect(self.save_result)
         self.results_dock = self._dock("Results", "resultsDock", self.results_panel)
         self.splitDockWidget(self.methods_dock, self.results_dock, Qt.Orientation.Vertical)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QWidget
 
 from et_denoise.gui.model import Document
@@ -42,17 +42,15 @@ class SliceControl(QWidget):
         count = document.n_slices
         self.setVisible(document.is_volume)
         for control in (self.slider, self.spin):
-            control.blockSignals(True)
-            control.setRange(1, max(count, 1))
-            control.blockSignals(False)
+            with QSignalBlocker(control):
+                control.setRange(1, max(count, 1))
         self.total.setText(f"/ {count}")
         self._on_document_slice_changed(document.z)
 
     def _on_document_slice_changed(self, z: int) -> None:
         for control in (self.slider, self.spin):
-            control.blockSignals(True)
-            control.setValue(z + 1)
-            control.blockSignals(False)
+            with QSignalBlocker(control):
+                control.setValue(z + 1)
 
     def _on_control_changed(self, value: int) -> None:
         self.document.set_z(value - 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox,
                                QWidget)
 
@@ -67,9 +67,8 @@ class ParamForm(QWidget):
     def set_params(self, params) -> None:
         """Show ``params`` without emitting :attr:`edited`."""
         for name, editor in self._editors.items():
-            editor.blockSignals(True)
-            self._write(editor, getattr(params, name))
-            editor.blockSignals(False)
+            with QSignalBlocker(editor):
+                self._write(editor, getattr(params, name))
 
     # ------------------------------------------------------------ builders
     def _field(self, name: str) -> dataclasses.Field:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMenu, QPushButton, QVBoxLayout, QWidget)
@@ -20,6 +18,8 @@ _RESULT_ROLE = Qt.ItemDataRole.UserRole
 class ResultsPanel(QWidget):
     """Shows ``document.results``; the selection is what the canvas compares with.
 
+    ``settings`` gives the folder the session script is first offered in.
+
     Signals
     -------
     save_requested(result)
@@ -28,9 +28,10 @@ class ResultsPanel(QWidget):
 
     save_requested = Signal(object)
 
-    def __init__(self, document: Document, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, document: Document, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.settings = settings
         self._build_widgets()
         self._build_actions()
         document.results.added.connect(self._on_results_added)
@@ -77,12 +78,12 @@ class ResultsPanel(QWidget):
         self.list.addAction(self.delete_action)
 
     # ------------------------------------------------------------ public
-    def selected(self) -> Optional[Result]:
+    def selected(self) -> Result | None:
         """The selected result, if any."""
         items = self.list.selectedItems()
         return self._result(items[0]) if items else None
 
-    def item_for(self, result: Result) -> Optional[QListWidgetItem]:
+    def item_for(self, result: Result) -> QListWidgetItem | None:
         """The list row showing ``result``."""
         for row in range(self.list.count()):
             if self._result(self.list.item(row)) is result:
@@ -97,19 +98,18 @@ class ResultsPanel(QWidget):
         self.document.results.remove(result)
 
     # ------------------------------------------------------------ helpers
-    def _result(self, item: QListWidgetItem) -> Optional[Result]:
+    def _result(self, item: QListWidgetItem) -> Result | None:
         wanted = item.data(_RESULT_ROLE)
         return next((result for result in self.document.results if result.id == wanted), None)
 
     def _decorate(self, item: QListWidgetItem, result: Result) -> None:
-        self.list.blockSignals(True)
-        item.setText(result.name)
-        state = f"saved to {result.saved_path}" if result.saved else "not saved"
-        item.setToolTip(f"{result.summary()}\n{state}")
-        font = item.font()
-        font.setItalic(not result.saved)
-        item.setFont(font)
-        self.list.blockSignals(False)
+        with QSignalBlocker(self.list):
+            item.setText(result.name)
+            state = f"saved to {result.saved_path}" if result.saved else "not saved"
+            item.setToolTip(f"{result.summary()}\n{state}")
+            font = item.font()
+            font.setItalic(not result.saved)
+            item.setFont(font)
 
     def _update_buttons(self) -> None:
         result = self.selected()
@@ -130,18 +130,16 @@ class ResultsPanel(QWidget):
         item = QListWidgetItem()
         item.setData(_RESULT_ROLE, result.id)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-        self.list.blockSignals(True)
-        self.list.addItem(item)
-        self.list.blockSignals(False)
+        with QSignalBlocker(self.list):
+            self.list.addItem(item)
         self._decorate(item, result)
         self._update_buttons()
 
     def _on_results_removed(self, result: Result) -> None:
         for row in range(self.list.count()):
             if self.list.item(row).data(_RESULT_ROLE) == result.id:
-                self.list.blockSignals(True)
-                self.list.takeItem(row)
-                self.list.blockSignals(False)
+                with QSignalBlocker(self.list):
+                    self.list.takeItem(row)
                 break
         self._update_buttons()
 
@@ -152,14 +150,13 @@ class ResultsPanel(QWidget):
         self._update_buttons()
 
     def _on_document_comparison_changed(self, comparison) -> None:
-        self.list.blockSignals(True)
-        self.list.clearSelection()
-        if isinstance(comparison, Result):
-            item = self.item_for(comparison)
-            if item is not None:
-                item.setSelected(True)
-                self.list.setCurrentItem(item)
-        self.list.blockSignals(False)
+        with QSignalBlocker(self.list):
+            self.list.clearSelection()
+            if isinstance(comparison, Result):
+                item = self.item_for(comparison)
+                if item is not None:
+                    item.setSelected(True)
+                    self.list.setCurrentItem(item)
         self._update_buttons()
 
     def _on_list_selection_changed(self) -> None:
@@ -186,7 +183,7 @@ class ResultsPanel(QWidget):
         menu.addSeparator()
         menu.addAction("Copy command", lambda: copy_result_command(self.window(), self.document, result))
         menu.addAction("Export session as script…",
-                       lambda: export_session_script(self.window(), self.document, AppSettings()))
+                       lambda: export_session_script(self.window(), self.document, self.settings))
         menu.exec(self.list.viewport().mapToGlobal(position))
 
     def _on_save_clicked(self) -> None:
