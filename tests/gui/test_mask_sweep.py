@@ -3,15 +3,10 @@
 import threading
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
-from et_denoise.engine.errors import Cancelled
-from et_denoise.engine.jobs import CancelToken
-from et_denoise.engine.n2v import N2VParams
-from et_denoise.engine.sample import make_sample_2d
+from et_denoise.engine.n2v.mask_sweep import SweepTraining
 from et_denoise.gui.jobs.job_runner import JobState
-from et_denoise.gui.tabs.noise.mask_sweep import SweepTraining, train_mask_sweep
 from et_denoise.gui.tabs.noise.noise_tab import SourceKind
 
 TINY = dict(patch_size=32, unet_depth=1, unet_filters=8, epochs=1, steps_per_epoch=2)
@@ -58,20 +53,3 @@ def test_cancel_keeps_the_finished_models_and_adds_no_half_result(sample_window,
     assert job.state is JobState.CANCELLED
     assert [r.name for r in document.results] == ["StructN2V horizontal:3"]
     assert "kept" in sweep.status.text() and sweep.job is None
-
-
-def test_a_cancel_during_training_drops_that_model():
-    image = make_sample_2d((64, 64)).noisy
-    runs = [N2VParams(mask=mask, batch_size=4, **{**TINY, "steps_per_epoch": 3})
-            for mask in ("horizontal:3", "horizontal:5")]
-    cancel, delivered, fractions = CancelToken(), [], []
-
-    def progress(fraction):
-        fractions.append(fraction)
-        if fraction > 0.5:          # the second model is training
-            cancel.cancel()
-
-    with pytest.raises(Cancelled):
-        train_mask_sweep(image, runs, on_model=delivered.append, progress=progress, cancel=cancel)
-    assert [model.spec for model in delivered] == ["horizontal:3"]
-    assert delivered[0].data.shape == image.shape and fractions == sorted(fractions) and max(fractions) < 1

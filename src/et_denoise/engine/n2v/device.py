@@ -12,6 +12,8 @@ import platform
 from pathlib import Path
 from typing import Optional
 
+from et_denoise.engine.n2v.network_thread import runs_on_network_thread
+
 
 def _cpu_name() -> Optional[str]:
     """The processor's model name (Linux's /proc/cpuinfo, else the platform's), or None if unknown."""
@@ -25,6 +27,7 @@ def _cpu_name() -> Optional[str]:
     return name or None
 
 
+@runs_on_network_thread
 def compute_device() -> str:
     """Name the device TensorFlow computes on.
 
@@ -38,6 +41,7 @@ def compute_device() -> str:
     Notes
     -----
     Imports TensorFlow (seconds on first call): call it off the GUI thread.
+    Runs on the network thread (:mod:`engine.n2v.network_thread`).
 
     Examples
     --------

@@ -20,9 +20,11 @@ from typing import Sequence
 import numpy as np
 
 from et_denoise.engine.errors import ImageError
+from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.model import TrainedModel
 from et_denoise.engine.n2v.n2v_backend import N2VModel, tensorflow
+from et_denoise.engine.n2v.network_thread import runs_on_network_thread
 
 # Side of the test tensor: big enough to show denoising, small enough to test quickly.
 TEST_SIDE = 128
@@ -59,6 +61,7 @@ def _documentation(model: TrainedModel, name: str) -> str:
             f"- normalisation: mean {model.mean:.6g}, std {model.std:.6g} (applied as pre-/post-processing)\n")
 
 
+@runs_on_network_thread
 def export_bioimageio(
     model: TrainedModel,
     path: str | Path,
@@ -67,6 +70,7 @@ def export_bioimageio(
     name: str = "ET Denoise Noise2Void",
     description: str = "Self-supervised denoising of electron tomograms (Noise2Void / StructN2V).",
     authors: Sequence[str] = ("ET Denoise user",),
+    cancel: CancelToken | None = None,
 ) -> Path:
     """Write a bioimage.io model package (``.zip``) that other tools can run.
 
@@ -84,6 +88,9 @@ def export_bioimageio(
         Shown in the model zoo.
     authors : sequence of str
         Author names.
+    cancel : CancelToken, optional
+        Releases the call while it waits for the network thread and is checked
+        while the test output is predicted (raising :class:`~engine.errors.Cancelled`).
 
     Returns
     -------
@@ -102,12 +109,13 @@ def export_bioimageio(
     The package holds a TensorFlow SavedModel (channels last: batch, [z,] y, x,
     channel), fixed zero-mean unit-variance pre-processing with the model's
     mean and standard deviation, and the inverse linear scaling as
-    post-processing, like n2v's own export.
+    post-processing, like n2v's own export.  Runs on the network thread
+    (:mod:`engine.n2v.network_thread`), whichever thread calls it.
     """
     if not isinstance(model.network, N2VModel):
         raise ModelError("only models trained with the n2v backend can be exported to bioimage.io")
     crop = _test_crop(model, test_image)
-    expected = model.predict(crop)
+    expected = model.predict(crop, cancel=cancel)
     tensorflow()
     from bioimageio.spec import save_bioimageio_package
     from bioimageio.spec.model import v0_5 as spec

@@ -23,12 +23,14 @@ import numpy as np
 
 from et_denoise import DISTRIBUTION, __version__
 from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.io.partial_files import staging_folder
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.n2v.backend import BackendModel, get_backend
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.masks import is_preset, mask_to_text
 from et_denoise.engine.n2v.monitor import History
+from et_denoise.engine.n2v.network_thread import runs_on_network_thread
 from et_denoise.engine.n2v.tiling import predict_tiled
 
 METADATA = "metadata.json"
@@ -86,6 +88,7 @@ class TrainedModel:
     network: BackendModel
     backend: str = "n2v"
 
+    @runs_on_network_thread
     def predict(
         self,
         image: np.ndarray,
@@ -103,7 +106,8 @@ class TrainedModel:
         progress : callable, optional
             ``progress(fraction)`` after each tile; 1.0 exactly once at the end.
         cancel : CancelToken, optional
-            Checked before each tile; raises :class:`~engine.errors.Cancelled`.
+            Checked before each tile and while the call waits for the network
+            thread; raises :class:`~engine.errors.Cancelled`.
         tile_shape : int or tuple of int, optional
             Size of the part of the image each tile writes, along the model's
             axes; by default the largest that fits a fixed memory budget.
@@ -112,6 +116,11 @@ class TrainedModel:
         -------
         ndarray, float32
             The denoised image, same shape as ``image``.
+
+        Notes
+        -----
+        Runs on the network thread (:mod:`engine.n2v.network_thread`), whichever
+        thread calls it.
 
         Raises
         ------
@@ -134,8 +143,22 @@ class TrainedModel:
         return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
                             backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape)
 
-    def save(self, folder: str | Path) -> Path:
-        """Write the model folder (created if needed; existing model files are replaced).
+    @runs_on_network_thread
+    def save(self, folder: str | Path, *, cancel: CancelToken | None = None) -> Path:
+        """Write the model folder (created if needed; a model already in it is replaced).
+
+        The files are written into a hidden folder beside it, which replaces
+        it only once complete (:func:`engine.io.partial_files.staging_folder`):
+        if saving fails (a full disk), a model already there stays intact and
+        nothing partial is left.  Other files in the folder are kept.
+
+        Parameters
+        ----------
+        folder : str or Path
+            The model folder.
+        cancel : CancelToken, optional
+            Releases the call while it waits for the network thread (raising
+            :class:`~engine.errors.Cancelled`); saving itself is not interrupted.
 
         Returns
         -------
@@ -144,14 +167,14 @@ class TrainedModel:
         """
         folder = Path(folder)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            self.network.save(folder)
-            (folder / MASK).unlink(missing_ok=True)
-            if self.mask is not None:
-                (folder / MASK).write_text(mask_to_text(self.mask))
-            (folder / METADATA).write_text(json.dumps(self._metadata(), indent=2))
+            with staging_folder(folder, owned=(MASK, METADATA)) as staging:
+                self.network.save(staging)
+                if self.mask is not None:
+                    (staging / MASK).write_text(mask_to_text(self.mask))
+                (staging / METADATA).write_text(json.dumps(self._metadata(), indent=2))
         except OSError as error:
-            raise ModelError(f"cannot save the model to {folder}: {error}") from None
+            raise ModelError(f"cannot save the model to {folder} ({error.strerror or error}); "
+                             "a model already there is kept as it was") from None
         return folder
 
     def _metadata(self) -> dict:
@@ -166,8 +189,17 @@ class TrainedModel:
         }
 
     @classmethod
-    def load(cls, folder: str | Path) -> "TrainedModel":
+    @runs_on_network_thread
+    def load(cls, folder: str | Path, *, cancel: CancelToken | None = None) -> "TrainedModel":
         """Read a model folder written by :meth:`save`.
+
+        Parameters
+        ----------
+        folder : str or Path
+            The model folder.
+        cancel : CancelToken, optional
+            Releases the call while it waits for the network thread (raising
+            :class:`~engine.errors.Cancelled`); loading itself is not interrupted.
 
         Raises
         ------

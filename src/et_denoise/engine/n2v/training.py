@@ -16,6 +16,7 @@ from et_denoise.engine.n2v.data import make_training_data
 from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.model import TrainedModel, denoise_with
 from et_denoise.engine.n2v.monitor import StopReason, TrainingEvent, TrainingMonitor
+from et_denoise.engine.n2v.network_thread import runs_on_network_thread
 
 MIN_AUTO_STEPS, MAX_AUTO_STEPS = 10, 400
 
@@ -28,6 +29,7 @@ def auto_steps_per_epoch(n_patches: int, params: N2VParams) -> int:
     return min(max(math.ceil(n_patches * orientations / params.batch_size), MIN_AUTO_STEPS), MAX_AUTO_STEPS)
 
 
+@runs_on_network_thread
 def train(
     images: Sequence[np.ndarray],
     params: Optional[N2VParams] = None,
@@ -51,7 +53,8 @@ def train(
         ``progress(event)`` with a :class:`~engine.n2v.monitor.TrainingEvent`
         after every batch and every epoch, called on the training thread.
     cancel : CancelToken, optional
-        Checked while patches are cut (raising :class:`~engine.errors.Cancelled`)
+        Releases the call while it waits for the network thread, is checked
+        while patches are cut (raising :class:`~engine.errors.Cancelled`)
         and after every batch: a Stop during training ends it after the current
         batch and one validation pass, and the model so far is returned with
         ``history.stopped`` set to ``StopReason.CANCELLED``.
@@ -88,7 +91,9 @@ def train(
     2020) hides those neighbours too (``params.mask``).  Augmentation uses
     only rotations and flips under which the mask is unchanged.  ``params.seed``
     seeds the global random generators of NumPy, Python and TensorFlow, which
-    n2v draws from.
+    n2v draws from.  Training runs on the network thread
+    (:mod:`engine.n2v.network_thread`), whichever thread calls it; ``progress``
+    is called there.
 
     References
     ----------

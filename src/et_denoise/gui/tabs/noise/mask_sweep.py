@@ -1,29 +1,23 @@
-"""Mask sweep: train StructN2V once per blind-spot mask size and compare the results.
+"""Mask sweep panel: train StructN2V once per blind-spot mask size and compare the results.
 
-Which mask length suits a data set is usually judged by eye, training one
-model after another (the reference project compared cross masks from 9×9 to
-21×21).  The sweep trains a short StructN2V run for each size the user picks,
-in one background job, and adds each denoised image to the results as soon as
-its model is done ("StructN2V cross:9").  Cancelling keeps the finished ones
-and never adds a half-trained result.
+The user picks a mask shape, the sizes and a short training length; the sweep
+(:func:`~engine.n2v.mask_sweep.train_mask_sweep`) runs in one background job
+and each denoised image joins the results as soon as its model is done
+("StructN2V cross:9").  Cancelling keeps the finished ones and never adds a
+half-trained result.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
-from et_denoise.engine.errors import Cancelled, ParameterError
-from et_denoise.engine.jobs import CancelToken, ProgressFn
+from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.config import N2VParams
-from et_denoise.engine.params import MethodParams
+from et_denoise.engine.n2v.mask_sweep import SHAPES, SweepTraining, mask_sweep_params, train_mask_sweep
 from et_denoise.gui.widgets.dialogs import show_error
 from et_denoise.gui.jobs.job_runner import Job
 from et_denoise.gui.model import Result, format_seconds
@@ -31,97 +25,11 @@ from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.tabs.base import TabContext
 
-SHAPES = ("horizontal", "vertical", "cross", "square")
 SIZES = (3, 5, 7, 9, 11, 13, 15, 17, 19, 21)
 DEFAULT_SIZES = (5, 9, 13)
-#: Share of each model's progress given to training; prediction takes the rest.
-TRAIN_SHARE = 0.9
-#: Training settings of each model of a sweep, shorter than a full training by default.
-_SWEEP_DEFAULTS = {"epochs": 3, "steps_per_epoch": 40, "patch_size": 64, "unet_depth": 2, "unet_filters": 16}
 SETTINGS_KEY = "mask_sweep"
 CHIP_STYLE = ("QPushButton#chip { padding: 3px 0px; font-size: 8pt; }"
               "QPushButton#chip:checked { background: #2f4b66; border-color: #4da0e8; color: white; }")
-
-
-def _sweep_training_type() -> type:
-    """A parameters class with the training fields of :class:`N2VParams` that a sweep sets (same metadata)."""
-    fields = {item.name: item for item in dataclasses.fields(N2VParams)}
-    spec = [(name, type(default), dataclasses.field(default=default, metadata=fields[name].metadata))
-            for name, default in _SWEEP_DEFAULTS.items()]
-    return dataclasses.make_dataclass("SweepTraining", spec, bases=(MethodParams,), frozen=True,
-                                      namespace={"__module__": __name__})
-
-
-SweepTraining = _sweep_training_type()
-
-
-@dataclass(frozen=True)
-class SweepModel:
-    """One finished model of a sweep: its mask, parameters, denoised image and time taken."""
-
-    spec: str
-    params: N2VParams
-    data: np.ndarray
-    elapsed_s: float
-
-
-def train_mask_sweep(
-    image: np.ndarray,
-    params: Sequence[N2VParams],
-    *,
-    on_model: Callable[[SweepModel], None],
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
-) -> int:
-    """Train one model per entry of ``params`` on ``image``, denoise ``image`` with each.
-
-    Parameters
-    ----------
-    image : ndarray, shape (Y, X) or (Z, Y, X)
-        The noisy data, used for training and denoised by each model.
-    params : sequence of N2VParams
-        One training run each (they differ by their ``mask``).
-    on_model : callable
-        ``on_model(SweepModel)`` as soon as a model has denoised the image,
-        called on the worker thread.
-    progress : callable, optional
-        ``progress(fraction)`` over the whole sweep; 1.0 once at the end.
-    cancel : CancelToken, optional
-        Stops the sweep: the model being trained is dropped (no ``on_model``).
-
-    Returns
-    -------
-    int
-        The number of models handed to ``on_model``.
-
-    Raises
-    ------
-    Cancelled
-        When ``cancel`` was set (models finished before stay delivered).
-    """
-    from et_denoise.engine.n2v import StopReason, train
-
-    def report(fraction: float) -> None:
-        if progress is not None and fraction < 1.0:
-            progress(fraction)
-
-    count = len(params)
-    for index, run in enumerate(params):
-        if cancel is not None:
-            cancel.check()
-        start = time.perf_counter()
-        model = train([image], run, cancel=cancel,
-                      progress=lambda event, i=index: report((i + TRAIN_SHARE * event.fraction) / count))
-        if model.history.stopped is StopReason.CANCELLED:
-            raise Cancelled("the mask sweep was cancelled")
-        data = model.predict(image, cancel=cancel,
-                             progress=lambda f, i=index: report((i + TRAIN_SHARE + (1 - TRAIN_SHARE) * f) / count))
-        if cancel is not None:
-            cancel.check()
-        on_model(SweepModel(run.mask, run, data, time.perf_counter() - start))
-    if progress is not None:
-        progress(1.0)
-    return count
 
 
 class _Courier(QObject):
@@ -214,9 +122,7 @@ class MaskSweepPanel(QGroupBox):
 
     def run_params(self) -> list[N2VParams]:
         """The training parameters of each model of the sweep (raises ParameterError if invalid)."""
-        shape = self.shape.currentData()
-        training = self.form.params().as_dict()
-        return [N2VParams(mode="2d", mask=f"{shape}:{size}", **training) for size in self.chosen_sizes()]
+        return mask_sweep_params(self.shape.currentData(), self.chosen_sizes(), self.form.params())
 
     def start(self) -> Optional[Job]:
         """Start the sweep in the background; returns its job (None if it cannot start)."""

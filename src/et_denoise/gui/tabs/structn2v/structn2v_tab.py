@@ -4,8 +4,8 @@ The parameters come from :class:`~engine.n2v.config.N2VParams` through the
 shared parameter form, the blind-spot mask from a mask editor that always
 shows the mask in use (and hands it to and from the document, where the noise
 analysis may suggest one).  Training runs in a job of the app's job runner
-(the network itself on the app's one network thread, see
-:mod:`gui.training_worker`); its events feed a live loss plot and a progress bar with the time left.  A
+(the network itself on the engine's one network thread, see
+:mod:`engine.n2v.network_thread`); its events feed a live loss plot and a progress bar with the time left.  A
 trained or loaded model previews the current slice, denoises the whole image
 into the results list, and can be saved, loaded and exported to bioimage.io.
 
@@ -36,7 +36,7 @@ from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
 from et_denoise.gui.widgets.status_label import set_status
 from et_denoise.gui.tabs.base import Tab, TabContext
 from et_denoise.gui.tabs.registry import register_tab
-from et_denoise.gui.tabs.structn2v.training_worker import TrainingRun, on_network_thread
+from et_denoise.gui.tabs.structn2v.training_worker import TrainingRun
 
 #: Key of the method: its results' ``method`` and its remembered parameters.
 METHOD = "n2v"
@@ -237,7 +237,7 @@ class StructN2VTab(Tab):
 
         self.train_group.setTitle("Training · checking the device…")
         job = self.context.jobs.submit("Checking the compute device",
-                                       lambda _progress, cancel: on_network_thread(cancel, compute_device),
+                                       lambda _progress, _cancel: compute_device(),
                                        visible=False)
         job.succeeded.connect(self._on_device_succeeded)
         job.failed.connect(self._on_device_failed)
@@ -293,7 +293,7 @@ class StructN2VTab(Tab):
 
         def compute(_progress, cancel):
             start = time.perf_counter()
-            data = on_network_thread(cancel, model.predict, plane, cancel=cancel)
+            data = model.predict(plane, cancel=cancel)
             return Preview(label, model.params, z, data, time.perf_counter() - start)
 
         self._preview.submit(f"{label} preview", compute, self._on_preview_succeeded, self._on_preview_failed)
@@ -306,8 +306,7 @@ class StructN2VTab(Tab):
         label = method_label(model.mask)
         job = self.context.jobs.submit(
             f"Denoising with {label}",
-            lambda progress, cancel: on_network_thread(cancel, model.predict, image.data, progress=progress,
-                                                       cancel=cancel))
+            lambda progress, cancel: model.predict(image.data, progress=progress, cancel=cancel))
         job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, model, data))
         job.failed.connect(lambda message: self._on_job_failed(f"{label} failed", message))
         job.cancelled.connect(lambda: set_status(self.status, "Cancelled; no result was kept."))
@@ -330,7 +329,7 @@ class StructN2VTab(Tab):
 
         self.settings.set_last_folder("model", str(Path(folder).parent))
         job = self._submit_file_job(f"Loading model {Path(folder).name}",
-                                    lambda _p, cancel: on_network_thread(cancel, TrainedModel.load, folder),
+                                    lambda _p, cancel: TrainedModel.load(folder, cancel=cancel),
                                     "Cannot load the model")
         job.succeeded.connect(lambda model: self._on_model_loaded(model, folder))
         set_status(self.status, f"Loading {folder}…")
@@ -357,7 +356,7 @@ class StructN2VTab(Tab):
         model = self.model
         self.settings.set_last_folder("model", str(Path(folder).parent))
         job = self._submit_file_job("Saving the model",
-                                    lambda _p, cancel: on_network_thread(cancel, model.save, folder),
+                                    lambda _p, cancel: model.save(folder, cancel=cancel),
                                     "Cannot save the model")
         job.succeeded.connect(lambda path: set_status(self.status, f"Model saved in {path}."))
         set_status(self.status, f"Saving the model in {folder}…")
@@ -382,8 +381,8 @@ class StructN2VTab(Tab):
         model, test_image = self.model, self.document.current_slice()
         name = f"ET Denoise {method_label(model.mask)}"
         job = self._submit_file_job("Exporting to bioimage.io",
-                                    lambda _p, cancel: on_network_thread(cancel, export_bioimageio, model, path,
-                                                                         test_image, name=name),
+                                    lambda _p, cancel: export_bioimageio(model, path, test_image, name=name,
+                                                                         cancel=cancel),
                                     "Cannot export the model")
         job.succeeded.connect(lambda written: set_status(self.status, f"Exported to {written}."))
         set_status(self.status, f"Exporting to {path}…")

@@ -1,29 +1,19 @@
-"""One Noise2Void training in the background, reporting every training event on the GUI thread,
-and the one thread on which the app runs its networks.
+"""One Noise2Void training in the background, reporting every training event on the GUI thread.
 
-The training runs as a visible job of the app's :class:`~gui.job_runner.JobRunner`
-(status bar, progress, Cancel).  Two ways to end it early:
+The training runs as a visible job of the app's :class:`~gui.jobs.job_runner.JobRunner`
+(status bar, progress, Cancel); the network itself runs on the engine's one
+network thread (:mod:`engine.n2v.network_thread`).  Two ways to end it early:
 
 - :meth:`TrainingRun.stop` (the tab's Stop button) ends training after the
   current batch; the model with the best weights so far is the job's value.
 - Cancelling the job (the status bar's Cancel, closing the window) also stops
   training, and the job ends ``cancelled``: nothing is kept, as for any job.
-
-Every job that trains, loads, predicts with or exports a network hands that
-work to the app's one network thread (:func:`on_network_thread`), for two
-measured reasons: TensorFlow 2.15 corrupts memory when two threads run
-networks with batch normalisation (n2v's U-Net has it) at the same time, and
-TensorFlow's pybind11 layer deadlocks on a reused QThreadPool thread, which
-PySide gives a new Python thread state for each job (the second training on
-the same pool thread hung while building its network).  A single long-lived
-Python thread has one thread state for life and runs one network at a time.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -37,25 +27,6 @@ from et_denoise.gui.jobs.job_runner import JobRunner
 
 #: Batch events reach the GUI thread at most this often (seconds); epoch events always do.
 REPORT_INTERVAL_S = 0.1
-#: The one thread that runs networks (created on first use, lives as long as the app).
-_NETWORK_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="network")
-#: While waiting for the network thread, check for cancellation this often (seconds).
-_WAIT_S = 0.05
-
-
-def on_network_thread(waiting: CancelToken, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """Run ``func(*args, **kwargs)`` on the network thread and wait for its value (or its exception).
-
-    Raises :class:`~engine.errors.Cancelled` if ``waiting`` is set before the
-    work started; once started, ``func`` itself must honour its cancel token.
-    """
-    future = _NETWORK_THREAD.submit(func, *args, **kwargs)
-    while True:
-        try:
-            return future.result(timeout=_WAIT_S)
-        except TimeoutError:
-            if waiting.cancelled and future.cancel():
-                raise Cancelled("cancelled by the user") from None
 
 
 class _StopOrCancel(CancelToken):
@@ -136,5 +107,4 @@ class TrainingRun(QObject):
             progress(event.fraction)
 
         token = _StopOrCancel(self._stop, cancel)
-        return on_network_thread(token, train, self._images, self.params, progress=report, cancel=token,
-                                 preview=self._preview)
+        return train(self._images, self.params, progress=report, cancel=token, preview=self._preview)
