@@ -16,7 +16,8 @@ from et_denoise.engine.io import ImageData, read_image, write_image
 from et_denoise.engine.compare.metrics import psnr
 from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOptions
 from et_denoise.gui.model import Result
-from et_denoise.gui.tabs.compare.compare_tab import key_parameters
+from et_denoise.gui.tabs.compare.compare_grid import ContrastMode
+from et_denoise.gui.tabs.compare.compare_tab import MetricsScope, key_parameters
 
 
 def add_results(document, specs):
@@ -66,9 +67,11 @@ def test_three_selected_results_give_four_tiles_that_zoom_pan_and_slice_together
 
 def test_shared_contrast_is_the_originals_and_per_image_contrast_differs(compare_tab):
     tab, _ = compare_tab
+    assert [tab.contrast_box.itemText(i) for i in range(tab.contrast_box.count())] == ["Shared contrast",
+                                                                                      "Per-image contrast"]
     shared = tab.grid.levels()
     assert all(levels == pytest.approx(shared[0]) for levels in shared)
-    tab.contrast_box.setCurrentIndex(1)
+    tab.contrast_box.setCurrentEnum(ContrastMode.PER_IMAGE)
     own = tab.grid.levels()
     assert own[0] == pytest.approx(shared[0])
     assert own[3][1] - own[3][0] < (shared[3][1] - shared[3][0]) / 2  # non-local means is much smoother
@@ -111,7 +114,7 @@ def test_metrics_table_has_psnr_and_ssim_with_ground_truth_and_the_other_metrics
     column = [tab.table.item(row, 0).text() for row in range(4)]
     assert column[-1] == "Original" and column[0] == "Non-local means"
 
-    tab.scope_box.setCurrentIndex(1)  # whole volume
+    tab.scope_box.setCurrentEnum(MetricsScope.VOLUME)
     qtbot.waitUntil(lambda: tab.metrics is not None and tab.metrics.scope == "the whole volume", timeout=20_000)
     assert tab.table.value("Median", "PSNR (dB)") == pytest.approx(psnr(document.reference, results[0].data))
 

@@ -36,6 +36,9 @@ class ContrastMode(enum.Enum):
     SHARED = "Shared contrast"
     PER_IMAGE = "Per-image contrast"
 
+    def __str__(self) -> str:
+        return self.value
+
 
 @dataclass(frozen=True)
 class Tile:

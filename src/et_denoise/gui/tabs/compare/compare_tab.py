@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QListWidget,
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QVBoxLayout)
+from superqt import QEnumComboBox
 
 from et_denoise.engine.compare.comparison import (ORIGINAL_NAME, ComparedImage, MetricsTable, compare, default_regions, line_profile,
                                unique_names)
@@ -48,6 +48,9 @@ class MetricsScope(enum.Enum):
     SLICE = "This slice"
     VOLUME = "Whole volume"
 
+    def __str__(self) -> str:
+        return self.value
+
 
 def key_parameters(params) -> str:
     """``"Size 5"``, ``"Iterations 15 · κ 2 · Step γ 0.15"``: what tells results of one method apart.
@@ -75,9 +78,9 @@ class CompareTab(Tab):
     def __init__(self, context: TabContext) -> None:
         super().__init__(context)
         self.document: Document = context.document
-        self.metrics: Optional[MetricsTable] = None
+        self.metrics: MetricsTable | None = None
         self._metrics_job = LatestJob(context.jobs)
-        self._loaded_reference: Optional[np.ndarray] = None
+        self._loaded_reference: np.ndarray | None = None
         self._loaded_reference_name = ""
         self._stale = True
         self._build_widgets()
@@ -96,15 +99,12 @@ class CompareTab(Tab):
         self.result_list.setMaximumHeight(180)
         self.result_list.setToolTip("Tick the results to compare with the original")
         self.result_list.itemChanged.connect(self._on_result_list_item_changed)
-        self.contrast_box = QComboBox()
-        self.contrast_box.addItems([mode.value for mode in ContrastMode])
+        self.contrast_box = QEnumComboBox(enum_class=ContrastMode)
         self.contrast_box.setToolTip("Shared: every tile has the original's black and white, so intensities "
                                      "compare directly. Per image: each tile stretched to its own range.")
-        self.contrast_box.currentIndexChanged.connect(self._on_contrast_box_changed)
-        self.scope_box = QComboBox()
-        self.scope_box.addItems([scope.value for scope in MetricsScope])
+        self.scope_box = QEnumComboBox(enum_class=MetricsScope)
         self.scope_box.setToolTip("Measure on the slice shown, or on every slice of the volume")
-        self.scope_box.currentIndexChanged.connect(lambda _index: self.request_metrics())
+        self.scope_box.currentEnumChanged.connect(lambda _scope: self.request_metrics())
         self.regions_box = QCheckBox("Show regions")
         self.regions_box.setChecked(True)
         self.regions_box.setToolTip("The signal (solid) and background (dashed) boxes where SNR and CNR are "
@@ -117,6 +117,7 @@ class CompareTab(Tab):
         self.reference_button.setToolTip("A noise-free image of the same size, for PSNR and SSIM")
         self.reference_button.clicked.connect(self._on_reference_button_clicked)
         self.grid = CompareGrid()
+        self.contrast_box.currentEnumChanged.connect(self.grid.set_contrast_mode)
         self.grid.tile_clicked.connect(self._on_grid_tile_clicked)
         self.grid.copy_requested.connect(lambda result: copy_result_command(self.window(), self.document, result))
         self.grid.line_moved.connect(self._update_profile)
@@ -199,11 +200,11 @@ class CompareTab(Tab):
         if item is not None:
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
-    def reference(self) -> Optional[np.ndarray]:
+    def reference(self) -> np.ndarray | None:
         """The noise-free image PSNR and SSIM are measured against: a loaded file, else the sample's ground truth."""
         return self._loaded_reference if self._loaded_reference is not None else self.document.reference
 
-    def load_reference(self, path: str) -> Optional[Job]:
+    def load_reference(self, path: str) -> Job | None:
         """Read ``path`` in the background and use it as the reference (it must match the image's shape)."""
         if not self.document.has_image:
             return None
@@ -252,7 +253,7 @@ class CompareTab(Tab):
         self.status.setText(f"Metrics written to {os.path.basename(path)}.")
         return True
 
-    def export_figure(self, path: str, options: FigureOptions) -> Optional[Job]:
+    def export_figure(self, path: str, options: FigureOptions) -> Job | None:
         """Write the grid as shown (same slice, contrast and line) to ``path`` (PNG or PDF) in the background."""
         if not self.document.has_image:
             return None
@@ -277,7 +278,7 @@ class CompareTab(Tab):
         return job
 
     # ------------------------------------------------------------ helpers
-    def _item_for(self, result: Result) -> Optional[QListWidgetItem]:
+    def _item_for(self, result: Result) -> QListWidgetItem | None:
         for row in range(self.result_list.count()):
             if self.result_list.item(row).data(_RESULT_ROLE) == result.id:
                 return self.result_list.item(row)
@@ -302,7 +303,7 @@ class CompareTab(Tab):
         images = [ComparedImage(tile.name, tile.key.data, tile.key.elapsed_s) for tile in self.grid.tiles[1:]]
         reference = self.reference()
         signal, background = self.grid.regions()
-        by_slice = document.is_volume and self.scope_box.currentText() == MetricsScope.SLICE.value
+        by_slice = document.is_volume and self.scope_box.currentEnum() is MetricsScope.SLICE
         z = document.z if by_slice else None
         return lambda progress, cancel: compare(original, images, reference=reference, signal_region=signal,
                                                 background_region=background, slice_index=z,
@@ -367,7 +368,7 @@ class CompareTab(Tab):
             return
         self.grid.set_slice(z)
         self._update_profile()
-        if self.scope_box.currentText() == MetricsScope.SLICE.value:
+        if self.scope_box.currentEnum() is MetricsScope.SLICE:
             self.request_metrics()
 
     def _on_results_added(self, result: Result) -> None:
@@ -376,34 +377,28 @@ class CompareTab(Tab):
         item.setToolTip(result.summary())
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked)
-        self.result_list.blockSignals(True)
-        self.result_list.addItem(item)
-        self.result_list.blockSignals(False)
+        with QSignalBlocker(self.result_list):
+            self.result_list.addItem(item)
         self.refresh()
 
     def _on_results_removed(self, result: Result) -> None:
         item = self._item_for(result)
         if item is not None:
-            self.result_list.blockSignals(True)
-            self.result_list.takeItem(self.result_list.row(item))
-            self.result_list.blockSignals(False)
+            with QSignalBlocker(self.result_list):
+                self.result_list.takeItem(self.result_list.row(item))
         self.refresh()
 
     def _on_results_changed(self, result: Result) -> None:
         item = self._item_for(result)
         if item is not None and item.text() != result.name:
-            self.result_list.blockSignals(True)
-            item.setText(result.name)
-            self.result_list.blockSignals(False)
+            with QSignalBlocker(self.result_list):
+                item.setText(result.name)
             self.refresh()
 
     def _on_result_list_item_changed(self, _item: QListWidgetItem) -> None:
         self.refresh()
 
-    def _on_contrast_box_changed(self, index: int) -> None:
-        self.grid.set_contrast_mode(list(ContrastMode)[index])
-
-    def _on_grid_tile_clicked(self, result: Optional[Result]) -> None:
+    def _on_grid_tile_clicked(self, result: Result | None) -> None:
         self.document.show(result)
         self.canvas_requested.emit()
 
