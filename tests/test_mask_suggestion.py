@@ -23,7 +23,7 @@ def _noise(shape, seed=0):
 def test_sample_gets_a_horizontal_line_spanning_the_correlated_shifts(sample):
     suggestion = analyse_noise(sample.noisy).suggestion
     assert suggestion.spec == "horizontal:11"
-    assert "along X up to ±5 px" in suggestion.explanation
+    assert "hides ±5 px along X →" in suggestion.explanation
     # every shift whose true noise correlation reaches the threshold is hidden
     truth = residual_autocorrelation(sample.noisy, sample.clean, radius=8)
     correlated = truth.shifts[np.abs(truth.profile_x) >= DEFAULT_THRESHOLD * TAIL_FRACTION]
@@ -49,7 +49,7 @@ def test_noise_correlated_along_y_gets_a_vertical_line():
     suggestion = analyse_noise(noise).suggestion
     assert suggestion.spec == "vertical:5"
     assert suggestion.mask.shape == (5, 1)
-    assert "along Y up to ±2 px" in suggestion.explanation
+    assert "hides ±2 px along Y →" in suggestion.explanation
 
 
 def test_anticorrelated_lobe_beyond_a_zero_crossing_is_hidden():
@@ -65,7 +65,7 @@ def test_a_lobe_is_followed_outwards_to_its_tail_but_weaker_correlation_elsewher
     values[1, 3:6] = values[3, 9:12] = 0.15  # beside the lobe, as strong as its tail
     suggestion = suggest_mask(Autocorrelation(values, "example"))
     assert suggestion.spec == "horizontal:11"
-    assert "along X up to ±5 px" in suggestion.explanation and "lobes followed to 0.1" in suggestion.explanation
+    assert "hides ±5 px along X →" in suggestion.explanation and "lobes followed to 0.1" in suggestion.explanation
 
 
 def test_isolated_far_correlation_is_not_connected_to_the_centre():
@@ -104,7 +104,7 @@ def test_volume_gets_a_plane_mask_unless_a_3d_one_is_asked_for():
     sample = make_sample((6, 64, 64), seed=2)  # its noise is also correlated along Z (missing wedge)
     flat = analyse_noise(sample.noisy, denoised=sample.clean).suggestion
     assert flat.mask.ndim == 2 and flat.spec.startswith("horizontal:")
-    assert "planes are correlated too" in flat.explanation
+    assert "planes are correlated" in flat.explanation and "6 planes are too few for 3-D training" in flat.explanation
     deep = analyse_noise(sample.noisy, denoised=sample.clean, three_d=True).suggestion
     assert deep.mask.ndim == 3 and deep.mask.shape[0] >= 3 and deep.spec is None
     assert deep.mask[deep.mask.shape[0] // 2].all()  # the blind spot's own plane: a full line along X
@@ -127,3 +127,83 @@ def test_bad_settings_raise_parameter_errors(sample):
         analyse_noise(sample.noisy, threshold=1.5)
     with pytest.raises(ParameterError, match="outside the image"):
         analyse_noise(sample.noisy, region="0:300,0:10")
+
+
+def _described_reach(explanation):
+    """{axis: px} as the explanation states it ("hides ±5 px along X and ±1 px along Y")."""
+    import re
+
+    return {axis: int(px) for px, axis in re.findall(r"±(\d+) px along ([XYZ])", explanation.split(";")[0])}
+
+
+def _drawn_reach(mask):
+    centre = tuple(side // 2 for side in mask.shape)
+    names = "ZYX"[-mask.ndim:]
+    reach = {}
+    for axis, name in enumerate(names):
+        line = mask[tuple(slice(None) if a == axis else c for a, c in enumerate(centre))]
+        extent = int(np.abs(np.flatnonzero(line) - centre[axis]).max())
+        if extent:
+            reach[name] = extent
+    return reach
+
+
+@pytest.mark.parametrize("noise", ["wbp", "fbp", "sirt", "white", "wedge"])
+def test_suggestion_on_every_noise_model_is_connected_symmetric_covers_the_lobes_and_says_what_it_draws(noise):
+    from et_denoise.engine.sample import NOISE_MODELS
+
+    assert noise in NOISE_MODELS
+    sample = make_sample((32, 96, 96), seed=0, noise=noise)
+    for three_d in (False, True):
+        suggestion = analyse_noise(sample.noisy, denoised=sample.clean, three_d=three_d).suggestion
+        mask = suggestion.mask.astype(bool)
+        np.testing.assert_array_equal(mask, mask[(slice(None, None, -1),) * mask.ndim])  # symmetric
+        assert ndimage.label(mask, structure=np.ones((3,) * mask.ndim))[1] == 1  # one connected piece
+        assert _described_reach(suggestion.explanation) == _drawn_reach(suggestion.mask)
+        # every shift of the true noise autocorrelation that reaches the threshold next to the centre is hidden
+        truth = residual_autocorrelation(sample.noisy, sample.clean, radius=3, three_d=three_d)
+        values = truth.values if three_d else truth.plane
+        strong = np.argwhere(np.abs(values) >= suggestion.threshold) - np.array(values.shape) // 2
+        mask = mask.reshape((1,) * (values.ndim - mask.ndim) + mask.shape)
+        half = np.array(mask.shape) // 2
+        for offset in strong:
+            index = tuple(offset + half)
+            assert all(0 <= i < s for i, s in zip(index, mask.shape)) and mask[index], (noise, three_d, offset)
+    if noise != "white":  # correlated along Z (fbp +0.38 at one plane): a 3-D mask for 3-D training
+        assert suggestion.mask.ndim == 3 and suggestion.train_3d and "train in 3-D" in suggestion.explanation
+    else:
+        assert not suggestion.train_3d
+
+
+@pytest.mark.parametrize("noise, spec", [("wbp", "horizontal:11"), ("sirt", "horizontal:5"), ("white", "none"),
+                                         ("wedge", "none")])
+def test_suggestion_from_raw_data_equals_the_one_from_the_true_noise(noise, spec):
+    sample = make_sample_2d((256, 256), seed=0, noise=noise)
+    assert analyse_noise(sample.noisy).suggestion.spec == spec
+    assert analyse_noise(sample.noisy, denoised=sample.clean).suggestion.spec == spec
+
+
+def test_fbp_noise_gets_a_line_over_its_negative_side_lobes():
+    sample = make_sample_2d((256, 256), seed=0, noise="fbp")  # rho -0.22, -0.23 at 1, 2 px along X
+    suggestion = analyse_noise(sample.noisy, denoised=sample.clean).suggestion
+    assert suggestion.spec == "horizontal:5"
+
+
+def test_a_noisy_estimate_raises_the_threshold():
+    small = _noise((24, 24))  # a tiny region: the estimate's own noise is about 1/24
+    suggestion = suggest_mask(noise_autocorrelation(small, radius=10, highpass_sigma=0), threshold=0.05)
+    assert suggestion.threshold > 0.1 and suggestion.spec == "none"
+    large = suggest_mask(noise_autocorrelation(_noise((512, 512)), radius=10, highpass_sigma=0), threshold=0.05)
+    assert large.threshold == 0.05 and large.spec == "none"
+
+
+def test_diagonal_correlation_has_no_tail_and_the_text_matches_the_square():
+    values = np.zeros((17, 17))
+    values[8, 7:10] = values[7:10, 8] = [0.6, 1.0, 0.6]
+    for dy, dx in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+        values[8 + dy, 8 + dx] = 0.35
+        for k in (2, 3):  # a broad negative bowl along the diagonals (what the high-pass leaves)
+            values[8 + k * dy, 8 + k * dx] = -0.15
+    suggestion = suggest_mask(Autocorrelation(values, "example"))
+    assert suggestion.spec == "square:3"
+    assert "±1 px along Y and ±1 px along X and 4 px off the axes" in suggestion.explanation

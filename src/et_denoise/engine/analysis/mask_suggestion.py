@@ -53,6 +53,17 @@ estimation noise) never join.
 """
 
 
+NOISE_FLOOR_FACTOR = 4.0
+"""The threshold is raised to this many times the RMS correlation far from the centre (the outer two
+pixels of the autocorrelation), where the noise is no longer correlated and what is left is estimation
+noise and signal: a small or busy region gives a noisier estimate and needs a higher threshold."""
+
+MIN_FLOOR_RADIUS = 8
+"""Smallest autocorrelation radius (pixels) whose outer pixels measure the noise floor."""
+
+MIN_PLANES_3D = 32
+"""Fewest planes for which 3-D training (cubes of at least 32 voxels) is suggested."""
+
 MAX_HALF_SIZE = 7
 """Largest distance (pixels) from the centre that a suggested mask reaches: at most 15 wide.
 
@@ -80,13 +91,19 @@ class MaskSuggestion:
         One sentence for the user, e.g. ``"noise correlated along X up to
         ±4 px → horizontal line of 9"``.
     threshold : float
-        The threshold used.
+        The threshold used: the one asked for, or the noise floor of the
+        estimate when that is higher (see :data:`NOISE_FLOOR_FACTOR`).
+    train_3d : bool
+        True when the suggestion is to train in 3-D (``mode 3d``) with this
+        3-D mask: the noise is correlated along Z and the volume has at least
+        :data:`MIN_PLANES_3D` planes.
     """
 
     mask: np.ndarray
     spec: Optional[str]
     explanation: str
     threshold: float
+    train_3d: bool = False
 
     @property
     def is_plain(self) -> bool:
@@ -110,6 +127,7 @@ def suggest_mask(
     threshold: float = DEFAULT_THRESHOLD,
     max_half_size: int = MAX_HALF_SIZE,
     three_d: bool = False,
+    planes: Optional[int] = None,
 ) -> MaskSuggestion:
     """Suggest a StructN2V mask from a noise autocorrelation.
 
@@ -129,6 +147,10 @@ def suggest_mask(
         volumes) when neighbouring planes are correlated.  By default the mask
         is read from the in-plane autocorrelation (for training on planes),
         and the explanation says when planes are correlated too.
+    planes : int, optional
+        Number of planes of the volume the autocorrelation was measured on:
+        where planes are correlated, 3-D training is suggested when there are
+        at least :data:`MIN_PLANES_3D` of them, and the explanation says so.
 
     Returns
     -------
@@ -140,13 +162,19 @@ def suggest_mask(
     with the blind spot betrays it as much as a correlated one) that are
     connected to the centre are kept; gaps of up to two pixels, where the
     correlation crosses zero between a positive and a negative lobe, are
-    bridged.  Each kept lobe is followed straight outwards while |ρ| stays at
-    or above half the threshold: the outer tail of a lobe predicts the blind
-    spot too, and the estimate from raw data weakens it (the high-pass).  The
-    set is then filled towards the centre (every pixel between
-    the centre and a kept shift is hidden too), so that correlation along X
-    gives a solid horizontal line.  A 3-D suggestion stays a 2-D mask unless
-    neighbouring planes are correlated.
+    bridged.  The threshold is noise-aware: it is raised to
+    :data:`NOISE_FLOOR_FACTOR` times the RMS correlation at the largest
+    shifts when that is higher.  Each kept lobe is followed straight outwards
+    along its axis while |ρ| stays at or above half the threshold: the outer
+    tail of a lobe predicts the blind spot too, and the estimate from raw data
+    weakens it (the high-pass).  Diagonal shifts have no tail to follow: the
+    high-pass of raw data leaves a broad negative bowl around a strong
+    correlation, strongest on the diagonals, which is no noise lobe.  The set
+    is then filled towards the centre (every pixel between the centre and a
+    kept shift is hidden too), so that correlation along X gives a solid
+    horizontal line; it is symmetric through the centre and connected.  The
+    explanation is read from the mask drawn.  A 3-D suggestion stays a 2-D
+    mask unless neighbouring planes are correlated.
 
     References
     ----------
@@ -166,6 +194,7 @@ def suggest_mask(
     if isinstance(max_half_size, bool) or not isinstance(max_half_size, (int, np.integer)) or max_half_size < 1:
         raise ParameterError(f"the largest mask half-size must be a whole number >= 1, got {max_half_size}")
     values = acf.values if three_d else acf.plane
+    threshold = max(float(threshold), noise_floor(acf))
     connected = _correlated_shifts(values, threshold)
     reach = _reach(connected)
     mask = _fill_towards_centre(_crop(connected, reach))
@@ -173,14 +202,39 @@ def suggest_mask(
     if capped.ndim == 3 and capped.shape[0] == 1:
         capped = capped[0]
     spec = _preset_spec(capped)
-    explanation = _explain(capped, spec, reach, max_half_size, threshold, values)
-    if not three_d and acf.values.ndim == 3:
-        z_reach = _reach(_correlated_shifts(acf.values, threshold))[0]
-        if z_reach:
-            explanation += (f"; neighbouring planes are correlated too (up to ±{z_reach} px along Z): "
-                            "3-D training needs a 3-D mask")
+    explanation = _explain(capped, spec, max(reach) > max_half_size, max_half_size, threshold, values)
+    z_reach = _reach(_correlated_shifts(acf.values, threshold))[0] if acf.values.ndim == 3 else 0
+    deep_enough = planes is None or planes >= MIN_PLANES_3D
+    if z_reach:
+        explanation += f"; neighbouring planes are correlated (up to ±{z_reach} px along Z)"
+        if not deep_enough:
+            explanation += (f", but {planes} planes are too few for 3-D training (it needs {MIN_PLANES_3D}): "
+                            "train in 2-D with the in-plane mask")
+        elif three_d:
+            explanation += ": train in 3-D (mode 3d) with this mask"
+        else:
+            explanation += ": train in 3-D (mode 3d) with the 3-D mask that the 3-D analysis suggests"
     return MaskSuggestion(mask=capped.astype(np.uint8), spec=spec, explanation=explanation,
-                          threshold=float(threshold))
+                          threshold=threshold, train_3d=bool(z_reach) and deep_enough and capped.ndim == 3)
+
+
+def noise_floor(acf: Autocorrelation) -> float:
+    """:data:`NOISE_FLOOR_FACTOR` times the RMS in-plane correlation of the outer two pixels of ``acf``.
+
+    0 when the autocorrelation reaches less than :data:`MIN_FLOOR_RADIUS` pixels: then its
+    outer pixels may still hold the noise's own lobes.
+
+    Examples
+    --------
+    >>> round(noise_floor(Autocorrelation(np.full((17, 17), 0.01), "example")), 3)
+    0.04
+    """
+    plane = np.asarray(acf.plane, dtype=np.float64)
+    if min(plane.shape) < 2 * MIN_FLOOR_RADIUS + 1:
+        return 0.0
+    outer = np.ones(plane.shape, dtype=bool)
+    outer[2:-2, 2:-2] = False
+    return NOISE_FLOOR_FACTOR * float(np.sqrt(np.mean(plane[outer] ** 2)))
 
 
 def render_mask(mask: np.ndarray) -> str:
@@ -291,7 +345,8 @@ def analyse_noise(
     else:
         acf = residual_autocorrelation(image, denoised, region=region, radius=radius,
                                        progress=progress, cancel=cancel)
-    return NoiseAnalysis(acf, suggest_mask(acf, threshold=threshold, three_d=three_d))
+    planes = image.shape[0] if image.ndim == 3 else None
+    return NoiseAnalysis(acf, suggest_mask(acf, threshold=threshold, three_d=three_d, planes=planes))
 
 
 def _correlated_shifts(values: np.ndarray, threshold: float) -> np.ndarray:
@@ -309,8 +364,8 @@ def _correlated_shifts(values: np.ndarray, threshold: float) -> np.ndarray:
 def _with_tails(kept: np.ndarray, weak: np.ndarray) -> np.ndarray:
     """Add the ``weak`` shifts that lie one step straight outwards from a kept shift, repeatedly.
 
-    "Outwards" is along the kept shift's longest component(s): (0, 4) leads to
-    (0, 5), (2, 2) to (3, 3).
+    "Outwards" is along the kept shift's longest component, when it has only
+    one: (0, 4) leads to (0, 5), (1, 4) to (1, 5), (2, 2) nowhere.
     """
     centre = np.array([side // 2 for side in kept.shape])
     kept = kept.copy()
@@ -318,7 +373,10 @@ def _with_tails(kept: np.ndarray, weak: np.ndarray) -> np.ndarray:
     while frontier:
         grown = []
         for offset in frontier:
-            outwards = offset + np.where(np.abs(offset) == np.abs(offset).max(), np.sign(offset), 0)
+            longest = np.abs(offset) == np.abs(offset).max()
+            if longest.sum() > 1:
+                continue
+            outwards = offset + np.where(longest, np.sign(offset), 0)
             index = tuple(outwards + centre)
             inside = all(0 <= i < side for i, side in zip(index, kept.shape))
             if inside and weak[index] and not kept[index]:
@@ -363,21 +421,31 @@ def _preset_spec(mask: np.ndarray) -> Optional[str]:
     return None
 
 
-def _explain(mask, spec, reach, max_half_size, threshold, values) -> str:
+def _explain(mask, spec, capped, max_half_size, threshold, values) -> str:
+    """One sentence read from the mask drawn: where it reaches along each axis, its size, its name."""
     if mask.size == 1:
         others = np.abs(values)
         others[tuple(side // 2 for side in values.shape)] = 0
-        return (f"no neighbour's noise is correlated above {threshold:g} (largest |ρ| = {others.max():.2f}): "
+        return (f"no neighbour's noise is correlated above {threshold:.2g} (largest |ρ| = {others.max():.2f}): "
                 "the noise is close to white, plain N2V (single-pixel blind spot) suits it")
-    axes = _AXIS_NAMES[-len(reach):]
-    along = [f"along {name} up to ±{r} px" for name, r in zip(axes, reach) if r > 0]
-    what = f"noise correlated (|ρ| ≥ {threshold:g}, lobes followed to {TAIL_FRACTION * threshold:g}) " + \
-        " and ".join(along)
+    centre = tuple(side // 2 for side in mask.shape)
+    along = []
+    for axis, name in zip(range(mask.ndim), _AXIS_NAMES[-mask.ndim:]):
+        line = mask[tuple(slice(None) if a == axis else c for a, c in enumerate(centre))]
+        on_axis = np.flatnonzero(line) - centre[axis]
+        if np.abs(on_axis).max() > 0:
+            along.append(f"±{np.abs(on_axis).max()} px along {name}")
+    off_axis = int(mask.sum()) - 1 - sum(int(np.count_nonzero(
+        mask[tuple(slice(None) if a == axis else c for a, c in enumerate(centre))])) - 1 for axis in range(mask.ndim))
+    what = (f"noise correlated (|ρ| ≥ {threshold:.2g}, lobes followed to {TAIL_FRACTION * threshold:.2g}): "
+            f"hides {' and '.join(along) if along else 'no pixel on the axes'}")
+    if off_axis:
+        what += f" and {off_axis} px off the axes"
+    size = "×".join(str(side) for side in mask.shape)
     if spec is not None:
         kind, length = spec.split(":")
         shape = {"horizontal": "horizontal line", "vertical": "vertical line"}.get(kind, kind)
-        result = f"{shape} of {length}"
+        result = f"{shape} of {length}" + ("" if kind in ("horizontal", "vertical") else f" ({size} px)")
     else:
-        result = "a custom shape of " + "×".join(str(s) for s in mask.shape) + " px"
-    capped = " (capped at ±%d px)" % max_half_size if max(reach) > max_half_size else ""
-    return f"{what} → {result}{capped}"
+        result = f"a custom shape of {size} px"
+    return f"{what} → {result}" + (f" (capped at ±{max_half_size} px)" if capped else "")
