@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from et_denoise.cli import commands as main
+from et_denoise.cli.options import filter_owners, n2v_owners, params_from_args, params_options
+from et_denoise.cli.parser import parse
+from et_denoise.cli.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, printable, reproduce_commands,
+                                      session_script, write_script)
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.io import read_image, write_image
 from et_denoise.engine.n2v import N2VParams
-from et_denoise.engine.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, params_options, reproduce_commands,
-                              session_script, write_script)
 from et_denoise.engine.sample import make_sample
 
 SHAPE = (4, 48, 48)
@@ -67,9 +68,9 @@ def test_every_parameter_is_written_and_reads_back_identical(method):
             changed[field.name] = field.metadata["choices"][-1]
     params = params_type(**changed)
     [command] = reproduce_commands("in.tif", "out.tif", params)
-    args = main._parse(shlex.split(command)[3:])
+    args = parse(shlex.split(command)[3:])
     assert (args.method, args.input, args.output) == (method, "in.tif", "out.tif")
-    assert main._params_from_args(method, main._filter_owners(), args) == params
+    assert params_from_args(method, filter_owners(), args) == params
 
 
 def test_booleans_and_floats_are_written_as_the_command_line_reads_them():
@@ -82,9 +83,9 @@ def test_booleans_and_floats_are_written_as_the_command_line_reads_them():
 def test_n2v_results_are_reproduced_by_training_then_predicting():
     params = N2VParams(mask="vertical:5", epochs=3, seed=7, augment=False)
     train, denoise = reproduce_commands("tomo.mrc", "out/tomo_n2v.tif", params)
-    args = main._parse(shlex.split(train)[3:])
+    args = parse(shlex.split(train)[3:])
     assert args.inputs == ["tomo.mrc"] and args.model == model_folder("out/tomo_n2v.tif") == "out/tomo_n2v_model"
-    assert main._params_from_args("n2v", main._n2v_owners(), args) == params
+    assert params_from_args("n2v", n2v_owners(), args) == params
     assert shlex.split(denoise)[3:] == ["denoise", "tomo.mrc", "-o", "out/tomo_n2v.tif", "--method", "n2v",
                                         "--model", "out/tomo_n2v_model"]
 
@@ -108,3 +109,21 @@ def test_results_without_command_line_parameters_are_refused(tmp_path):
     with pytest.raises(FileExistsError):
         write_script(tmp_path / "taken.sh", "new")
     assert (tmp_path / "taken.sh").read_text() == "mine"
+
+
+def test_a_result_name_with_a_newline_or_quotes_never_runs_as_code(tmp_path):
+    noisy = make_sample(SHAPE).noisy
+    write_image(tmp_path / "noisy.tif", noisy)
+    hostile = "Median\ntouch pwned-by-name\x1b[2J\u202e"
+    output = "out $(touch pwned-by-path) `touch pwned-by-tick`; touch pwned-by-semicolon '.tif"
+    script = session_script(str(tmp_path / "noisy.tif"), [ScriptEntry(hostile, output, MEDIAN)])
+    assert "# Median touch pwned-by-name[2J" in script.splitlines()
+    done = run_bash(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not [path.name for path in tmp_path.glob("pwned*")]
+    np.testing.assert_allclose(read_image(tmp_path / output).data, FILTERS["median"].apply(noisy, MEDIAN),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_printable_keeps_one_plain_line():
+    assert printable("a\tb\r\nc\u200f\u202e d\x00") == "a b c d"

@@ -19,3 +19,13 @@ class ParameterError(ValueError):
 
 class Cancelled(Exception):
     """Raised inside a long computation when its cancel token was set."""
+
+
+class OutputExistsError(ImageError):
+    """An output file or folder exists and replacing it was not allowed.
+
+    ``path`` names it; the GUI and the command line word how to allow it.
+    """
+
+    def __init__(self, path, message="the file already exists; choose another name or allow overwriting"):
+        super().__init__(message, path)

@@ -13,8 +13,8 @@ from typing import Optional
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from et_denoise.engine.errors import ParameterError
-from et_denoise.engine.reproduce import (SAMPLE_INPUT, ScriptEntry, reproduce_commands, sample_command, session_script,
-                              write_script)
+from et_denoise.cli.reproduce import (SAMPLE_INPUT, ScriptEntry, reproduce_commands, sample_command, session_script,
+                           write_script)
 from et_denoise.gui.widgets.dialogs import show_error
 from et_denoise.gui.model import Document, Result
 from et_denoise.gui.files.saving import suggested_file_name
@@ -36,7 +36,7 @@ def result_commands_text(document: Document, result: Result) -> str:
     Raises
     ------
     ParameterError
-        No command reproduces it (see :func:`engine.reproduce.reproduce_commands`).
+        No command reproduces it (see :func:`cli.reproduce.reproduce_commands`).
     """
     input_path = _input(document)
     lines = [] if input_path is not None else [sample_command(document.planes().shape, seed=SAMPLE_SEED)]

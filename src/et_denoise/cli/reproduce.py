@@ -2,15 +2,17 @@
 
 A result made in the app is fully described by its input file and its
 parameters dataclass; :func:`reproduce_commands` turns them into the
-``main.py denoise`` call that computes the same array again::
+``denoise`` command that computes the same array again::
 
-    python main.py denoise tomo.mrc -o tomo_median.tif --method median --size 5 --footprint square --mode 2d
+    et-denoise denoise tomo.mrc -o tomo_median.tif --method median --size 5 --footprint square --mode 2d
 
-Every parameter is written out, not only those that differ from the defaults,
-so a command keeps meaning the same thing when a later version changes a
-default.  Paths are quoted with :func:`shlex.quote`.  Noise2Void / StructN2V
-results need a model: their commands train it first (same parameters and seed)
-and then predict with it.
+Every parameter is written out (:func:`~cli.options.params_options`), not only
+those that differ from the defaults, so a command keeps meaning the same thing
+when a later version changes a default.  Every word is quoted with
+:func:`shlex.quote`, and the result names written as comments lose their
+control characters (:func:`printable`), so no name or path typed by a user is
+ever run as code.  Noise2Void / StructN2V results need a model: their commands
+train it first (same parameters and seed) and then predict with it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import dataclasses
 import os
 import shlex
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Optional, Sequence
 
+from et_denoise.cli.options import params_options
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.params import MethodParams
 
@@ -46,47 +50,16 @@ def _join(words: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(word)) for word in words)
 
 
-def params_options(params: MethodParams) -> list[str]:
-    """Every parameter as command-line words: ``["--size", "5", "--mode", "2d", "--no-fast-mode"]``.
-
-    Parameters
-    ----------
-    params : MethodParams
-        A method's parameters dataclass.
-
-    Returns
-    -------
-    list of str
-        ``--field-name value`` for numbers and choices (floats written with
-        :func:`repr`, which reads back to the identical value), ``--x`` or
-        ``--no-x`` for booleans.
-
-    Raises
-    ------
-    ParameterError
-        A parameter the command line does not offer has a value other than its
-        default, so no command could reproduce it.
+def printable(text: str) -> str:
+    """``text`` without control characters (newlines, tabs, escapes, bidirectional overrides): one plain line.
 
     Examples
     --------
-    >>> from et_denoise.engine.filters import FILTERS
-    >>> params_options(FILTERS["median"].params_type(size=7))
-    ['--size', '7', '--footprint', 'square', '--mode', '2d']
+    >>> printable("Median\\n touch /tmp/x\\x1b[2J")
+    'Median touch /tmp/x[2J'
     """
-    words = []
-    for field in dataclasses.fields(params):
-        value = getattr(params, field.name)
-        option = "--" + field.name.replace("_", "-")
-        if not field.metadata.get("cli", True):
-            if value != field.default:
-                raise ParameterError(f"{field.metadata.get('label', field.name)} = {value!r} "
-                                     "cannot be given on the command line")
-            continue
-        if isinstance(value, bool):
-            words.append(option if value else "--no-" + option[2:])
-        else:
-            words += [option, repr(value) if isinstance(value, float) else str(value)]
-    return words
+    kept = (" " if char in "\t\n\r\v\f" else char for char in str(text))
+    return " ".join("".join(char for char in kept if unicodedata.category(char)[0] != "C").split())
 
 
 def _filter_name(params: MethodParams) -> Optional[str]:
@@ -215,10 +188,10 @@ def session_script(input_path: Optional[str], entries: Sequence[ScriptEntry], *,
         input_path = SAMPLE_INPUT
     for entry in entries:
         try:
-            lines += [f"# {entry.name}",
+            lines += [f"# {printable(entry.name)}",
                       *reproduce_commands(input_path, entry.output_path, entry.params, overwrite=True), ""]
         except ParameterError as error:
-            lines += [f"# {entry.name}: not reproduced: {error}", ""]
+            lines += [f"# {printable(entry.name)}: not reproduced: {printable(error)}", ""]
     return "\n".join(lines)
 
 

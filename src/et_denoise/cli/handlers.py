@@ -1,0 +1,218 @@
+"""One function per subcommand: check the arguments and every output, compute, write, report.
+
+Each handler takes the parsed arguments and the process's :class:`~cli.interrupts.Interrupts`
+and returns the exit code.  Every output location is checked before anything
+is read or computed (:mod:`cli.outputs`), so a run never fails at its end for
+a reason known at its start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from et_denoise.cli.errors import UserError
+from et_denoise.cli.interrupts import Interrupts
+from et_denoise.cli.options import filter_owners, given_params, n2v_owners, option_names, params_from_args
+from et_denoise.cli.outputs import check_distinct, check_output_file, check_output_folder
+
+
+class TerminalProgress:
+    """Draws a one-line progress bar on stderr when it is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._enabled = sys.stderr.isatty()
+        self._start = time.perf_counter()
+
+    def __call__(self, fraction: float) -> None:
+        if self._enabled:
+            width = 30
+            filled = int(round(fraction * width))
+            elapsed = time.perf_counter() - self._start
+            sys.stderr.write(f"\r{self._label} [{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {elapsed:5.1f} s")
+            if fraction >= 1.0:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def run_sample(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.engine.io import write_image
+    from et_denoise.engine.sample import make_sample, make_sample_2d
+
+    out = check_output_folder(args.output, option="-o")
+    suffix = ".mrc" if args.format == "mrc" else ".tif"
+    names = ("noisy", "clean")
+    if out.is_dir():
+        for name in names:
+            check_output_file(str(out / f"{name}{suffix}"), option="-o", overwrite=args.overwrite)
+    if args.two_d:
+        sample = make_sample_2d(seed=args.seed)
+    else:
+        sample = make_sample(shape=tuple(args.shape), seed=args.seed) if args.shape else make_sample(seed=args.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in zip(names, (sample.noisy, sample.clean)):
+        path = write_image(out / f"{name}{suffix}", data, voxel_size=sample.voxel_size, overwrite=args.overwrite)
+        print(f"wrote {path} {tuple(data.shape)} {data.dtype}")
+    return 0
+
+
+def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.engine.io import read_image, write_image
+
+    output = check_output_file(args.output, option="-o", overwrite=args.overwrite, inputs=[args.input])
+    if args.method == "n2v":
+        if not args.model:
+            raise UserError("--method n2v needs --model DIR (a model folder saved by 'train' or the app)")
+        if given_params(filter_owners(), args):
+            raise UserError("filter options do not apply to --method n2v (the model holds its parameters)")
+        if Path(args.model).is_file():
+            raise UserError(f"{args.model}: this is a file; --model needs the model folder saved by 'train'")
+        from et_denoise.engine.n2v import TrainedModel
+
+        model = TrainedModel.load(args.model)
+        label = "StructN2V" if model.mask is not None else "N2V"
+        apply = model.predict
+    else:
+        if args.model:
+            raise UserError(f"--model applies only to --method n2v, not {args.method}")
+        from et_denoise.engine.filters import FILTERS
+
+        method = FILTERS[args.method]
+        params = params_from_args(args.method, filter_owners(), args)
+        label = method.label
+
+        def apply(data, **kwargs):
+            tuned = _autotuned(method, data, params, args, kwargs["cancel"]) if args.auto else params
+            return method.apply(data, tuned, **kwargs)
+
+    image = read_image(args.input)
+    start = time.perf_counter()
+    with interrupts.cancelling() as token:
+        result = apply(image.data, progress=TerminalProgress(label), cancel=token)
+    path = write_image(output, result, like=image, overwrite=args.overwrite)
+    print(f"{label}: wrote {path} {tuple(result.shape)} float32 in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _autotuned(method, data, params, args, cancel):
+    """Parameters chosen by J-invariance with the noise's own blind-spot mask (``--auto``)."""
+    from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
+
+    fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
+    if fixed:
+        raise UserError(f"--auto chooses {option_names(fixed)} itself; leave it out")
+    result = autotune(method, data, base=params, progress=TerminalProgress("Auto-tuning"), cancel=cancel)
+    chosen = ", ".join(f"{name} {getattr(result.params, name):g}" for name in DEFAULT_GRIDS[method.name])
+    print(f"auto-tuned {method.label}: {chosen} "
+          f"(J-invariance, blind-spot mask {'×'.join(map(str, result.mask.shape))} px)")
+    return result.params
+
+
+def run_train(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.engine.io import read_image
+    from et_denoise.engine.n2v import EventKind, StopReason, train
+
+    if args.mask is not None and args.mask_file is not None:
+        raise UserError("give either --mask or --mask-file, not both")
+    if args.mask_file is not None:
+        args.mask = str(args.mask_file)
+    model_dir = check_output_folder(args.model, option="--model")
+    if model_dir.is_dir() and any(model_dir.iterdir()) and not args.overwrite:
+        raise UserError(f"{model_dir} already holds files; add --overwrite to replace the model")
+    params = params_from_args("n2v", n2v_owners(), args)
+    images = [read_image(path).data for path in args.inputs]
+
+    def report(event) -> None:
+        interrupts.allow_cancel()  # from the first batch on, there are weights to keep
+        if event.kind is EventKind.EPOCH:
+            val = f" val_loss {event.val_loss:.4f}" if event.val_loss is not None else ""
+            print(f"epoch {event.epoch}/{event.epochs} loss {event.loss:.4f}{val} "
+                  f"lr {event.learning_rate:.2e} eta {event.eta_s:.0f} s", flush=True)
+
+    start = time.perf_counter()
+    with interrupts.cancelling(from_start=False) as token:  # preparing, a signal ends the run at once
+        model = train(images, params, progress=report, cancel=token, model_dir=model_dir)
+    if model.history.stopped is StopReason.CANCELLED:
+        print("stopped early: the best weights so far are kept")
+    print(f"saved model to {model_dir} after {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def run_autocorr(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.engine.analysis.mask_suggestion import DEFAULT_THRESHOLD, analyse_noise
+    from et_denoise.engine.io import read_image, write_image
+
+    inputs = [args.input] + ([args.residual] if args.residual else [])
+    save = None if args.save is None else check_output_file(args.save, option="-o", overwrite=args.overwrite,
+                                                             inputs=inputs)
+    image = read_image(args.input)
+    denoised = None
+    if args.residual:
+        denoised = read_image(args.residual).data
+        if denoised.shape != image.data.shape:
+            raise UserError(f"{args.residual} has shape {denoised.shape}, but {args.input} has {image.data.shape}")
+    with interrupts.cancelling() as token:
+        analysis = analyse_noise(image.data, denoised=denoised, region=args.region, radius=args.radius,
+                                 threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+                                 three_d=args.three_d, progress=TerminalProgress("Autocorrelation"), cancel=token)
+    print(analysis.report())
+    if save is not None:
+        if save.suffix.lower() == ".png":
+            from et_denoise.engine.analysis.autocorr_figure import save_autocorrelation_heat_map
+
+            save_autocorrelation_heat_map(save, analysis.autocorrelation, overwrite=args.overwrite)
+        else:
+            write_image(save, analysis.autocorrelation.values.astype("float32"), overwrite=args.overwrite)
+        print(f"wrote {save}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.engine.compare.comparison import compare_files
+    from et_denoise.engine.compare.figure import validate_figure_path
+
+    inputs = [args.original, *args.results] + ([args.reference] if args.reference else [])
+    outputs = [args.output] + ([args.csv] if args.csv is not None else [])
+    for path, option in zip(outputs, ("-o", "--csv")):
+        check_output_file(path, option=option, overwrite=args.overwrite, inputs=inputs)
+    validate_figure_path(args.output)
+    check_distinct(outputs)
+    table = compare_files(args.original, args.results, args.output, reference_path=args.reference,
+                          csv_path=args.csv, slice_index=args.slice, overwrite=args.overwrite)
+    print(table.to_text())
+    print(f"wrote {args.output}" + (f" and {args.csv}" if args.csv else ""))
+    return 0
+
+
+def run_gui(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    if args.screenshot and not (args.sample or args.path):
+        raise UserError("--screenshot needs --sample or an image file")
+    if (args.size or args.tab) and not args.screenshot:
+        raise UserError("--size and --tab go with --screenshot")
+    size = None
+    if args.size:
+        from et_denoise.gui.screenshot import parse_size
+
+        try:
+            size = parse_size(args.size)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+    if args.screenshot:
+        check_output_file(args.screenshot, option="--screenshot", overwrite=True)
+    from et_denoise.gui.app import run_gui as open_app
+
+    interrupts.uninstall()
+    return open_app(args.path, sample=args.sample, screenshot=args.screenshot, size=size, tab=args.tab)
+
+
+def run_self_test(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.engine.selftest import run_self_test as check_installation
+
+    return 0 if check_installation(print) else 1
+
+
+HANDLERS = {"sample": run_sample, "denoise": run_denoise, "train": run_train, "autocorr": run_autocorr,
+            "compare": run_compare, "gui": run_gui}
