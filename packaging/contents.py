@@ -7,7 +7,7 @@ imports an excluded module, so a new feature cannot silently break the build.
 
 #: Packages collected whole although no static import reaches all their modules.
 COLLECTED_PACKAGES = (
-    "et_denoise",       # engine modules are imported inside functions, tab modules found at run time
+    "et_denoise",       # engine modules are imported inside functions
     "mrcfile",          # not all submodules are reached by static analysis
     "bioimageio.spec",  # imported only inside engine.n2v.export (model export)
 )

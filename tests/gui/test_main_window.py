@@ -1,6 +1,5 @@
 """Acceptance tests of the main window, as a user would drive it."""
 
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -230,9 +229,13 @@ def test_parameters_persist_between_windows(window, qtbot):
     assert other.tab("median").form.params().size == 9
 
 
-def test_about_box_names_the_cpu_without_importing_tensorflow(window, dialogs):
-    loaded_before = "tensorflow" in sys.modules
-    window.about_action.trigger()
-    kind, title, text = dialogs.shown[-1]
-    assert kind == "about" and "CPU:" in text and "Python" in text and "pyqtgraph" in text
-    assert ("tensorflow" in sys.modules) == loaded_before
+def test_the_window_shows_every_tab_in_order_and_only_the_current_one_is_active(window):
+    from et_denoise.engine.filters import FILTERS
+
+    titles = [window.tabs.tabText(index) for index in range(window.tabs.count())]
+    assert titles == [*(method.label for method in FILTERS.values()), "StructN2V", "Noise analysis", "Compare"]
+    compare = window.select_tab("compare")
+    assert compare.active and not any(window.tab(key).active for key in window.tab_keys if key != "compare")
+    assert window.central_stack.currentWidget() is compare.central_view
+    window.select_tab("median")
+    assert not compare.active and window.central_stack.currentWidget() is window.canvas

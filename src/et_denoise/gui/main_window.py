@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -24,8 +23,8 @@ from et_denoise.gui.widgets.results_panel import ResultsPanel
 from et_denoise.gui.files.saving import save_result
 from et_denoise.gui.settings import AppSettings
 from et_denoise.gui.canvas.slice_control import SliceControl
-from et_denoise.gui.tabs.base import TabContext
-from et_denoise.gui.tabs.registry import tab_specs
+from et_denoise.gui.tabs.base import Tab, TabContext
+from et_denoise.gui.tabs.registry import TABS
 
 OPEN_FILTER = "Images (*.tif *.tiff *.mrc *.rec *.st *.mrcs *.ali *.map);;All files (*)"
 _MODE_KEYS = {CompareMode.SPLIT: "Ctrl+1", CompareMode.SIDE_BY_SIDE: "Ctrl+2", CompareMode.DIFFERENCE: "Ctrl+3",
@@ -44,7 +43,7 @@ _MODE_TIPS = {
 class MainWindow(QMainWindow):
     """ET Denoise's window; ``document`` is the open image and its results."""
 
-    def __init__(self, settings: Optional[AppSettings] = None) -> None:
+    def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
         self.document = Document()
@@ -88,15 +87,15 @@ class MainWindow(QMainWindow):
     def _build_tabs(self) -> None:
         context = TabContext(self.document, self.jobs, self.settings)
         self.tabs = MethodTabs()
-        self.tab_keys: list[str] = []
-        for spec in tab_specs():
+        self.tab_keys = [spec.key for spec in TABS]
+        self._tabs: list[Tab] = []
+        for spec in TABS:
             tab = spec.factory(context)
             index = self.tabs.addTab(tab, spec.title)
-            if hasattr(tab, "canvas_requested"):
-                tab.canvas_requested.connect(self.show_canvas)
+            tab.canvas_requested.connect(self.show_canvas)
             self.tabs.setTabToolTip(index, spec.tooltip)
-            self.tab_keys.append(spec.key)
-        self._active_tab: Optional[QWidget] = None
+            self._tabs.append(tab)
+        self._active_tab: Tab | None = None
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.methods_dock = self._dock("Methods", "methodsDock", self.tabs)
 
@@ -233,15 +232,15 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def save_result(self, result, path: Optional[str] = None):
+    def save_result(self, result, path: str | None = None):
         """Save ``result`` (asking where when ``path`` is None); returns the job or None."""
         return save_result(self, self.document, result, self.jobs, self.settings, path)
 
-    def tab(self, key: str) -> QWidget:
-        """The tab registered as ``key`` (a method's name for the filter tabs)."""
-        return self.tabs.widget(self.tab_keys.index(key))
+    def tab(self, key: str) -> Tab:
+        """The tab listed as ``key`` in :data:`~gui.tabs.registry.TABS` (a method's name for the filter tabs)."""
+        return self._tabs[self.tab_keys.index(key)]
 
-    def select_tab(self, key: str) -> QWidget:
+    def select_tab(self, key: str) -> Tab:
         """Show the tab registered as ``key`` and return it."""
         self.tabs.setCurrentIndex(self.tab_keys.index(key))
         return self.tab(key)
@@ -265,10 +264,8 @@ class MainWindow(QMainWindow):
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.set_value("view/mode", self.canvas.mode.name)
         self.settings.sync()
-        for index in range(self.tabs.count()):
-            shutdown = getattr(self.tabs.widget(index), "shutdown", None)
-            if shutdown is not None:
-                shutdown()
+        for tab in self._tabs:
+            tab.shutdown()
         # Every job must have ended before the thread pool is destroyed: its
         # destructor would otherwise wait for Python work while holding the GIL.
         self.hide()
@@ -299,7 +296,8 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_image)
         for action in (self.auto_contrast_action, self.fit_action):
             action.setEnabled(has_image and canvas_shown)
-        self.grid_action.setEnabled(has_image and getattr(self._active_tab, "central_view", None) is not None)
+        self.grid_action.setEnabled(has_image and self._active_tab is not None
+                                    and self._active_tab.central_view is not None)
         self.save_action.setEnabled(self.results_panel.selected() is not None)
 
     # ------------------------------------------------------------ handlers
@@ -318,7 +316,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
 
-    def show_canvas(self, mode: Optional[CompareMode] = None) -> None:
+    def show_canvas(self, mode: CompareMode | None = None) -> None:
         """Show the comparison canvas in the central area, in ``mode`` if given."""
         if mode is not None:
             self.canvas.set_mode(mode)
@@ -327,7 +325,7 @@ class MainWindow(QMainWindow):
 
     def show_tab_view(self) -> None:
         """Show the current tab's central view (the Compare grid) in the central area, if it has one."""
-        view = getattr(self._active_tab, "central_view", None)
+        view = self._active_tab.central_view if self._active_tab is not None else None
         if view is None:
             return
         if self.central_stack.indexOf(view) < 0:
@@ -340,12 +338,12 @@ class MainWindow(QMainWindow):
             self.mode_actions[mode].setChecked(True)
 
     def _on_tabs_current_changed(self, index: int) -> None:
-        if self._active_tab is not None and hasattr(self._active_tab, "set_active"):
+        if self._active_tab is not None:
             self._active_tab.set_active(False)
-        self._active_tab = self.tabs.widget(index)
-        if self._active_tab is not None and hasattr(self._active_tab, "set_active"):
+        self._active_tab = self._tabs[index] if 0 <= index < len(self._tabs) else None
+        if self._active_tab is not None:
             self._active_tab.set_active(True)
-        if getattr(self._active_tab, "central_view", None) is not None:
+        if self._active_tab is not None and self._active_tab.central_view is not None:
             self.show_tab_view()
         else:
             self.show_canvas()

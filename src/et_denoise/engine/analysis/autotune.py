@@ -40,6 +40,7 @@ DEFAULT_GRIDS: dict[str, dict[str, tuple]] = {
     "median": {"size": (3, 5, 7, 9, 11, 13, 15, 19, 23, 31)},
     "diffusion": {"kappa": (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), "iterations": (5, 10, 20, 40, 80, 160)},
     "nlm": {"h": (0.5, 0.65, 0.8, 1.0, 1.25, 1.6, 2.0), "patch_distance": (3, 5, 8)},
+    "dct": {"strength": (0.8, 0.9, 1.0, 1.1, 1.25, 1.5)},
 }
 """The settings searched for each method (by :attr:`Method.name`) when no grid is given.
 

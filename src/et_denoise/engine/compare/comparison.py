@@ -30,7 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from et_denoise.engine.analysis.autocorr import Region, residual_autocorrelation
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn
 from et_denoise.engine.compare.metrics import psnr, ssim
 from et_denoise.engine.analysis.noise import estimate_noise_sigma
@@ -526,7 +526,7 @@ def compare_files(original_path, result_paths: Sequence, figure_path, *, referen
     validate_figure_path(figure_path)
     for path in outputs:
         if path.exists() and not overwrite:
-            raise ImageError(f"{path} already exists; add --overwrite to replace it")
+            raise OutputExistsError(path)
     original = read_image(original_path).data
     names = unique_names([Path(path).stem for path in result_paths])
     images = [ComparedImage(name, read_image(path).data) for name, path in zip(names, result_paths)]

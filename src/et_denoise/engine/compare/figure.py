@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from et_denoise.engine.compare.comparison import MetricsTable, format_value, line_profile
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
 
 #: Colours of the results' titles, curves and rows (Okabe & Ito's colour-blind-safe set, yellow left out).
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2")
@@ -275,7 +275,7 @@ def save_comparison_figure(path, panels: Sequence[Panel], *, line=None, metrics:
     path = Path(path)
     kind = validate_figure_path(path)
     if path.exists() and not overwrite:
-        raise ImageError(f"{path} already exists; add --overwrite to replace it")
+        raise OutputExistsError(path)
     figure = comparison_figure(panels, line=line, metrics=metrics, size=size, caption=caption)
     try:
         figure.savefig(path, format=kind, dpi=size.dpi, facecolor="white")

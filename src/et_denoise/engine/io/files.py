@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
 from et_denoise.engine.io.checks import check_finite
 from et_denoise.engine.io.image_data import ImageData, Vector3
 from et_denoise.engine.io.memory import default_mmap_threshold
@@ -190,7 +190,7 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
         if path.is_dir():
             raise ImageError("this is a folder; choose a file name to save to", path)
         if path.exists() and not overwrite:
-            raise ImageError("the file already exists; choose another name or allow overwriting", path)
+            raise OutputExistsError(path)
         if not path.parent.is_dir():
             raise ImageError(f"the folder {path.parent} does not exist", path)
         with atomic_file(path, overwrite=overwrite) as stream:

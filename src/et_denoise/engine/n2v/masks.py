@@ -34,6 +34,8 @@ import numpy as np
 from et_denoise.engine.errors import ParameterError
 
 PRESETS = ("none", "horizontal", "vertical", "cross", "square")
+#: Longest preset: the largest odd side that fits the largest training patch (512 pixels).
+MAX_PRESET_LENGTH = 511
 
 
 def _line(length: int, axis: int) -> np.ndarray:
@@ -81,8 +83,9 @@ def preset_mask(kind: str, length: int) -> Optional[np.ndarray]:
         return None
     if kind not in _BUILDERS:
         raise ParameterError(f"unknown mask {kind!r}; use one of {', '.join(PRESETS)} or a mask file")
-    if length < 3 or length % 2 == 0:
-        raise ParameterError(f"mask length must be an odd number of at least 3, got {length}")
+    if length < 3 or length % 2 == 0 or length > MAX_PRESET_LENGTH:
+        raise ParameterError(f"mask length must be an odd number from 3 to {MAX_PRESET_LENGTH} "
+                             f"(the largest patch side - 1), got {length}")
     return _BUILDERS[kind](length)
 
 

@@ -1,2 +1,1 @@
-"""Method tabs.  Every module in this package is imported by :func:`gui.tabs.registry.tab_specs`,
-so a new tab is one new module here that calls :func:`~gui.tabs.registry.register_tab`."""
+"""Method tabs, one sub-package each; :data:`gui.tabs.registry.TABS` lists them in the order shown."""

@@ -1,4 +1,4 @@
-"""What every method tab receives and the one hook the main window calls on it."""
+"""What every method tab receives, and what the main window calls on it (directly: every tab is a Tab)."""
 
 from __future__ import annotations
 

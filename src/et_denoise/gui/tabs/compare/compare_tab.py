@@ -34,7 +34,6 @@ from et_denoise.gui.tabs.compare.metrics_table import MetricsTableView
 from et_denoise.gui.model import Document, Result, choice_text, format_seconds
 from et_denoise.gui.files.reproduce_actions import copy_result_command, export_session_script
 from et_denoise.gui.tabs.base import Tab, TabContext
-from et_denoise.gui.tabs.registry import register_tab
 from et_denoise.gui.theme import TEXT
 
 _RESULT_ROLE = Qt.ItemDataRole.UserRole
@@ -461,6 +460,3 @@ class CompareTab(Tab):
             self.context.settings.set_last_folder("figure", os.path.dirname(path))
             self.export_csv(path)
 
-
-register_tab("compare", "Compare", CompareTab, order=60,
-             tooltip="The original and your results side by side: line profile, metrics, figure export")

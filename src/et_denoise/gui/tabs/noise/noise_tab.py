@@ -37,7 +37,6 @@ from et_denoise.gui.model import Result
 from et_denoise.gui.tabs.noise.region_selector import RegionSelector
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.tabs.base import Tab, TabContext
-from et_denoise.gui.tabs.registry import register_tab
 
 #: Wait this long after the last change of source, region or slice before analysing.
 ANALYSIS_DELAY_MS = 150
@@ -405,7 +404,3 @@ class NoiseTab(Tab):
         set_status(self.verdict, f"Analysis failed: {message}", error=True)
         self.verdict.show()
 
-
-register_tab("noise", "Noise analysis", NoiseTab, order=50,
-             tooltip="Measure the noise's correlation between neighbouring pixels and turn it into a "
-                     "StructN2V blind-spot mask")

@@ -35,7 +35,6 @@ from et_denoise.gui.model import Preview, Result, choice_text, describe_params, 
 from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
 from et_denoise.gui.widgets.status_label import set_status
 from et_denoise.gui.tabs.base import Tab, TabContext
-from et_denoise.gui.tabs.registry import register_tab
 from et_denoise.gui.tabs.structn2v.training_worker import TrainingRun
 
 #: Key of the method: its results' ``method`` and its remembered parameters.
@@ -568,6 +567,3 @@ class StructN2VTab(Tab):
         self.export_button.setEnabled(has_model and has_image and not training and not busy)
         self.apply_button.setEnabled(has_model and has_image and not training and self._apply_job is None)
 
-
-register_tab("structn2v", "StructN2V", StructN2VTab, order=40,
-             tooltip="Train a self-supervised denoising network (Noise2Void / StructN2V) on the open image")
