@@ -71,3 +71,36 @@ def test_screenshot_mode_saves_the_window_with_a_diffusion_result(tmp_path):
 
     image = QImage(str(png))
     assert image.width() >= 1000 and image.height() >= 700
+
+
+def _run_main(tmp_path, *arguments):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *arguments], cwd=ROOT, env=_environment(tmp_path),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_screenshot_of_a_file_at_1024_by_700_shows_the_tab_asked_for(tmp_path):
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from et_denoise.engine.io import write_image
+
+    stack = tmp_path / "stack.tif"
+    write_image(stack, np.random.default_rng(0).normal(size=(6, 80, 96)).astype(np.float32))
+    png = tmp_path / "median.png"
+    completed = _run_main(tmp_path, str(stack), "--screenshot", str(png), "--size", "1024x700", "--tab", "median")
+    assert completed.returncode == 0, completed.stderr
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (1024, 700)
+
+
+def test_screenshot_options_refuse_bad_values_in_one_line(tmp_path):
+    png = tmp_path / "x.png"
+    for arguments, expected in ((["--size", "big"], "--size takes WIDTHxHEIGHT"),
+                                (["--tab", "nothing"], "unknown tab 'nothing'"),
+                                ([], "needs --sample or an image file")):
+        sample = ["--sample"] if arguments else []
+        completed = _run_main(tmp_path, *sample, "--screenshot", str(png), *arguments)
+        assert completed.returncode == 2, completed.stderr
+        errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and expected in errors[0], completed.stderr
+    assert not png.exists()

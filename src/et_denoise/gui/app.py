@@ -28,16 +28,22 @@ def create_application(argv: Optional[list] = None) -> QApplication:
 
 
 def create_window():
-    """A new main window (the application must exist), with the filters warming up in the background."""
+    """A new main window (the application must exist), with the filters warming up in the background.
+
+    Parameter fields of the application change on the mouse wheel only when focused.
+    """
     from et_denoise.gui.main_window import MainWindow
     from et_denoise.gui.warm_up import start_warm_up
+    from et_denoise.gui.widgets.wheel_guard import install_wheel_guard
 
+    install_wheel_guard(QApplication.instance())
     window = MainWindow()
     window.warm_up_job = start_warm_up(window.jobs)
     return window
 
 
-def run_gui(path: Optional[str] = None, *, sample: bool = False, screenshot: Optional[str] = None) -> int:
+def run_gui(path: Optional[str] = None, *, sample: bool = False, screenshot: Optional[str] = None,
+            size: Optional[tuple] = None, tab: Optional[str] = None) -> int:
     """Open the main window and run until it closes; returns the exit code.
 
     Parameters
@@ -47,16 +53,28 @@ def run_gui(path: Optional[str] = None, *, sample: bool = False, screenshot: Opt
     sample : bool
         Open the built-in sample tomogram.
     screenshot : str, optional
-        With ``sample``: apply anisotropic diffusion, show the result in split
-        view, save a PNG of the window to this path and return 0.
+        Apply the filter of ``tab`` (anisotropic diffusion for other tabs) to
+        the sample or ``path``, show the result in split view, save a PNG of
+        the window to this path and return 0 (1 if the window had to grow
+        beyond ``size``).
+    size : (width, height), optional
+        The screenshot's window size (default 1440 × 900).
+    tab : str, optional
+        Key of the tab shown in the screenshot (default ``"diffusion"``).
     """
     app = create_application()
     window = create_window()
     window.show()
     if screenshot:
-        from et_denoise.gui.screenshot import ScreenshotScript
+        from et_denoise.gui.screenshot import DIFFUSION_TAB, WINDOW_SIZE, ScreenshotScript
 
-        script = ScreenshotScript(window, screenshot)
+        try:
+            script = ScreenshotScript(window, screenshot, size=size or WINDOW_SIZE, tab=tab or DIFFUSION_TAB,
+                                      image_path=None if sample else path)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            window.close()
+            return 2
         QTimer.singleShot(0, script.start)
         app.exec()
         return script.exit_code

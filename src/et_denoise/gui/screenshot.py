@@ -1,6 +1,17 @@
-"""Screenshot mode: the sample with a finished diffusion result in split view, saved as PNG."""
+"""Screenshot mode: an image with a finished result, one tab shown, the window saved as PNG.
+
+``et-denoise --sample --screenshot FILE.png --size 1024x700 --tab median``
+opens the sample (or a file), applies the tab's filter (anisotropic diffusion
+for tabs that are not filters), shows the tab at exactly the size asked for,
+saves the window and exits.  The exit code is 1 when the window had to grow
+beyond that size: its content needs more room than a small screen has.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -15,47 +26,85 @@ WINDOW_SIZE = (1440, 900)
 DIFFUSION_TAB = "diffusion"
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1024x700"`` as ``(1024, 700)``; ValueError with a one-line message otherwise."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size takes WIDTHxHEIGHT in pixels, such as 1024x700, not {text!r}") from None
+    if width < 200 or height < 200:
+        raise ValueError(f"--size {text} is too small: at least 200x200")
+    return width, height
+
+
 class ScreenshotScript(QObject):
-    """Drives a shown window: open the sample, apply diffusion, grab the window, quit.
+    """Drives a shown window: open the image, apply a filter, show ``tab``, grab the window, quit.
 
     Every step waits on a signal, never on a fixed delay.  ``exit_code`` is 0
-    when the PNG was written.
+    when the PNG was written and the window kept ``size``.
     """
 
-    def __init__(self, window: MainWindow, path: str) -> None:
+    def __init__(self, window: MainWindow, path: str, *, size: tuple[int, int] = WINDOW_SIZE,
+                 tab: str = DIFFUSION_TAB, image_path: Optional[str] = None) -> None:
         super().__init__(window)
+        if tab not in window.tab_keys:
+            raise ValueError(f"unknown tab {tab!r}: choose one of {', '.join(window.tab_keys)}")
         self.window = window
         self.path = path
+        self.size = tuple(size)
+        self.tab_key = tab
+        self.image_path = image_path
         self.exit_code = 1
+        self.message = ""
         self._timeout = QTimer(self)
         self._timeout.setSingleShot(True)
-        self._timeout.timeout.connect(lambda: self._finish(1))
+        self._timeout.timeout.connect(lambda: self._fail("no result after 180 s"))
 
     def start(self) -> None:
         """Begin once the event loop runs."""
         self._timeout.start(TIMEOUT_MS)
-        self.window.resize(*WINDOW_SIZE)
+        self.window.resize(*self.size)
         self.window.document.image_opened.connect(self._on_document_image_opened)
         self.window.document.results.added.connect(self._on_results_added)
-        job = self.window.opener.open_sample()
-        job.failed.connect(lambda _message: self._finish(1))
+        if self.image_path is None:
+            job = self.window.opener.open_sample()
+        else:
+            path = os.path.abspath(self.image_path)
+            job = self.window.jobs.submit(f"Opening {os.path.basename(path)}", lambda _p, _c: _read(path))
+            job.succeeded.connect(lambda image: self.window.document.open_image(image, os.path.basename(path)))
+        job.failed.connect(lambda message: self._fail(f"could not open the image: {message}"))
 
     def _on_document_image_opened(self, _document) -> None:
-        tab = self.window.select_tab(DIFFUSION_TAB)
-        job = tab.apply()
-        job.failed.connect(lambda _message: self._finish(1))
-        job.cancelled.connect(lambda: self._finish(1))
+        tab = self.window.tab(self.tab_key)
+        is_filter = callable(getattr(tab, "apply", None)) and hasattr(tab, "apply_job")
+        job = self.window.select_tab(self.tab_key if is_filter else DIFFUSION_TAB).apply()
+        job.failed.connect(lambda message: self._fail(f"the filter failed: {message}"))
+        job.cancelled.connect(lambda: self._fail("the filter was cancelled"))
 
     def _on_results_added(self, _result) -> None:
-        self.window.canvas.set_mode(CompareMode.SPLIT)
-        self.window.canvas.set_wipe_fraction(0.5)
+        self.window.select_tab(self.tab_key)
+        if self.window.central_stack.currentWidget() is self.window.canvas:
+            self.window.canvas.set_mode(CompareMode.SPLIT)
+            self.window.canvas.set_wipe_fraction(0.5)
         # Let pending events (layout, status bar) settle, then grab: grab() paints synchronously.
         QTimer.singleShot(0, self._grab)
 
     def _grab(self) -> None:
         QApplication.processEvents()
         saved = self.window.grab().save(self.path)
-        self._finish(0 if saved else 1)
+        grown = self.window.size().toTuple()
+        if not saved:
+            self._fail(f"could not write {self.path}")
+        elif grown != self.size:
+            self._fail(f"the window had to grow from {self.size[0]}x{self.size[1]} to {grown[0]}x{grown[1]} "
+                       f"to fit the {self.tab_key} tab (saved anyway)")
+        else:
+            self._finish(0)
+
+    def _fail(self, message: str) -> None:
+        self.message = message
+        print(f"error: screenshot: {message}", file=sys.stderr)
+        self._finish(1)
 
     def _finish(self, code: int) -> None:
         self._timeout.stop()
@@ -63,3 +112,9 @@ class ScreenshotScript(QObject):
         self.window.document.results.clear()
         self.window.close()
         QApplication.instance().exit(code)
+
+
+def _read(path: str):
+    from et_denoise.engine.io import read_image
+
+    return read_image(path)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QSizePolicy, QStackedWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
+from et_denoise.gui.widgets.vertical_scroll import VerticalScroll
 
 class FlowLayout(QLayout):
     """Lays its items out left to right, starting a new row when one is full."""
@@ -124,8 +125,8 @@ class MethodTabs(QWidget):
         layout.addWidget(self._stack, 1)
 
     def addTab(self, widget: QWidget, title: str) -> int:  # QTabWidget's name
-        """Add a page; returns its index."""
-        index = self._stack.addWidget(widget)
+        """Add a page (shown in a vertical scroll area); returns its index."""
+        index = self._stack.addWidget(VerticalScroll(widget))
         button = QToolButton()
         button.setObjectName("methodTab")
         button.setText(title)
@@ -151,7 +152,8 @@ class MethodTabs(QWidget):
 
     def widget(self, index: int) -> Optional[QWidget]:  # QTabWidget's name
         """The page at ``index``."""
-        return self._stack.widget(index)
+        scroll = self._stack.widget(index)
+        return scroll.content if scroll is not None else None
 
     def currentIndex(self) -> int:  # Qt's name
         """Index of the page shown."""
@@ -159,7 +161,7 @@ class MethodTabs(QWidget):
 
     def currentWidget(self) -> Optional[QWidget]:  # Qt's name
         """The page shown."""
-        return self._stack.currentWidget()
+        return self.widget(self.currentIndex())
 
     def setCurrentIndex(self, index: int) -> None:  # Qt's name
         """Show the page at ``index``."""

@@ -12,7 +12,7 @@ import time
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
-                               QVBoxLayout)
+                               QVBoxLayout, QWidget)
 
 from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS
 from et_denoise.engine.errors import ParameterError
@@ -22,6 +22,7 @@ from et_denoise.gui.jobs.job_runner import Job, LatestJob
 from et_denoise.gui.model import Preview, Result, format_seconds
 from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
+from et_denoise.gui.widgets.vertical_scroll import VerticalScroll
 from et_denoise.gui.tabs.base import Tab, TabContext
 
 #: Wait this long after the last parameter change before computing a preview.
@@ -87,12 +88,17 @@ class FilterTab(Tab):
         self.apply_button.clicked.connect(self.apply)
         self.apply_status = status_label()
 
+        # The parameters scroll on a short screen; Apply and its status stay in sight.
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(description)
+        body_layout.addWidget(group)
+        body_layout.addWidget(self.live_preview)
+        body_layout.addWidget(self.preview_status)
+        body_layout.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(description)
-        layout.addWidget(group)
-        layout.addWidget(self.live_preview)
-        layout.addWidget(self.preview_status)
-        layout.addStretch(1)
+        layout.addWidget(VerticalScroll(body), 1)
         layout.addWidget(self.apply_button)
         layout.addWidget(self.apply_status)
         for label in (description, self.preview_status, self.apply_status):
