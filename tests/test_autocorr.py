@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import (Region, noise_autocorrelation, parse_region,
-                             residual_autocorrelation)
+from et_denoise.engine.analysis.autocorr import (MATCH_TOLERANCE, Region, noise_autocorrelation, parse_region,
+                                                 residual_autocorrelation, residual_verdict)
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.sample import make_sample_2d
@@ -128,3 +128,19 @@ def test_bad_inputs_raise_clear_errors():
         noise_autocorrelation(np.ones(32), radius=3)
     with pytest.raises(ImageError, match="NaN"):
         noise_autocorrelation(np.full((32, 32), np.nan), radius=3, highpass_sigma=0)
+
+
+def test_a_residual_correlated_like_the_noise_matches_and_one_that_kept_structure_does_not():
+    noise = ndimage.uniform_filter1d(_noise((256, 256)), 5, axis=1, mode="wrap")
+    reference = noise_autocorrelation(noise, radius=6, highpass_sigma=0)
+    removed_all = residual_autocorrelation(noise, np.zeros_like(noise), radius=6)
+    matches, text = residual_verdict(removed_all, reference)
+    assert matches and "correlated like the raw noise" in text
+    # predicting each pixel from its horizontal neighbours copies the correlated noise into the result
+    neighbours = ndimage.correlate1d(noise, [0.5, 0.0, 0.5], axis=-1, mode="wrap")
+    matches, text = residual_verdict(residual_autocorrelation(noise, neighbours, radius=6), reference)
+    assert not matches and "Δy +0 px" in text
+    largest = float(text.split("by up to ")[1].split(" ")[0])
+    assert largest > 3 * MATCH_TOLERANCE
+    with pytest.raises(ParameterError, match="same radius"):
+        residual_verdict(residual_autocorrelation(noise, neighbours, radius=4), reference)

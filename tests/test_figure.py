@@ -7,7 +7,8 @@ from PIL import Image
 
 from et_denoise.engine.compare.comparison import ComparedImage, compare
 from et_denoise.engine.errors import ImageError, ParameterError
-from et_denoise.engine.compare.figure import (ORIGINAL_COLOUR, FigureSize, Panel, auto_levels, comparison_figure, result_colour,
+from et_denoise.engine.contrast import percentile_levels
+from et_denoise.engine.compare.figure import (ORIGINAL_COLOUR, FigureSize, Panel, comparison_figure, result_colour,
                            save_comparison_figure)
 
 SHAPE = (60, 90)  # not square, so a squashed tile would show
@@ -37,7 +38,7 @@ def test_tiles_keep_the_image_aspect_and_share_the_original_contrast(images):
     for axes in tiles:
         box = axes.get_position()
         assert (box.width * width) / (box.height * height) == pytest.approx(SHAPE[1] / SHAPE[0], rel=1e-6)
-        assert axes.images[0].get_clim() == pytest.approx(auto_levels(images[0]))
+        assert axes.images[0].get_clim() == pytest.approx(percentile_levels(images[0]))
 
 
 def test_titles_are_coloured_like_the_curves_and_the_table_rows(images):

@@ -163,3 +163,12 @@ def test_automatic_steps_make_one_pass_over_the_augmented_patches():
     assert auto_steps_per_epoch(160, params) == 40  # 160 patches x 4 orientations / 16
     assert auto_steps_per_epoch(160, params.replace(mask="none")) == 80
     assert auto_steps_per_epoch(1, params) == 10 and auto_steps_per_epoch(10**6, params) == 400
+
+
+def test_masks_are_the_same_whatever_their_dtype_and_none_only_equals_none():
+    from et_denoise.engine.n2v.masks import same_mask
+
+    assert same_mask(preset_mask("horizontal", 3), np.ones((1, 3), bool))
+    assert not same_mask(preset_mask("horizontal", 3), preset_mask("vertical", 3))
+    assert not same_mask(preset_mask("horizontal", 3), np.ones((1, 5), bool))
+    assert same_mask(None, None) and not same_mask(None, np.ones((1, 1), bool))

@@ -17,7 +17,7 @@ from et_denoise.engine.compare.metrics import psnr
 from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOptions
 from et_denoise.gui.model import Result
 from et_denoise.gui.tabs.compare.compare_grid import ContrastMode
-from et_denoise.gui.tabs.compare.compare_tab import MetricsScope, key_parameters
+from et_denoise.gui.tabs.compare.compare_tab import MetricsScope
 
 
 def add_results(document, specs):
@@ -206,13 +206,6 @@ def test_figure_dialog_converts_units_and_reads_back():
     options = dialog.options()
     assert options.size == FigureSize(10.0, None, "in", 300)
     assert (options.profile, options.metrics) == (False, True)
-
-
-def test_key_parameters_name_what_tells_results_apart():
-    assert key_parameters(FILTERS["median"].params_type(size=5)) == "Size 5"
-    diffusion = FILTERS["diffusion"].params_type(kappa=1.5)
-    assert key_parameters(diffusion) == "Iterations 15 · κ 1.5 · Step γ 0.15"
-    assert key_parameters(None) == ""
 
 
 def test_results_panel_menu_copies_a_results_command_and_exports_the_session(sample_window, tmp_path, dialogs):

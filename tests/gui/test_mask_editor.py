@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v import N2VParams, parse_mask, preset_mask
-from et_denoise.gui.tabs.structn2v.mask_editor import MaskEditor, mask_spec, preset_of, trim_mask
+from et_denoise.engine.n2v.masks import preset_of, trim_mask
+from et_denoise.gui.tabs.structn2v.mask_editor import MaskEditor, mask_spec
 from et_denoise.gui.model import Document
 from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
 

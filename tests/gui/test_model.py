@@ -115,9 +115,3 @@ def test_set_z_clamps(z):
     document = _document()
     document.set_z(z)
     assert 0 <= document.z < document.n_slices
-
-
-def test_durations_read_naturally():
-    from et_denoise.gui.model import format_seconds
-
-    assert [format_seconds(s) for s in (0.034, 2.44, 65.2)] == ["0.03 s", "2.4 s", "1 min 05 s"]

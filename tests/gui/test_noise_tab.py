@@ -7,7 +7,8 @@ from scipy import ndimage
 
 from et_denoise.engine.analysis.autocorr import Region
 from et_denoise.gui.model import Result
-from et_denoise.gui.tabs.noise.noise_tab import MATCH_TOLERANCE, SourceKind
+from et_denoise.engine.analysis.autocorr import MATCH_TOLERANCE
+from et_denoise.gui.tabs.noise.noise_tab import SourceKind
 
 REGION = Region(8, 72, 16, 80)
 

@@ -7,7 +7,6 @@ Everything here is changed on the GUI thread only.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -15,44 +14,11 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
+from et_denoise.engine.describe import describe_params, format_seconds
+from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.gui.signals import Signal
 
 _result_ids = itertools.count(1)
-
-
-def choice_text(value: Any) -> str:
-    """How a choice reads: ``"2d"`` as ``2-D``, other values as they are."""
-    text = str(value)
-    if len(text) == 2 and text[0].isdigit() and text[1] == "d":
-        return f"{text[0]}-D"
-    return text
-
-
-def format_seconds(seconds: float) -> str:
-    """``"0.03 s"``, ``"2.4 s"``, ``"1 min 05 s"``: a duration as people read it."""
-    if seconds < 1:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {rest:02d} s"
-
-
-def describe_params(params: Any) -> str:
-    """``"Size 5 · Mode 2d"``: a parameters dataclass in its labels' words."""
-    if params is None:
-        return ""
-    parts = []
-    for item in dataclasses.fields(params):
-        value = getattr(params, item.name)
-        if isinstance(value, float):
-            value = f"{value:g}"
-        elif isinstance(value, bool):
-            value = "on" if value else "off"
-        else:
-            value = choice_text(value)
-        parts.append(f"{item.metadata.get('label', item.name)} {value}")
-    return " · ".join(parts)
 
 
 @dataclass(eq=False)
@@ -329,8 +295,7 @@ class Document:
             if mask.ndim not in (2, 3) or any(size % 2 == 0 for size in mask.shape):
                 raise ValueError(f"A blind-spot mask must be 2-D or 3-D with odd sizes, not {mask.shape}.")
         old = self.blind_spot_mask
-        if (old is None and mask is None) or (old is not None and mask is not None
-                                             and old.shape == mask.shape and np.array_equal(old, mask)):
+        if same_mask(old, mask):
             return
         self.blind_spot_mask = mask
         self.blind_spot_mask_changed.emit(mask)

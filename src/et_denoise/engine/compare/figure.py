@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from et_denoise.engine.compare.comparison import MetricsTable, format_value, line_profile
+from et_denoise.engine.contrast import percentile_levels
 from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
 
 #: Colours of the results' titles, curves and rows (Okabe & Ito's colour-blind-safe set, yellow left out).
@@ -29,8 +30,6 @@ LINE_COLOUR = "#FFD400"
 #: Outlines of the signal and background regions.
 SIGNAL_COLOUR = "#00E5FF"
 BACKGROUND_COLOUR = "#FF5CF0"
-#: Percentiles that set black and white when no levels are given.
-AUTO_PERCENTILES = (0.5, 99.5)
 #: File formats by extension.
 FORMATS = {".png": "png", ".pdf": "pdf"}
 UNITS = {"cm": 1 / 2.54, "in": 1.0}
@@ -43,16 +42,6 @@ _MIN_TILE = 0.5       # inches: the smallest tile side drawn
 def result_colour(index: int) -> str:
     """Colour of the ``index``-th result (0-based), cycling through :data:`PALETTE`."""
     return PALETTE[index % len(PALETTE)]
-
-
-def auto_levels(image: np.ndarray) -> tuple[float, float]:
-    """Black and white at the :data:`AUTO_PERCENTILES` of the finite values of ``image``."""
-    values = np.asarray(image, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return 0.0, 1.0
-    low, high = (float(v) for v in np.percentile(values, AUTO_PERCENTILES))
-    return (low, high) if high > low else (low - 0.5, low + 0.5)
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,7 @@ class Panel:
         Title, frame, curve and row colour; default black for the first panel
         and :func:`result_colour` for the others.
     levels : (float, float), optional
-        Black and white; default the first panel's :func:`auto_levels`, shared
+        Black and white; default the first panel's :func:`~engine.contrast.percentile_levels`, shared
         by every tile.
     """
 
@@ -296,7 +285,7 @@ def _checked_panels(panels: Sequence[Panel]) -> list[Panel]:
             raise ParameterError(f"{panel.name}: a tile shows a 2-D image, got shape {np.shape(panel.image)}")
         if np.shape(panel.image) != shape:
             raise ParameterError(f"{panel.name} has shape {np.shape(panel.image)}, the first image {shape}")
-    shared = auto_levels(panels[0].image)
+    shared = percentile_levels(panels[0].image)
     return [Panel(panel.name, panel.image, panel.title or panel.name, panel.subtitle,
                   panel.colour or (ORIGINAL_COLOUR if index == 0 else result_colour(index - 1)),
                   panel.levels or shared) for index, panel in enumerate(panels)]

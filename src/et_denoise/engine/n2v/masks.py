@@ -220,6 +220,62 @@ def mask_to_text(mask: Optional[np.ndarray]) -> str:
     return "\n\n".join("\n".join("".join(str(int(v)) for v in row) for row in plane) for plane in planes) + "\n"
 
 
+def same_mask(first: Optional[np.ndarray], second: Optional[np.ndarray]) -> bool:
+    """Whether two masks (or None for plain N2V) are the same: both None, or equal shapes and cells.
+
+    Examples
+    --------
+    >>> same_mask(preset_mask("horizontal", 3), np.ones((1, 3), bool)), same_mask(None, None)
+    (True, True)
+    """
+    if first is None or second is None:
+        return first is None and second is None
+    return np.array_equal(np.asarray(first, dtype=bool), np.asarray(second, dtype=bool))
+
+
+def trim_mask(mask: np.ndarray) -> np.ndarray:
+    """The smallest mask with the same centre and the same hidden cells (empty borders dropped).
+
+    Examples
+    --------
+    >>> trim_mask(np.pad(np.ones((1, 3), bool), 2)).shape
+    (1, 3)
+    """
+    mask = np.asarray(mask, dtype=bool)
+    centre = [side // 2 for side in mask.shape]
+    hidden = mask.copy()
+    hidden[tuple(centre)] = False
+    cells = np.argwhere(hidden)
+    radius = np.abs(cells - centre).max(axis=0) if len(cells) else np.zeros(mask.ndim, int)
+    trimmed = mask[tuple(slice(c - r, c + r + 1) for c, r in zip(centre, radius))].copy()
+    trimmed[tuple(int(r) for r in radius)] = True
+    return trimmed
+
+
+def preset_of(mask: Optional[np.ndarray]) -> Optional[tuple[str, int]]:
+    """``(kind, length)`` of the preset equal to ``mask`` once trimmed (``("none", 0)`` for None), or None.
+
+    Examples
+    --------
+    >>> preset_of(np.pad(preset_mask("cross", 3), 1))
+    ('cross', 3)
+    """
+    if mask is None:
+        return "none", 0
+    mask = trim_mask(mask)
+    if mask.ndim == 3:
+        if mask.shape[0] != 1:
+            return None
+        mask = mask[0]
+    length = max(mask.shape)
+    if length < 3 or length % 2 == 0:
+        return None
+    for kind in PRESETS[1:]:
+        if same_mask(preset_mask(kind, length), mask):
+            return kind, length
+    return None
+
+
 def symmetries(mask: Optional[np.ndarray]) -> tuple[tuple[int, bool], ...]:
     """The YX-plane rotations and flips that leave the mask unchanged.
 

@@ -19,7 +19,7 @@ from PySide6.QtGui import QPen
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from et_denoise.gui.canvas.contrast import percentile_levels, symmetric_levels
+from et_denoise.engine.contrast import percentile_levels, symmetric_levels
 from et_denoise.gui.model import Document
 from et_denoise.gui.canvas.scale_bar import ScaleBar
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from et_denoise.gui.jobs.job_runner import Job, JobRunner
-from et_denoise.gui.model import format_seconds
+from et_denoise.engine.describe import format_seconds
 
 _TICK_MS = 200
 

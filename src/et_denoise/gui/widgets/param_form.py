@@ -14,7 +14,7 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox,
                                QWidget)
 
-from et_denoise.gui.model import choice_text
+from et_denoise.engine.describe import choice_text
 
 _INT_LIMIT = 2**31 - 1
 

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidg
                                QMenu, QPushButton, QVBoxLayout, QWidget)
 
 from et_denoise.gui.widgets.dialogs import confirm
-from et_denoise.gui.model import Document, Result, format_seconds
+from et_denoise.engine.describe import format_seconds
+from et_denoise.gui.model import Document, Result
 from et_denoise.gui.files.reproduce_actions import copy_result_command, export_session_script
 from et_denoise.gui.settings import AppSettings
 

@@ -22,7 +22,7 @@ from superqt import QElidingLabel
 
 from et_denoise.engine.analysis.autocorr import Region
 from et_denoise.engine.compare.figure import BACKGROUND_COLOUR, LINE_COLOUR, SIGNAL_COLOUR
-from et_denoise.gui.canvas.contrast import percentile_levels
+from et_denoise.engine.contrast import percentile_levels
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 

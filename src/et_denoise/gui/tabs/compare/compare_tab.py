@@ -10,7 +10,6 @@ writes the grid (with the profile and the table) as PNG or PDF; each tile's
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import os
 
@@ -31,7 +30,8 @@ from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOption
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
 from et_denoise.gui.tabs.compare.line_profile import LineProfilePlot, Profile
 from et_denoise.gui.tabs.compare.metrics_table import MetricsTableView
-from et_denoise.gui.model import Document, Result, choice_text, format_seconds
+from et_denoise.engine.describe import describe_params, format_seconds
+from et_denoise.gui.model import Document, Result
 from et_denoise.gui.files.reproduce_actions import copy_result_command, export_session_script
 from et_denoise.gui.tabs.base import Tab, TabContext
 from et_denoise.gui.theme import TEXT
@@ -49,26 +49,6 @@ class MetricsScope(enum.Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-def key_parameters(params) -> str:
-    """``"Size 5"``, ``"Iterations 15 · κ 2 · Step γ 0.15"``: what tells results of one method apart.
-
-    The first :data:`KEY_PARAMETERS` numeric or free-text parameters (on/off
-    switches and choices are left out), and any other such parameter that
-    differs from its default.
-    """
-    if params is None:
-        return ""
-    parts = []
-    for field in dataclasses.fields(params):
-        value = getattr(params, field.name)
-        if isinstance(value, bool) or field.metadata.get("choices"):
-            continue
-        if len(parts) < KEY_PARAMETERS or value != field.default:
-            shown = f"{value:g}" if isinstance(value, float) else choice_text(value)
-            parts.append(f"{field.metadata.get('label', field.name).split(' (')[0]} {shown}")
-    return " · ".join(parts)
 
 
 class CompareTab(Tab):
@@ -292,7 +272,7 @@ class CompareTab(Tab):
         for index, (result, name) in enumerate(zip(results, names)):
             planes = result.data if result.data.ndim == 3 else result.data[np.newaxis]
             tooltip = f"{result.summary()}\nClick to compare it with the original in the main view."
-            tiles.append(Tile(result, name, key_parameters(result.params), tooltip, result_colour(index), planes))
+            tiles.append(Tile(result, name, describe_params(result.params, key=KEY_PARAMETERS), tooltip, result_colour(index), planes))
         return tiles
 
     def _metrics_function(self):

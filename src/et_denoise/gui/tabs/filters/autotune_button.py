@@ -20,7 +20,7 @@ from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.analysis.mask_suggestion import render_mask
 from et_denoise.engine.methods import Method
 from et_denoise.gui.jobs.job_runner import Job
-from et_denoise.gui.model import format_seconds
+from et_denoise.engine.describe import format_seconds
 from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.tabs.base import TabContext

@@ -19,7 +19,8 @@ from et_denoise.engine.errors import ParameterError
 from et_denoise.gui.tabs.filters.autotune_button import AutoTune
 from et_denoise.gui.widgets.dialogs import show_error
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
-from et_denoise.gui.model import Preview, Result, format_seconds
+from et_denoise.engine.describe import format_seconds
+from et_denoise.gui.model import Preview, Result
 from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.widgets.vertical_scroll import VerticalScroll

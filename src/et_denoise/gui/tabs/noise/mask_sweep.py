@@ -20,7 +20,8 @@ from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.mask_sweep import SHAPES, SweepTraining, mask_sweep_params, train_mask_sweep
 from et_denoise.gui.widgets.dialogs import show_error
 from et_denoise.gui.jobs.job_runner import Job
-from et_denoise.gui.model import Result, format_seconds
+from et_denoise.engine.describe import format_seconds
+from et_denoise.gui.model import Result
 from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.tabs.base import TabContext

@@ -27,9 +27,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from et_denoise.engine.analysis.autocorr import Autocorrelation, noise_autocorrelation
+from et_denoise.engine.analysis.autocorr import Autocorrelation, noise_autocorrelation, residual_verdict
 from et_denoise.engine.analysis.mask_suggestion import (DEFAULT_THRESHOLD, MaskSuggestion, NoiseAnalysis, analyse_noise, render_mask,
                                    suggest_mask)
+from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.gui.tabs.noise.autocorr_view import AutocorrView
 from et_denoise.gui.jobs.job_runner import LatestJob
 from et_denoise.gui.tabs.noise.mask_sweep import MaskSweepPanel
@@ -44,15 +45,6 @@ ANALYSIS_DELAY_MS = 150
 REGION_VIEW_SIZE = 130
 #: A residual is analysed on up to this many slices either side of the current one.
 RESIDUAL_SLAB_RADIUS = 16
-MATCH_TOLERANCE = 0.15
-"""Largest difference |Δρ| between a residual's and the raw noise's autocorrelation that still counts as a match.
-
-Measured on the 256×256 sample with a linear blind-spot predictor standing in
-for StructN2V: a mask covering the noise's correlation (1×13) left a residual
-within 0.05 of the raw noise's (high-passed) autocorrelation; a 1×9 mask
-differed by 0.28 and had twice the error; a single-pixel blind spot (plain N2V)
-differed by 1.4 (ρ = -0.77 at 1 px along X, where the noise has +0.65).
-"""
 
 
 class SourceKind(enum.Enum):
@@ -82,38 +74,6 @@ class Outcome:
     analysis: NoiseAnalysis
     source: Source
     reference: Optional[Autocorrelation]
-
-
-def residual_verdict(residual: Autocorrelation, noise: Autocorrelation) -> tuple[bool, str]:
-    """Whether a residual is correlated like the noise, and that in words.
-
-    Parameters
-    ----------
-    residual : Autocorrelation
-        Of ``original - result``.
-    noise : Autocorrelation
-        Of the raw data (high-passed), same in-plane radius.
-
-    Returns
-    -------
-    (bool, str)
-        True when the largest in-plane difference is at most :data:`MATCH_TOLERANCE`.
-    """
-    difference = np.abs(residual.plane.astype(np.float64) - noise.plane)
-    off_centre = np.abs(residual.plane.astype(np.float64))
-    centre = (residual.radius, residual.radius)
-    difference[centre] = off_centre[centre] = 0
-    row, column = np.unravel_index(np.argmax(difference), difference.shape)
-    largest = float(difference[row, column])
-    strongest = float(off_centre.max())
-    where = f"Δx {column - residual.radius:+d}, Δy {row - residual.radius:+d} px"
-    if largest <= MATCH_TOLERANCE:
-        return True, (f"The residual is correlated like the raw noise (largest difference |Δρ| = {largest:.2f}; "
-                      f"largest |ρ| off centre {strongest:.2f}): the result removed the structured noise "
-                      "along with the rest.")
-    return False, (f"The residual's correlation differs from the raw noise's by up to {largest:.2f} (at {where}; "
-                   f"largest |ρ| off centre {strongest:.2f}): the result kept part of the structured noise "
-                   "(a mask too short, or plain N2V) or removed signal. Compare other masks below.")
 
 
 class NoiseTab(Tab):
@@ -347,8 +307,7 @@ class NoiseTab(Tab):
         """Say on the button whether the StructN2V tab already uses the suggested mask."""
         mask, suggestion = self.document.blind_spot_mask, self.suggestion
         wanted = None if suggestion is None or suggestion.is_plain else suggestion.mask.astype(bool)
-        in_use = (suggestion is not None and (mask is None) == (wanted is None)
-                  and (mask is None or np.array_equal(mask, wanted)))
+        in_use = suggestion is not None and same_mask(mask, wanted)
         self.use_mask_button.setText("✓ Used by StructN2V" if in_use else "Use this mask")
 
     # ------------------------------------------------------------ handlers

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from scipy import ndimage
 
 from et_denoise.engine.analysis.autocorr import Region
-from et_denoise.gui.canvas.contrast import percentile_levels
+from et_denoise.engine.contrast import percentile_levels
 
 #: The proposed box is this share of the plane's shorter side...
 BOX_SHARE = 0.3

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpi
                                QWidget)
 
 from et_denoise.engine.errors import ParameterError
-from et_denoise.engine.n2v.masks import mask_to_text, parse_mask, preset_mask
+from et_denoise.engine.n2v.masks import mask_to_text, parse_mask, preset_mask, preset_of, trim_mask
 from et_denoise.gui.settings import APPLICATION, ORGANIZATION
 from et_denoise.gui.widgets.status_label import set_status
 from et_denoise.gui.theme import ACCENT, MUTED, PANEL
@@ -49,51 +49,6 @@ _LINE_PRESETS = ("horizontal", "vertical", "cross", "square")
 
 
 # ------------------------------------------------------------ mask helpers
-def trim_mask(mask: np.ndarray) -> np.ndarray:
-    """The smallest mask with the same centre and the same hidden cells (empty borders dropped).
-
-    Examples
-    --------
-    >>> trim_mask(np.pad(np.ones((1, 3), bool), 2)).shape
-    (1, 3)
-    """
-    mask = np.asarray(mask, dtype=bool)
-    centre = [side // 2 for side in mask.shape]
-    hidden = mask.copy()
-    hidden[tuple(centre)] = False
-    cells = np.argwhere(hidden)
-    radius = np.abs(cells - centre).max(axis=0) if len(cells) else np.zeros(mask.ndim, int)
-    trimmed = mask[tuple(slice(c - r, c + r + 1) for c, r in zip(centre, radius))].copy()
-    trimmed[tuple(int(r) for r in radius)] = True
-    return trimmed
-
-
-def preset_of(mask: Optional[np.ndarray]) -> Optional[tuple[str, int]]:
-    """``(kind, length)`` of the preset equal to ``mask`` (``("none", 0)`` for None), or None if none is."""
-    if mask is None:
-        return "none", 0
-    mask = trim_mask(mask)
-    if mask.ndim == 3:
-        if mask.shape[0] != 1:
-            return None
-        mask = mask[0]
-    length = max(mask.shape)
-    if length < 3 or length % 2 == 0:
-        return None
-    for kind in _LINE_PRESETS:
-        preset = preset_mask(kind, length).astype(bool)
-        if preset.shape == mask.shape and np.array_equal(preset, mask):
-            return kind, length
-    return None
-
-
-def same_mask(first: Optional[np.ndarray], second: Optional[np.ndarray]) -> bool:
-    """Whether two masks (or None) are the same (both None, or equal shapes and cells)."""
-    if first is None or second is None:
-        return first is None and second is None
-    return first.shape == second.shape and np.array_equal(first, second)
-
-
 def custom_mask_folder() -> Path:
     """Where masks drawn by hand are written: a ``masks`` folder beside the app's settings file."""
     settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)

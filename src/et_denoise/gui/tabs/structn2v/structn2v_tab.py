@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPro
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.engine.n2v.monitor import EventKind, StopReason, TrainingEvent
 from et_denoise.gui.widgets.dialogs import confirm, show_error
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
 from et_denoise.gui.tabs.structn2v.loss_plot import LossPlot
-from et_denoise.gui.tabs.structn2v.mask_editor import same_mask
-from et_denoise.gui.model import Preview, Result, choice_text, describe_params, format_seconds
+from et_denoise.engine.describe import choice_text, describe_params, format_seconds
+from et_denoise.gui.model import Preview, Result
 from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
 from et_denoise.gui.widgets.status_label import set_status
 from et_denoise.gui.tabs.base import Tab, TabContext

@@ -1,0 +1,90 @@
+"""How parameters, choices and durations read for people: one wording for every view and report.
+
+Examples
+--------
+>>> from et_denoise.engine.filters.median import MedianParams
+>>> describe_params(MedianParams(size=5))                          # doctest: +SKIP
+'Size 5 · Mode 2-D'
+>>> format_seconds(65.2)
+'1 min 05 s'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from et_denoise.engine.params import MethodParams
+
+
+def choice_text(value: Any) -> str:
+    """How a choice reads: ``"2d"`` as ``2-D``, other values as they are.
+
+    Examples
+    --------
+    >>> choice_text("3d"), choice_text("cross:9")
+    ('3-D', 'cross:9')
+    """
+    text = str(value)
+    if len(text) == 2 and text[0].isdigit() and text[1] == "d":
+        return f"{text[0]}-D"
+    return text
+
+
+def format_seconds(seconds: float) -> str:
+    """``"0.03 s"``, ``"2.4 s"``, ``"1 min 05 s"``: a duration as people read it.
+
+    Examples
+    --------
+    >>> [format_seconds(s) for s in (0.034, 2.44, 65.2)]
+    ['0.03 s', '2.4 s', '1 min 05 s']
+    """
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return choice_text(value)
+
+
+def describe_params(params: MethodParams | None, *, key: int | None = None) -> str:
+    """A parameters dataclass in its labels' words: ``"Size 5 · Mode 2-D"``.
+
+    Parameters
+    ----------
+    params : MethodParams or None
+        The parameters (``None`` reads as ``""``).
+    key : int, optional
+        Name only what tells results of one method apart: the first ``key``
+        numeric or free-text parameters (on/off switches and choices left out)
+        and any other such parameter that differs from its default, each
+        label without its parenthesised unit.  By default every parameter.
+
+    Examples
+    --------
+    >>> from et_denoise.engine.filters.diffusion import DiffusionParams
+    >>> describe_params(DiffusionParams(iterations=15, kappa=1.5), key=3)     # doctest: +SKIP
+    'Iterations 15 · κ 1.5 · Step γ 0.15'
+    """
+    if params is None:
+        return ""
+    parts = []
+    for item in dataclasses.fields(params):
+        value = getattr(params, item.name)
+        label = item.metadata.get("label", item.name)
+        if key is not None:
+            if isinstance(value, bool) or item.metadata.get("choices"):
+                continue
+            if len(parts) >= key and value == item.default:
+                continue
+            label = label.split(" (")[0]
+        parts.append(f"{label} {_value_text(value)}")
+    return " · ".join(parts)
