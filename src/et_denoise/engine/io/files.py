@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import pathlib
-import shutil
 import struct
 import threading
 import types
@@ -35,9 +33,6 @@ SUPPORTED_EXTENSIONS = types.MappingProxyType({
 # Longest file name and path most file systems take (Linux NAME_MAX and PATH_MAX).
 _MAX_NAME_BYTES = 255
 _MAX_PATH_BYTES = 4096
-
-# Free space under which a write that failed without a reason is put down to a full disk.
-_FULL_DISK_BYTES = 1024**2
 
 # Exceptions tifffile, mrcfile, imagecodecs and numpy raise on unreadable or
 # unwritable files (imagecodecs' codec errors are RuntimeErrors).
@@ -278,7 +273,7 @@ def _library_errors(path: pathlib.Path, action: str) -> Iterator[None]:
     except MemoryError as exc:
         raise ImageError(f"not enough memory to {action} this image", path) from exc
     except OSError as exc:
-        raise ImageError(f"cannot {action} the file ({_reason(exc, path)})", path) from exc
+        raise ImageError(f"cannot {action} the file ({exc.strerror or exc})", path) from exc
     except _LIBRARY_ERRORS as exc:
         damaged = ", it may be damaged or truncated" if action == "read" else ""
         raise ImageError(f"cannot {action} the file{damaged} ({exc})", path) from exc
@@ -286,16 +281,6 @@ def _library_errors(path: pathlib.Path, action: str) -> Iterator[None]:
         logger.removeHandler(logged)
     if logged.messages:
         raise ImageError(f"the file is damaged or truncated ({logged.messages[0]})", path)
-
-
-def _reason(error: OSError, path: pathlib.Path) -> str:
-    """The system's word for ``error``; a short write without one (numpy's ``tofile``) on a full disk says so."""
-    if error.strerror:
-        return error.strerror
-    with contextlib.suppress(OSError):
-        if shutil.disk_usage(path.parent).free < _FULL_DISK_BYTES:
-            return f"{os.strerror(errno.ENOSPC)}: {error}"
-    return str(error)
 
 
 class _LoggedErrors(logging.Handler):

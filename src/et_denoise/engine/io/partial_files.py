@@ -20,7 +20,7 @@ import socket
 import threading
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import BinaryIO
 
 from et_denoise.engine.errors import ImageError
@@ -28,6 +28,9 @@ from et_denoise.engine.errors import ImageError
 _HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
 _PATTERN = re.compile(r"^\..*\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}\.partial(\.[^.]*)?$")
 _STEM_BYTES = 100  # of the destination's name kept in the partial's, so a long name stays a valid one
+
+# Free space under which a write that failed without saying why is put down to a full disk.
+_FULL_DISK_BYTES = 1024**2
 
 _LIVE: set[pathlib.Path] = set()
 _LIVE_LOCK = threading.Lock()
@@ -38,8 +41,13 @@ _NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EM
 
 def partial_path(path: pathlib.Path) -> pathlib.Path:
     """A new, unused temporary name in ``path``'s folder for what will become ``path``."""
-    stem = path.stem.encode("utf-8", "surrogateescape")[:_STEM_BYTES].decode("utf-8", "ignore")
-    return path.with_name(f".{stem}.{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    return _hidden_sibling(path.with_suffix(""), f"partial{path.suffix}")
+
+
+def _hidden_sibling(path: pathlib.Path, ending: str) -> pathlib.Path:
+    """``.NAME.HOST-PID-RANDOM.ENDING`` beside ``path``, NAME cut so that the whole stays a valid name."""
+    name = path.name.encode("utf-8", "surrogateescape")[:_STEM_BYTES].decode("utf-8", "ignore")
+    return path.with_name(f".{name}.{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}.{ending}")
 
 
 @contextlib.contextmanager
@@ -73,11 +81,23 @@ def atomic_file(path: pathlib.Path, *, overwrite: bool) -> Iterator[BinaryIO]:
     """
     remove_stale_partials(path.parent)
     with tracked(partial_path(path)) as partial:
-        with open(partial, "xb") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+        try:
+            with open(partial, "xb") as stream:
+                yield stream
+                stream.flush()
+                os.fsync(stream.fileno())
+        except OSError as error:
+            if error.errno is None and _disk_is_full(partial.parent):  # numpy's tofile on a short write
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({error})") from error
+            raise
         publish(partial, path, overwrite=overwrite)
+
+
+def _disk_is_full(folder: pathlib.Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < _FULL_DISK_BYTES
+    except OSError:
+        return False
 
 
 def publish(partial: pathlib.Path, path: pathlib.Path, *, overwrite: bool) -> None:
@@ -104,6 +124,47 @@ def publish(partial: pathlib.Path, path: pathlib.Path, *, overwrite: bool) -> No
         os.rename(partial, path)
     else:
         partial.unlink()
+
+
+@contextlib.contextmanager
+def staging_folder(folder: pathlib.Path, *, owned: Collection[str]) -> Iterator[pathlib.Path]:
+    """An empty partial folder beside ``folder`` to fill; it replaces ``folder`` when the block completes.
+
+    An existing ``folder`` stays as it is until the new one is complete: it is
+    then renamed aside (``.NAME.HOST-PID-RANDOM.previous``, never taken for a
+    stale partial), the new folder takes its name, the entries of the old one
+    whose names are not in ``owned`` (files of the user's, not of the
+    writer's) are moved into it, and the old one is removed.  On any error the
+    partial folder is removed and ``folder`` is untouched.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(folder.parent)
+    with tracked(partial_path(folder)) as staging:
+        staging.mkdir()
+        yield staging
+        _fsync_folder(staging)
+        if not folder.exists():
+            os.rename(staging, folder)
+            return
+        previous = _hidden_sibling(folder, "previous")
+        os.rename(folder, previous)
+        try:
+            os.rename(staging, folder)
+        except OSError:
+            os.rename(previous, folder)
+            raise
+        for entry in os.scandir(previous):
+            if entry.name not in owned and not os.path.lexists(folder / entry.name):
+                os.rename(entry.path, folder / entry.name)
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _fsync_folder(folder: pathlib.Path) -> None:
+    """Flush the files of ``folder`` to the disk, so that a full disk shows before the swap."""
+    for entry in os.scandir(folder):
+        if entry.is_file():
+            with open(entry.path, "rb+") as stream:
+                os.fsync(stream.fileno())
 
 
 def remove_partial_files() -> None:

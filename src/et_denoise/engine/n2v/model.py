@@ -23,6 +23,7 @@ import numpy as np
 
 from et_denoise import DISTRIBUTION, __version__
 from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.io.partial_files import staging_folder
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.n2v.backend import BackendModel, get_backend
 from et_denoise.engine.n2v.config import N2VParams
@@ -144,7 +145,12 @@ class TrainedModel:
 
     @runs_on_network_thread
     def save(self, folder: str | Path, *, cancel: CancelToken | None = None) -> Path:
-        """Write the model folder (created if needed; existing model files are replaced).
+        """Write the model folder (created if needed; a model already in it is replaced).
+
+        The files are written into a hidden folder beside it, which replaces
+        it only once complete (:func:`engine.io.partial_files.staging_folder`):
+        if saving fails (a full disk), a model already there stays intact and
+        nothing partial is left.  Other files in the folder are kept.
 
         Parameters
         ----------
@@ -161,14 +167,14 @@ class TrainedModel:
         """
         folder = Path(folder)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            self.network.save(folder)
-            (folder / MASK).unlink(missing_ok=True)
-            if self.mask is not None:
-                (folder / MASK).write_text(mask_to_text(self.mask))
-            (folder / METADATA).write_text(json.dumps(self._metadata(), indent=2))
+            with staging_folder(folder, owned=(MASK, METADATA)) as staging:
+                self.network.save(staging)
+                if self.mask is not None:
+                    (staging / MASK).write_text(mask_to_text(self.mask))
+                (staging / METADATA).write_text(json.dumps(self._metadata(), indent=2))
         except OSError as error:
-            raise ModelError(f"cannot save the model to {folder}: {error}") from None
+            raise ModelError(f"cannot save the model to {folder} ({error.strerror or error}); "
+                             "a model already there is kept as it was") from None
         return folder
 
     def _metadata(self) -> dict:

@@ -163,6 +163,24 @@ def _monitor_callback(monitor: TrainingMonitor, network: "N2VModel"):
     return MonitorCallback()
 
 
+def _best_weights_callback():
+    """A Keras callback that keeps, in memory, the weights of the epoch with the lowest validation loss
+    (what n2v's ``ModelCheckpoint(save_best_only=True)`` writes to disk); ``weights`` stays None until one is seen."""
+    tf = tensorflow()
+
+    class BestWeights(tf.keras.callbacks.Callback):
+        weights = None
+        lowest = math.inf
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("val_loss")
+            if loss is not None and loss < self.lowest:  # False for NaN, as in ModelCheckpoint
+                self.lowest = loss
+                self.weights = self.model.get_weights()
+
+    return BestWeights()
+
+
 def _cosine_schedule(initial: float, total_steps: int):
     """A Keras callback that lowers the learning rate along half a cosine, from ``initial`` to 0 after
     ``total_steps`` batches (Loshchilov & Hutter 2017, SGDR, without restarts)."""
@@ -192,10 +210,21 @@ class N2VModel(BackendModel):
         return np.asarray(out, dtype=np.float32)[..., 0]
 
     def save(self, folder: Path) -> None:
+        """Write n2v's configuration and the weights (an HDF5 file built in memory, then written as bytes).
+
+        HDF5 writing straight to a full disk prints a traceback per failed
+        block and can crash the process; built in memory, the file reaches
+        the disk by one ordinary write, whose failure is a plain ``OSError``.
+        """
+        import h5py
         from csbdeep.utils import save_json
+        from keras.src.saving.legacy import hdf5_format  # what save_weights(".h5") calls, in Keras 2.15
 
         save_json(vars(self.n2v_model.config), str(folder / CONFIG))
-        self.n2v_model.keras_model.save_weights(str(folder / WEIGHTS))
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as weights:
+            hdf5_format.save_weights_to_hdf5_group(weights, self.n2v_model.keras_model)
+        (folder / WEIGHTS).write_bytes(buffer.getbuffer())
 
 
 class N2VBackend(Backend):
@@ -215,23 +244,25 @@ class N2VBackend(Backend):
                 model = N2V(config, name="model", basedir=workdir)
                 model.prepare_for_training()
             # The monitor replaces TerminateOnNaN: it stops on NaN too, and the caller explains why.
-            # The cosine schedule replaces n2v's ReduceLROnPlateau.
-            replaced = (tf.keras.callbacks.TerminateOnNaN,)
+            # The cosine schedule replaces n2v's ReduceLROnPlateau.  The best weights are kept in
+            # memory instead of n2v's HDF5 checkpoints: on a full disk those print a traceback per
+            # failed block and crash the process.
+            replaced = (tf.keras.callbacks.TerminateOnNaN, tf.keras.callbacks.ModelCheckpoint)
             if params.lr_schedule == "cosine":
                 replaced += (tf.keras.callbacks.ReduceLROnPlateau,)
             callbacks = [c for c in model.callbacks if not isinstance(c, replaced)]
             if params.lr_schedule == "cosine":
                 callbacks.append(_cosine_schedule(params.learning_rate, steps_per_epoch * params.epochs))
             network = N2VModel(model)
-            callbacks.append(_monitor_callback(monitor, network))
+            best = _best_weights_callback()
+            callbacks += [best, _monitor_callback(monitor, network)]
             sequence = _training_sequence(data, params, mask, length=steps_per_epoch * params.epochs)
             validation = _validation_pair(data, params, mask, sequence)
             # verbose=0 and the callbacks' own verbose=0: nothing is printed while training.
             model.keras_model.fit(iter(sequence), validation_data=validation, epochs=params.epochs,
                                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
-            best = model.logdir / config.train_checkpoint
-            if best.exists():
-                model.keras_model.load_weights(str(best))
+            if best.weights is not None:
+                model.keras_model.set_weights(best.weights)
             model.basedir = None  # the folder is temporary: nothing of it may be used later
         return network
 

@@ -55,11 +55,13 @@ def save_result(parent: Optional[QWidget], document: Document, result: Result, j
     settings.set_last_folder("save", os.path.dirname(os.path.abspath(path)))
     image = document.image
     data = result.data
+    # Replace only a file that is there now (the user agreed to replace it), never one created meanwhile.
+    replace = os.path.exists(path)
 
     def write(progress, cancel):
         from et_denoise.engine.io import write_image
 
-        return write_image(path, data, like=image, overwrite=True)
+        return write_image(path, data, like=image, overwrite=replace)
 
     job = jobs.submit(f"Saving {os.path.basename(path)}", write)
     job.succeeded.connect(lambda _written: document.results.mark_saved(result, path)
