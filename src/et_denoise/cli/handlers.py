@@ -174,6 +174,8 @@ def run_compare(args: argparse.Namespace, interrupts: Interrupts) -> int:
     from et_denoise.engine.compare.comparison import compare_files
     from et_denoise.engine.compare.figure import validate_figure_path
 
+    if args.data_range is not None and args.reference is None:
+        raise UserError("--data-range goes with --reference (it scales PSNR and SSIM)")
     inputs = [args.original, *args.results] + ([args.reference] if args.reference else [])
     outputs = [args.output] + ([args.csv] if args.csv is not None else [])
     for path, option in zip(outputs, ("-o", "--csv")):
@@ -181,7 +183,8 @@ def run_compare(args: argparse.Namespace, interrupts: Interrupts) -> int:
     validate_figure_path(args.output)
     check_distinct(outputs)
     table = compare_files(args.original, args.results, args.output, reference_path=args.reference,
-                          csv_path=args.csv, slice_index=args.slice, overwrite=args.overwrite)
+                          csv_path=args.csv, slice_index=args.slice, data_range=args.data_range,
+                          overwrite=args.overwrite)
     print(table.to_text())
     print(f"wrote {args.output}" + (f" and {args.csv}" if args.csv else ""))
     return 0

@@ -20,6 +20,7 @@ def check_output_file(path: str, *, option: str, overwrite: bool, inputs=()) -> 
     if not path:
         raise UserError(f"{option}: no file name was given")
     output = Path(path).expanduser()
+    _check_name_length(output)
     for source in inputs:
         if Path(source).expanduser().resolve() == output.resolve():
             raise UserError(f"{path}: the output would overwrite the input file; choose another output name")
@@ -27,7 +28,6 @@ def check_output_file(path: str, *, option: str, overwrite: bool, inputs=()) -> 
         raise UserError(f"{path}: this is a folder; {option} needs a file name")
     if output.exists() and not overwrite:
         raise OutputExistsError(path)
-    _check_name_length(output)
     check_folder_writable(output.parent, path)
     return output
 

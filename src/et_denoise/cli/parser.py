@@ -155,6 +155,9 @@ def _add_compare(commands) -> None:
     compare.add_argument("--slice", type=int, metavar="N",
                          help="show and measure slice N (from 0) of a volume (default: show the middle slice, "
                          "measure the whole volume)")
+    compare.add_argument("--data-range", type=float, metavar="RANGE",
+                         help="with --reference: the span of possible values for PSNR and SSIM (default: the "
+                         "reference's maximum - minimum; needed when the reference is constant)")
     compare.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 

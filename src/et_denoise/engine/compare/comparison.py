@@ -325,7 +325,7 @@ def _residual_correlations(original: np.ndarray, image: np.ndarray) -> dict:
 
 
 def measure_image(original: np.ndarray, image: ComparedImage, *, signal_region: Region, background_region: Region,
-                  reference: Optional[np.ndarray] = None) -> ImageMetrics:
+                  reference: Optional[np.ndarray] = None, data_range: Optional[float] = None) -> ImageMetrics:
     """Every measurement of one image (see :data:`COLUMNS`).
 
     Parameters
@@ -339,6 +339,10 @@ def measure_image(original: np.ndarray, image: ComparedImage, *, signal_region: 
         In-plane boxes for SNR and CNR (applied to every plane of a volume).
     reference : ndarray, optional
         Noise-free version, same shape: adds PSNR and SSIM.
+    data_range : float, optional
+        The span of possible values for PSNR and SSIM (see
+        :func:`~engine.compare.metrics.psnr`); by default the reference's
+        range, which a constant reference does not have.
 
     Returns
     -------
@@ -346,15 +350,16 @@ def measure_image(original: np.ndarray, image: ComparedImage, *, signal_region: 
     """
     data = image.data
     snr, cnr = _region_stats(data, signal_region, background_region)
-    extra = {} if reference is None else {"psnr": psnr(reference, data), "ssim": ssim(reference, data)}
+    extra = {} if reference is None else {"psnr": psnr(reference, data, data_range=data_range),
+                                          "ssim": ssim(reference, data, data_range=data_range)}
     return ImageMetrics(name=image.name, noise_sigma=estimate_noise_sigma(data), snr=snr, cnr=cnr,
                         elapsed_s=image.elapsed_s, **extra, **_residual_correlations(original, data))
 
 
 def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference: Optional[np.ndarray] = None,
             signal_region: Optional[Region] = None, background_region: Optional[Region] = None,
-            slice_index: Optional[int] = None, progress: Optional[ProgressFn] = None,
-            cancel: Optional[CancelToken] = None) -> MetricsTable:
+            slice_index: Optional[int] = None, data_range: Optional[float] = None,
+            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> MetricsTable:
     """Measure the original and every result (see the module's description).
 
     Parameters
@@ -373,6 +378,10 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
     slice_index : int, optional
         Measure only this plane of a volume; by default the whole volume (or
         the 2-D image).
+    data_range : float, optional
+        The span of possible values for PSNR and SSIM (see
+        :func:`~engine.compare.metrics.psnr`); by default the reference's
+        range, which a constant reference does not have.
     progress : callable, optional
         ``progress(fraction)`` after each image; 1.0 once at the end.
     cancel : CancelToken, optional
@@ -431,7 +440,7 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
         part = original_part if image.data is original else plane_of(_checked(image.data, image.name))
         rows.append(measure_image(original_part, ComparedImage(image.name, part, image.elapsed_s),
                                   signal_region=signal_region, background_region=background_region,
-                                  reference=reference_part))
+                                  reference=reference_part, data_range=data_range))
         counter.step()
     counter.finish()
     scope = "the whole volume" if original.ndim == 3 and slice_index is None else (
@@ -481,7 +490,8 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 
 def compare_files(original_path, result_paths: Sequence, figure_path, *, reference_path=None, csv_path=None,
-                  slice_index: Optional[int] = None, overwrite: bool = False) -> MetricsTable:
+                  slice_index: Optional[int] = None, data_range: Optional[float] = None,
+                  overwrite: bool = False) -> MetricsTable:
     """Measure result files against their original and write the comparison figure (and a CSV).
 
     Parameters
@@ -502,6 +512,10 @@ def compare_files(original_path, result_paths: Sequence, figure_path, *, referen
     slice_index : int, optional
         Show and measure this slice (0-based) of a volume.  By default the
         figure shows the middle slice and the whole volume is measured.
+    data_range : float, optional
+        The span of possible values for PSNR and SSIM (see
+        :func:`~engine.compare.metrics.psnr`); by default the reference's
+        range, which a constant reference does not have.
     overwrite : bool
         Replace existing output files; without it, nothing is computed when
         one exists.
@@ -531,7 +545,10 @@ def compare_files(original_path, result_paths: Sequence, figure_path, *, referen
     names = unique_names([Path(path).stem for path in result_paths])
     images = [ComparedImage(name, read_image(path).data) for name, path in zip(names, result_paths)]
     reference = None if reference_path is None else read_image(reference_path).data
-    table = compare(original, images, reference=reference, slice_index=slice_index)
+    if reference is not None and data_range is None and np.ptp(reference) == 0:
+        raise ImageError("the reference is constant, so PSNR and SSIM need the data range given explicitly",
+                         reference_path)
+    table = compare(original, images, reference=reference, slice_index=slice_index, data_range=data_range)
     shown = None if original.ndim == 2 else (original.shape[0] // 2 if slice_index is None else slice_index)
 
     def plane(data):

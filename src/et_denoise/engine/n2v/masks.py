@@ -84,8 +84,8 @@ def preset_mask(kind: str, length: int) -> Optional[np.ndarray]:
     if kind not in _BUILDERS:
         raise ParameterError(f"unknown mask {kind!r}; use one of {', '.join(PRESETS)} or a mask file")
     if length < 3 or length % 2 == 0 or length > MAX_PRESET_LENGTH:
-        raise ParameterError(f"mask length must be an odd number from 3 to {MAX_PRESET_LENGTH} "
-                             f"(the largest patch side - 1), got {length}")
+        raise ParameterError(f"mask length must be an odd number of at least 3 and at most "
+                             f"{MAX_PRESET_LENGTH} (the largest patch side - 1), got {length}")
     return _BUILDERS[kind](length)
 
 
