@@ -9,69 +9,14 @@ above a stacked widget; the API follows QTabWidget's (``addTab``,
 
 from __future__ import annotations
 
-from typing import Optional
-
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QLayout, QLayoutItem, QSizePolicy, QStackedWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtWidgets import QButtonGroup, QFrame, QSizePolicy, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+from superqt import QFlowLayout
 
 from et_denoise.gui.widgets.vertical_scroll import VerticalScroll
 
-class FlowLayout(QLayout):
-    """Lays its items out left to right, starting a new row when one is full."""
-
-    def __init__(self, parent: Optional[QWidget] = None, spacing: int = 2) -> None:
-        super().__init__(parent)
-        self._items: list[QLayoutItem] = []
-        self.setSpacing(spacing)
-        self.setContentsMargins(0, 0, 0, 0)
-
-    def addItem(self, item: QLayoutItem) -> None:  # Qt's name
-        self._items.append(item)
-
-    def count(self) -> int:  # Qt's name
-        return len(self._items)
-
-    def itemAt(self, index: int) -> Optional[QLayoutItem]:  # Qt's name
-        return self._items[index] if 0 <= index < len(self._items) else None
-
-    def takeAt(self, index: int) -> Optional[QLayoutItem]:  # Qt's name
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
-
-    def expandingDirections(self) -> Qt.Orientation:  # Qt's name
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:  # Qt's name
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # Qt's name
-        return self._arrange(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:  # Qt's name
-        super().setGeometry(rect)
-        self._arrange(rect, move=True)
-
-    def sizeHint(self) -> QSize:  # Qt's name
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:  # Qt's name
-        size = QSize()
-        for item in self._items:
-            size = size.expandedTo(item.minimumSize())
-        return size
-
-    def _arrange(self, rect: QRect, *, move: bool) -> int:
-        x, y, row_height = rect.x(), rect.y(), 0
-        for item in self._items:
-            hint = item.sizeHint()
-            if x + hint.width() > rect.right() + 1 and row_height > 0:
-                x, y = rect.x(), y + row_height + self.spacing()
-                row_height = 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self.spacing()
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y()
+#: Pixels between two tab titles, across and down.
+TITLE_SPACING = 2
 
 
 class _CurrentPageStack(QStackedWidget):
@@ -103,12 +48,15 @@ class MethodTabs(QWidget):
 
     currentChanged = Signal(int)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._bar = QWidget()
         self._bar.setObjectName("methodTabBar")
         self._bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self._flow = FlowLayout(self._bar)
+        self._flow = QFlowLayout(self._bar)
+        self._flow.setContentsMargins(0, 0, 0, 0)
+        self._flow.setHorizontalSpacing(TITLE_SPACING)
+        self._flow.setVerticalSpacing(TITLE_SPACING)
         self._buttons = QButtonGroup(self)
         self._buttons.setExclusive(True)
         self._buttons.idClicked.connect(self.setCurrentIndex)
@@ -150,7 +98,7 @@ class MethodTabs(QWidget):
         """Number of pages."""
         return self._stack.count()
 
-    def widget(self, index: int) -> Optional[QWidget]:  # QTabWidget's name
+    def widget(self, index: int) -> QWidget | None:  # QTabWidget's name
         """The page at ``index``."""
         scroll = self._stack.widget(index)
         return scroll.content if scroll is not None else None
@@ -159,7 +107,7 @@ class MethodTabs(QWidget):
         """Index of the page shown."""
         return self._stack.currentIndex()
 
-    def currentWidget(self) -> Optional[QWidget]:  # Qt's name
+    def currentWidget(self) -> QWidget | None:  # Qt's name
         """The page shown."""
         return self.widget(self.currentIndex())
 
