@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
@@ -61,7 +60,7 @@ class Source:
     """A choice of the source list: a kind, and for residuals the result."""
 
     kind: SourceKind
-    result: Optional[Result] = None
+    result: Result | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Outcome:
 
     analysis: NoiseAnalysis
     source: Source
-    reference: Optional[Autocorrelation]
+    reference: Autocorrelation | None
 
 
 class NoiseTab(Tab):
@@ -82,8 +81,8 @@ class NoiseTab(Tab):
     def __init__(self, context: TabContext) -> None:
         super().__init__(context)
         self.document = context.document
-        self.outcome: Optional[Outcome] = None
-        self.suggestion: Optional[MaskSuggestion] = None
+        self.outcome: Outcome | None = None
+        self.suggestion: MaskSuggestion | None = None
         self._analysis = LatestJob(context.jobs)
         self._stale = True
         self._debounce = QTimer(self)
@@ -191,11 +190,11 @@ class NoiseTab(Tab):
         self._analysis.cancel()
         self.sweep.stop()
 
-    def source(self) -> Optional[Source]:
+    def source(self) -> Source | None:
         """The chosen source."""
         return self.source_combo.currentData()
 
-    def select_source(self, kind: SourceKind, result: Optional[Result] = None) -> None:
+    def select_source(self, kind: SourceKind, result: Result | None = None) -> None:
         """Choose a source (for residuals, of ``result``)."""
         for index in range(self.source_combo.count()):
             source = self.source_combo.itemData(index)
@@ -261,21 +260,20 @@ class NoiseTab(Tab):
         """List the sources for the open image and its results, keeping the choice where possible."""
         current = self.source()
         combo = self.source_combo
-        combo.blockSignals(True)
-        combo.clear()
-        if self.document.has_image:
-            slices = self.document.n_slices
-            on = f"all {slices} slices" if self.document.is_volume else "the image"
-            combo.addItem(f"Background region drawn here ({on})", Source(SourceKind.REGION))
-            combo.addItem("This slice, whole" if self.document.is_volume else "Whole image",
-                          Source(SourceKind.SLICE))
-            if self.document.is_volume:
-                combo.addItem("Whole volume", Source(SourceKind.VOLUME))
-            for result in self.document.results:
-                combo.addItem(f"Residual of “{result.name}”", Source(SourceKind.RESIDUAL, result))
-        index = next((i for i in range(combo.count()) if combo.itemData(i) == current), 0)
-        combo.setCurrentIndex(index)
-        combo.blockSignals(False)
+        with QSignalBlocker(combo):
+            combo.clear()
+            if self.document.has_image:
+                slices = self.document.n_slices
+                on = f"all {slices} slices" if self.document.is_volume else "the image"
+                combo.addItem(f"Background region drawn here ({on})", Source(SourceKind.REGION))
+                combo.addItem("This slice, whole" if self.document.is_volume else "Whole image",
+                              Source(SourceKind.SLICE))
+                if self.document.is_volume:
+                    combo.addItem("Whole volume", Source(SourceKind.VOLUME))
+                for result in self.document.results:
+                    combo.addItem(f"Residual of “{result.name}”", Source(SourceKind.RESIDUAL, result))
+            index = next((i for i in range(combo.count()) if combo.itemData(i) == current), 0)
+            combo.setCurrentIndex(index)
         if self.source() != current:
             self._on_source_combo_changed()
 

@@ -11,11 +11,11 @@ mask file written next to the app's settings (one file per distinct mask).
 from __future__ import annotations
 
 import hashlib
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSettings, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
@@ -55,7 +55,7 @@ def custom_mask_folder() -> Path:
     return Path(settings.fileName()).parent / "masks"
 
 
-def mask_spec(mask: Optional[np.ndarray]) -> str:
+def mask_spec(mask: np.ndarray | None) -> str:
     """The text form of a mask for :class:`~engine.n2v.config.N2VParams`.
 
     ``"none"``, a preset such as ``"horizontal:9"``, or the path of a mask file
@@ -98,11 +98,11 @@ class MaskGrid(QWidget):
 
     cell_painted = Signal(int, int, bool)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._plane = np.zeros((1, 1), dtype=bool)
         self._centre_plane = True
-        self._paint_value: Optional[bool] = None
+        self._paint_value: bool | None = None
         self.setMinimumSize(110, 80)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -127,7 +127,7 @@ class MaskGrid(QWidget):
         origin = QPointF((self.width() - cell * columns) / 2, (self.height() - 14 - cell * rows) / 2)
         return cell, origin
 
-    def cell_at(self, position: QPointF) -> Optional[tuple[int, int]]:
+    def cell_at(self, position: QPointF) -> tuple[int, int] | None:
         """The (row, column) under a point in widget coordinates, or None."""
         cell, origin = self._geometry()
         row = int((position.y() - origin.y()) // cell)
@@ -219,9 +219,9 @@ class MaskEditor(QWidget):
 
     mask_changed = Signal(object)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._mask: Optional[np.ndarray] = None  # (Z, Y, X) bool, the grid's size; None = plain N2V
+        self._mask: np.ndarray | None = None  # (Z, Y, X) bool, the grid's size; None = plain N2V
         self._shape = (1, MIN_GRID, 3 * MIN_GRID)
         self._build_widgets()
         self._show()
@@ -281,7 +281,7 @@ class MaskEditor(QWidget):
         self.grid.cell_painted.connect(self._on_grid_cell_painted)
 
     # ------------------------------------------------------------ public
-    def mask(self) -> Optional[np.ndarray]:
+    def mask(self) -> np.ndarray | None:
         """The mask in use, trimmed (2-D unless it has depth), or None for plain N2V.
 
         A mask drawn empty is the blind spot alone (shape 1 × 1): training refuses it.
@@ -291,7 +291,7 @@ class MaskEditor(QWidget):
         mask = trim_mask(self._mask)
         return mask[0] if mask.shape[0] == 1 else mask
 
-    def set_mask(self, mask: Optional[np.ndarray]) -> None:
+    def set_mask(self, mask: np.ndarray | None) -> None:
         """Show ``mask`` (2-D or 3-D bool, or None) without emitting :attr:`mask_changed`."""
         if mask is None:
             self._mask = None
@@ -326,19 +326,18 @@ class MaskEditor(QWidget):
         preset = preset_of(self._mask)
         kind = "custom" if preset is None else preset[0]
         widgets = (self.preset, self.length, self.width_spin, self.height_spin, self.depth_spin, self.plane_spin)
-        for widget in widgets:
-            widget.blockSignals(True)
-        self.preset.setCurrentIndex(self.preset.findData(kind))
-        if kind in _LINE_PRESETS:
-            self.length.setValue(preset[1])
-        self.length.setEnabled(kind in _LINE_PRESETS)
-        self.width_spin.setValue(columns)
-        self.height_spin.setValue(rows)
-        self.depth_spin.setValue(depth)
-        self.plane_spin.setRange(-(depth // 2), depth // 2)
-        self.plane_spin.setVisible(depth > 1)
-        for widget in widgets:
-            widget.blockSignals(False)
+        with ExitStack() as blocked:
+            for widget in widgets:
+                blocked.enter_context(QSignalBlocker(widget))
+            self.preset.setCurrentIndex(self.preset.findData(kind))
+            if kind in _LINE_PRESETS:
+                self.length.setValue(preset[1])
+            self.length.setEnabled(kind in _LINE_PRESETS)
+            self.width_spin.setValue(columns)
+            self.height_spin.setValue(rows)
+            self.depth_spin.setValue(depth)
+            self.plane_spin.setRange(-(depth // 2), depth // 2)
+            self.plane_spin.setVisible(depth > 1)
         plane = self.plane_spin.value() + depth // 2
         shown = self._mask if self._mask is not None else _fit(np.ones((1, 1, 1), bool), self._shape)
         self.grid.set_plane(shown[plane], plane == depth // 2)
