@@ -22,7 +22,7 @@ import et_denoise.engine.io.files
 import et_denoise.engine.io.memory
 from et_denoise.engine.errors import ImageError
 from et_denoise.engine.io import read_image, write_image
-from et_denoise.engine.io.partial_files import partial_path, remove_partial_files, tracked
+from et_denoise.engine.io.partial_files import partial_path, remove_partial_files, staging_folder, tracked
 
 VOLUME = np.random.default_rng(0).normal(100, 10, (8, 256, 256)).astype(np.float32)  # 2 MB: more than the disk
 
@@ -120,6 +120,28 @@ def test_training_into_a_full_disk_keeps_the_old_model_and_says_so(small_disk, f
     assert {path.name: checksum(path) for path in model.iterdir()} == saved
     assert hidden_files(small_disk) == []
     assert checksum(source) == before
+
+
+def test_a_replaced_model_folder_keeps_the_users_own_files_and_a_failed_one_changes_nothing(tmp_path):
+    folder = tmp_path / "model"
+    with staging_folder(folder, owned=("mask.txt",)) as staging:
+        (staging / "weights_best.h5").write_text("old weights")
+        (staging / "mask.txt").write_text("1 1 1")
+    (folder / "notes.txt").write_text("the user's notes")
+
+    with pytest.raises(OSError):
+        with staging_folder(folder, owned=("mask.txt",)) as staging:
+            (staging / "weights_best.h5").write_text("half")
+            raise OSError(28, "No space left on device")
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {
+        "weights_best.h5": "old weights", "mask.txt": "1 1 1", "notes.txt": "the user's notes"}
+    assert hidden_files(tmp_path) == []
+
+    with staging_folder(folder, owned=("mask.txt",)) as staging:
+        (staging / "weights_best.h5").write_text("new weights")  # a plain N2V model: no mask
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {
+        "weights_best.h5": "new weights", "notes.txt": "the user's notes"}
+    assert hidden_files(tmp_path) == []
 
 
 # ---------------------------------------------------------------- two writers
@@ -258,6 +280,22 @@ def test_compressed_tiff_bigger_than_memory_is_refused_naming_both_sizes(tmp_pat
     with pytest.raises(ImageError) as error:
         read_image(path)
     assert_one_clear_line(str(error.value), "bomb.tif", "not enough memory", "18.0 MB", "10.0 MB")
+
+
+def test_denoising_a_volume_larger_than_memory_is_refused_before_allocating(tmp_path):
+    """A sparse 40 GB MRC is mapped; denoising it would need 240 GB: refused at once, naming both sizes."""
+    path = tmp_path / "sparse.mrc"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(np.zeros((1, 1000, 1000), np.int16))
+        mrc.header.nz = mrc.header.mz = 20_000
+    with open(path, "r+b") as stream:
+        stream.truncate(1024 + 20_000 * 1000 * 1000 * 2)
+    run = subprocess.run([sys.executable, "-m", "et_denoise", "denoise", str(path), "-o", str(tmp_path / "o.mrc"),
+                          "--method", "median"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert_one_clear_line(run.stderr, "error: ", "not enough memory to denoise this 20000×1000×1000 image",
+                          "it needs 240.0 GB")
+    assert sorted(os.listdir(tmp_path)) == ["sparse.mrc"]
 
 
 # ---------------------------------------------------------------- arguments that are not file names

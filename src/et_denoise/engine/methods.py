@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.params import MethodParams
 
@@ -32,6 +33,9 @@ class Method:
         The :class:`~engine.params.MethodParams` subclass holding its parameters.
     function : callable
         ``function(image, **params, progress=None, cancel=None) -> float32 array``.
+    working_copies : float
+        Working buffers the function allocates, in float32 copies of the image
+        (besides the input as float32 and the result).
     """
 
     name: str
@@ -39,6 +43,7 @@ class Method:
     description: str
     params_type: type
     function: Callable[..., np.ndarray]
+    working_copies: float = 1.0
 
     def apply(
         self,
@@ -48,6 +53,15 @@ class Method:
         progress: Optional[ProgressFn] = None,
         cancel: Optional[CancelToken] = None,
     ) -> np.ndarray:
-        """Run the method on ``image`` with ``params`` (defaults when omitted)."""
+        """Run the method on ``image`` with ``params`` (defaults when omitted).
+
+        Raises ImageError, naming both sizes, before anything is allocated if
+        the input as float32, the result and the working buffers would not fit
+        in the memory available (a volume mapped from a file may be far larger).
+        """
         params = params if params is not None else self.params_type()
+        shape = np.shape(image)
+        require_memory(int(np.prod(shape, dtype=np.float64) * 4 * (2 + self.working_copies)),
+                       f"to denoise this {'×'.join(map(str, shape))} image with {self.label} "
+                       "(input as float32, result and working buffers)")
         return self.function(image, **params.as_dict(), progress=progress, cancel=cancel)
