@@ -47,6 +47,8 @@ def main(argv=None) -> int:
         except MemoryError:
             print("error: not enough memory for this image; try 2-D mode or a smaller region", file=sys.stderr)
             return 1
+    except SystemExit as done:  # --help and --version: argparse has printed them
+        return done.code if isinstance(done.code, int) else 0
     except KeyboardInterrupt:  # Ctrl+C where no handler of ours was installed
         print("cancelled", file=sys.stderr)
         return interrupts.exit_code
