@@ -4,13 +4,13 @@ import re
 
 import numba
 
-from et_denoise.cli import commands as main
+from et_denoise.cli import main
 
 CHECKS = ("sample", "numba", "median", "diffusion", "nlm", "structn2v", "export", "tiff", "mrc", "figure")
 
 
 def self_test(capsys):
-    code = main.main(["--self-test"])
+    code = main(["--self-test"])
     lines = capsys.readouterr().out.splitlines()
     return code, lines
 

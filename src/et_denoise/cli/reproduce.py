@@ -117,7 +117,7 @@ def reproduce_commands(input_path: str, output_path: str, params: MethodParams, 
     --------
     >>> from et_denoise.engine.filters import FILTERS
     >>> params = FILTERS["median"].params_type(size=5)
-    >>> reproduce_commands("my tomo.mrc", "out.tif", params)[0].split(" ", 2)[2]
+    >>> reproduce_commands("my tomo.mrc", "out.tif", params)[0].split(" ", 3)[3]  # after "python -m et_denoise"
     "denoise 'my tomo.mrc' -o out.tif --method median --size 5 --footprint square --mode 2d"
     """
     if params is None:
