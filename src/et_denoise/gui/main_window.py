@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QS
 
 from et_denoise.gui.about import APP_NAME, show_about
 from et_denoise.gui.canvas.canvas import CompareCanvas, CompareMode
+from et_denoise.gui.canvas.orientation_actions import OrientationActions
+from et_denoise.gui.files.properties_dialog import PropertiesDialog
 from et_denoise.gui.widgets.dialogs import confirm_discard_results
 from et_denoise.gui.icons import icon
 from et_denoise.gui.jobs.job_runner import JobRunner
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._on_tabs_current_changed(self.tabs.currentIndex())
         self.document.image_opened.connect(self._on_document_image_opened)
+        self.document.voxel_size_changed.connect(lambda _voxel: self._on_document_image_opened(self.document))
         self.document.comparison_changed.connect(self._on_document_comparison_changed)
         for signal in (self.document.results.added, self.document.results.removed, self.document.results.changed):
             signal.connect(self._on_results_changed)
@@ -159,9 +162,12 @@ class MainWindow(QMainWindow):
             "Set black and white at the 0.5 and 99.5 percentiles of the slice shown")
         self.fit_action = self._action("&Fit image in view", self.canvas.reset_view, "Ctrl+0", "fit",
                                        "Zoom to show the whole image")
-        self.next_slice_action = self._action("Next slice", lambda: self.document.step_z(1),
+        self.orientations = OrientationActions(self.document, self)
+        self.properties_action = self._action("&Properties…", lambda: PropertiesDialog(self.document, self).exec(),
+                                              tip="The voxel size (for the scale bar and the files saved)")
+        self.next_slice_action = self._action("Next slice", lambda: self.document.view.step(1),
                                               QKeySequence.StandardKey.MoveToPreviousPage)
-        self.previous_slice_action = self._action("Previous slice", lambda: self.document.step_z(-1),
+        self.previous_slice_action = self._action("Previous slice", lambda: self.document.view.step(-1),
                                                   QKeySequence.StandardKey.MoveToNextPage)
         for action in (self.next_slice_action, self.previous_slice_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -183,9 +189,13 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addActions([self.auto_contrast_action, self.fit_action])
         menu.addSeparator()
+        menu.addActions(self.orientations.list())
         menu.addActions([self.next_slice_action, self.previous_slice_action])
         menu.addSeparator()
         menu.addActions([self.methods_dock.toggleViewAction(), self.results_dock.toggleViewAction()])
+
+        menu = self.menuBar().addMenu("&Image")
+        menu.addAction(self.properties_action)
 
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(self.about_action)
@@ -200,6 +210,8 @@ class MainWindow(QMainWindow):
         toolbar.addActions([*(self.mode_actions[mode] for mode in _MODE_ICONS), self.grid_action])
         toolbar.addSeparator()
         toolbar.addActions([self.auto_contrast_action, self.fit_action])
+        toolbar.addSeparator()
+        toolbar.addActions(self.orientations.list())
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
@@ -292,7 +304,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has_image = self.document.has_image
         canvas_shown = self.central_stack.currentWidget() is self.canvas
-        for action in (*self.mode_actions.values(), self.next_slice_action, self.previous_slice_action):
+        for action in (*self.mode_actions.values(), self.next_slice_action, self.previous_slice_action,
+                       self.properties_action):
             action.setEnabled(has_image)
         for action in (self.auto_contrast_action, self.fit_action):
             action.setEnabled(has_image and canvas_shown)
@@ -306,7 +319,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         shape = " × ".join(str(n) for n in reversed(document.image.data.shape))
         voxel = document.voxel_size
-        size = f" · {voxel[-1]:g} Å/px" if voxel else " · pixel size unknown"
+        size = f" · {voxel[-1]:g} Å/px" if voxel else " · pixel size unknown (Image ▸ Properties)"
         self.image_info.setText(f"{shape} · {document.image.data.dtype}{size}")
 
     def _on_document_comparison_changed(self, _comparison) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from et_denoise.engine.describe import describe_params, format_seconds
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.gui.signals import Signal
+from et_denoise.gui.slice_view import SliceView
 
 _result_ids = itertools.count(1)
 
@@ -177,6 +178,8 @@ class Document:
         :class:`Preview` or ``None``.
     blind_spot_mask_changed(mask)
         The StructN2V blind-spot mask changed (a bool array, or ``None`` for plain N2V).
+    voxel_size_changed(voxel_size)
+        The user set the open image's voxel size (Image > Properties).
     """
 
     def __init__(self) -> None:
@@ -192,6 +195,9 @@ class Document:
         self.blind_spot_mask: Optional[np.ndarray] = None
         self.blind_spot_mask_changed = Signal()
         self.results.removed.connect(self._on_results_removed)
+        self.voxel_size_changed = Signal()
+        #: The plane shown (XY, XZ or YZ) and the cursor that places it.
+        self.view = SliceView(self)
 
     # ------------------------------------------------------------ the image
     def open_image(self, image: Any, name: str, *, reference: Optional[np.ndarray] = None) -> None:
@@ -229,6 +235,18 @@ class Document:
     def voxel_size(self) -> Optional[tuple]:
         """(z, y, x) in Å, or ``None`` when unknown."""
         return None if self.image is None else self.image.voxel_size
+
+    def set_voxel_size(self, voxel_size: Optional[tuple]) -> None:
+        """Give the open image a voxel size, (z, y, x) in Å (None: unknown); saved results carry it."""
+        if self.image is None:
+            return
+        voxel_size = None if voxel_size is None else tuple(float(size) for size in voxel_size)
+        if voxel_size is not None and (len(voxel_size) != 3 or not all(size > 0 for size in voxel_size)):
+            raise ValueError(f"A voxel size is three sizes above zero, not {voxel_size}.")
+        if voxel_size != self.image.voxel_size:
+            self.image.voxel_size = voxel_size
+            self.image.unit = None  # the file's unit no longer applies
+            self.voxel_size_changed.emit(voxel_size)
 
     def planes(self) -> np.ndarray:
         """The image as a (Z, Y, X) stack (a 2-D image is one plane)."""

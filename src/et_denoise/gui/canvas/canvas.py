@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QL
 from et_denoise.engine.contrast import percentile_levels, symmetric_levels
 from et_denoise.gui.model import Document
 from et_denoise.gui.canvas.scale_bar import ScaleBar
+from et_denoise.gui.slice_view import Orientation
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -45,6 +46,7 @@ WIPE_PEN = pg.mkPen("#ffc940", width=2)
 WIPE_HOVER_PEN = pg.mkPen("#fff3c4", width=4)
 HISTOGRAM_FILL = (120, 150, 190, 170)
 LEVELS_BAND = (255, 255, 255, 22)
+CURSOR_PEN = pg.mkPen((120, 220, 255, 150), width=1, style=Qt.PenStyle.DashLine)
 
 
 class CompareMode(enum.Enum):
@@ -119,6 +121,8 @@ class CompareCanvas(QWidget):
         self._mode = CompareMode.SPLIT
         self._wipe_fraction = 0.5
         self._shape = (1, 1)
+        self._row_scale = 1.0
+        self._hover: Optional[tuple[int, int]] = None
         self._build_panes()
         self._build_items()
         self._build_histograms()
@@ -126,6 +130,8 @@ class CompareCanvas(QWidget):
         document.image_opened.connect(self._on_document_image_opened)
         document.slice_changed.connect(self._on_document_slice_changed)
         document.comparison_changed.connect(self._on_document_comparison_changed)
+        document.view.changed.connect(self._on_view_changed)
+        document.voxel_size_changed.connect(self._on_document_voxel_size_changed)
 
     # ------------------------------------------------------------ builders
     def _build_panes(self) -> None:
@@ -137,6 +143,8 @@ class CompareCanvas(QWidget):
         for pane in (self.pane_a, self.pane_b):
             pane.view.scene().sigMouseMoved.connect(
                 lambda position, pane=pane: self._on_pane_mouse_moved(pane, position))
+            pane.view.scene().sigMouseClicked.connect(
+                lambda event, pane=pane: self._on_pane_mouse_clicked(pane, event))
             pane.view.viewport().installEventFilter(self)
 
     def _build_items(self) -> None:
@@ -156,6 +164,15 @@ class CompareCanvas(QWidget):
         for item in (self.item_a, self.item_diff, self.clip, self.wipe_line):
             box.addItem(item)
         self.pane_b.box.addItem(self.item_b_side)
+        # The linked cursor: where the other two planes cut the one shown (XZ and YZ views).
+        self.cursor_lines = []
+        for pane in (self.pane_a, self.pane_b):
+            for angle in (0, 90):
+                line = pg.InfiniteLine(angle=angle, movable=False, pen=CURSOR_PEN)
+                line.setZValue(9)
+                line.hide()
+                pane.box.addItem(line)
+                self.cursor_lines.append(line)
         self.scale_bar = ScaleBar(1.0)
         self.scale_bar.setParentItem(box)
         self.scale_bar.hide()
@@ -216,6 +233,7 @@ class CompareCanvas(QWidget):
         self.pane_b.setVisible(mode is CompareMode.SIDE_BY_SIDE)
         self.histograms.setCurrentWidget(self.diff_histogram if entering_difference else self.histogram)
         self.refresh()
+        self._update_cursor_lines()
         if entering_difference:
             self.auto_contrast()
         self.mode_changed.emit(mode)
@@ -245,23 +263,23 @@ class CompareCanvas(QWidget):
             if self.item_diff.image is not None:
                 self.diff_histogram.item.setLevels(*symmetric_levels(self.item_diff.image))
             return
-        shown = self.document.current_slice()
-        if self._mode is CompareMode.RESULT and self.document.comparison_slice() is not None:
-            shown = self.document.comparison_slice()
+        shown = self.document.view.original()
+        if self._mode is CompareMode.RESULT and self.document.view.compared() is not None:
+            shown = self.document.view.compared()
         self.set_levels(*percentile_levels(shown))
 
     def reset_view(self) -> None:
         """Fit the whole image in the view."""
         height, width = self._shape
-        self.pane_a.box.setRange(QRectF(0, 0, width, height), padding=0.02)
+        self.pane_a.box.setRange(QRectF(0, 0, width, height * self._row_scale), padding=0.02)
 
     def refresh(self) -> None:
         """Redraw the current slice of both images for the current mode."""
         if not self.document.has_image:
             return
         mode = self._mode
-        original = self.document.current_slice()
-        compared = self.document.comparison_slice()
+        original = self.document.view.original()
+        compared = self.document.view.compared()
         self.item_a.setVisible(mode is not CompareMode.DIFFERENCE)
         self.item_diff.setVisible(mode is CompareMode.DIFFERENCE and compared is not None)
         self.clip.setVisible(mode in (CompareMode.SPLIT, CompareMode.RESULT) and compared is not None)
@@ -270,6 +288,7 @@ class CompareCanvas(QWidget):
             self._show(self.item_a, original)
         if compared is None:
             self._update_titles()
+            self._emit_hover()
             return
         if mode in (CompareMode.SPLIT, CompareMode.RESULT):
             self._show(self.item_b, compared)
@@ -279,18 +298,42 @@ class CompareCanvas(QWidget):
         elif mode is CompareMode.DIFFERENCE:
             difference = np.subtract(original, compared, dtype=np.float32)
             self.item_diff.setImage(difference, autoLevels=False)
+            self._place(self.item_diff)
         self._update_titles()
+        self._emit_hover()
 
     # ------------------------------------------------------------ helpers
     def _show(self, item: pg.ImageItem, data: np.ndarray) -> None:
         item.setImage(data, autoLevels=False, levels=self.levels())
+        self._place(item)
         if item is not self.item_a:
             item.setLookupTable(self.item_a.lut)
+
+    def _place(self, item: pg.ImageItem) -> None:
+        """Stretch the rows by the voxel aspect (Z over X in the XZ and YZ views)."""
+        height, width = self._shape
+        item.setRect(QRectF(0, 0, width, height * self._row_scale))
+
+    def _update_cursor_lines(self) -> None:
+        view = self.document.view
+        shown = self.document.is_volume and view.orientation is not Orientation.XY
+        row, column = view.cursor_in_plane()
+        for index, line in enumerate(self.cursor_lines):
+            in_pane = index < 2 or self._mode is CompareMode.SIDE_BY_SIDE
+            line.setVisible(shown and in_pane)
+            line.setValue((row + 0.5) * self._row_scale if line.angle == 0 else column + 0.5)
+
+    def _plane_label(self) -> str:
+        """`` · XZ at Y 49``: which plane is shown, when it is not XY."""
+        view = self.document.view
+        if view.orientation is Orientation.XY:
+            return ""
+        return f" · {view.orientation.label} at {view.orientation.axis_name} {view.index + 1}"
 
     def _update_clip(self) -> None:
         height, width = self._shape
         left = 0.0 if self._mode is CompareMode.RESULT else min(max(self.wipe_position, 0.0), width)
-        self.clip.setRect(QRectF(left, 0, width - left, height))
+        self.clip.setRect(QRectF(left, 0, width - left, height * self._row_scale))
 
     def _update_titles(self) -> None:
         comparison = self.document.comparison
@@ -310,6 +353,12 @@ class CompareCanvas(QWidget):
             self.pane_a.set_titles("Original")
         else:
             self.pane_a.set_titles(name)
+        label = self._plane_label()
+        if label:
+            self.pane_a.left_title.setText(self.pane_a.left_title.text() + label)
+            if comparison is not None and self.document.view.compared() is None:
+                self.pane_a.right_title.setText(f"the {name} covers slice {self.document.z + 1} only: "
+                                                "apply to the volume to see this plane")
         self.pane_a.right_title.setToolTip(comparison.summary() if comparison is not None else "")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
@@ -318,28 +367,55 @@ class CompareCanvas(QWidget):
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
             delta = event.angleDelta().y() or event.angleDelta().x()
             if delta:
-                self.document.step_z(1 if delta > 0 else -1)
+                self.document.view.step(1 if delta > 0 else -1)
             return True
         return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------ handlers
     def _on_document_image_opened(self, document: Document) -> None:
         self.pages.setCurrentIndex(1 if document.has_image else 0)
+        self._hover = None
         if not document.has_image:
             return
-        self._shape = document.current_slice().shape
-        self.wipe_line.setBounds((0, self._shape[1]))
-        self.set_wipe_fraction(self._wipe_fraction)
-        voxel = document.voxel_size
-        self.scale_bar.setVisible(bool(voxel) and voxel[-1] > 0)
-        if self.scale_bar.isVisible():
-            self.scale_bar.set_pixel_size(voxel[-1])
+        self._update_geometry()
+        self._update_scale_bar()
         self.refresh()
+        self._update_cursor_lines()
         self.auto_contrast()
         self.reset_view()
 
+    def _update_scale_bar(self) -> None:
+        voxel = self.document.voxel_size
+        self.scale_bar.setVisible(bool(voxel) and voxel[-1] > 0)
+        if self.scale_bar.isVisible():
+            self.scale_bar.set_pixel_size(voxel[-1])
+
+    def _on_document_voxel_size_changed(self, _voxel_size) -> None:
+        self._update_scale_bar()
+        self._on_view_changed(self.document.view)  # the XZ and YZ aspect follows the voxel size
+
+    def _update_geometry(self) -> bool:
+        """Size of the plane shown and its row aspect; True if either changed."""
+        shape, scale = self.document.view.original().shape, self.document.view.row_scale()
+        if (shape, scale) == (self._shape, self._row_scale):
+            return False
+        self._shape, self._row_scale = shape, scale
+        self.wipe_line.setBounds((0, shape[1]))
+        self.set_wipe_fraction(self._wipe_fraction)
+        return True
+
     def _on_document_slice_changed(self, _z: int) -> None:
         self.refresh()
+        self._update_cursor_lines()
+
+    def _on_view_changed(self, _view) -> None:
+        if not self.document.has_image:
+            return
+        reshaped = self._update_geometry()
+        self.refresh()
+        self._update_cursor_lines()
+        if reshaped:
+            self.reset_view()
 
     def _on_document_comparison_changed(self, _comparison) -> None:
         self.refresh()
@@ -357,16 +433,42 @@ class CompareCanvas(QWidget):
             item.setLevels(levels)
             item.setLookupTable(self.item_a.lut)
 
-    def _on_pane_mouse_moved(self, pane: _Pane, position: QPointF) -> None:
+    def _plane_pixel(self, pane: _Pane, position: QPointF) -> Optional[tuple[int, int]]:
+        """(row, column) of the plane shown under scene ``position``, or None off the image."""
         if not self.document.has_image or not pane.box.sceneBoundingRect().contains(position):
-            self.hovered.emit(None)
-            return
+            return None
         point = pane.box.mapSceneToView(position)
-        x, y = int(np.floor(point.x())), int(np.floor(point.y()))
+        column, row = int(np.floor(point.x())), int(np.floor(point.y() / self._row_scale))
         height, width = self._shape
-        if not (0 <= x < width and 0 <= y < height):
+        return (row, column) if 0 <= column < width and 0 <= row < height else None
+
+    def _on_pane_mouse_moved(self, pane: _Pane, position: QPointF) -> None:
+        self._hover = self._plane_pixel(pane, position)
+        self._emit_hover()
+
+    def _on_pane_mouse_clicked(self, pane: _Pane, event) -> None:
+        """A click puts the linked cursor there: the other two planes go through that voxel."""
+        if event.button() != Qt.MouseButton.LeftButton or not self.document.is_volume:
+            return
+        pixel = self._plane_pixel(pane, event.scenePos())
+        if pixel is not None:
+            z, y, x = self.document.view.voxel(*pixel)
+            view = self.document.view
+            # The plane shown stays; only the other two coordinates move.
+            keep = view.orientation.value
+            view.set_cursor(z=None if keep == 0 else z, y=None if keep == 1 else y, x=None if keep == 2 else x)
+
+    def _emit_hover(self) -> None:
+        """Tell the readout the values under the mouse (again after the slice or the image changed)."""
+        if self._hover is None or not self.document.has_image:
             self.hovered.emit(None)
             return
-        compared = self.document.comparison_slice()
-        self.hovered.emit(PixelInfo(x, y, self.document.z, float(self.document.current_slice()[y, x]),
-                                    None if compared is None else float(compared[y, x])))
+        row, column = self._hover
+        height, width = self._shape
+        if not (0 <= column < width and 0 <= row < height):
+            self.hovered.emit(None)
+            return
+        z, y, x = self.document.view.voxel(row, column)
+        compared = self.document.view.compared()
+        self.hovered.emit(PixelInfo(x, y, z, float(self.document.view.original()[row, column]),
+                                    None if compared is None else float(compared[row, column])))
