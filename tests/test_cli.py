@@ -187,3 +187,27 @@ def test_compare_against_a_constant_reference_takes_a_data_range(capsys, tmp_pat
     assert code == 0, err
     rows = list(csv.DictReader((tmp_path / "m.csv").open()))
     assert float(rows[0]["psnr"]) == pytest.approx(20.0, abs=0.5)  # 10 log10(1 / 0.1²)
+
+
+def test_sample_noise_models_and_autocorr_mask_out_that_train_reads_back_equal(capsys, tmp_path):
+    from et_denoise.engine.n2v.masks import parse_mask
+
+    assert run(capsys, "sample", "-o", tmp_path, "--shape", "32", "64", "64", "--noise", "fbp")[0] == 0
+    noisy, clean = read_image(tmp_path / "noisy.tif").data, read_image(tmp_path / "clean.tif").data
+    noise = noisy - clean
+    assert np.mean(noise[..., 1:] * noise[..., :-1]) < -0.1 * np.mean(noise * noise)  # fbp's negative side lobe
+    mask_file = tmp_path / "mask.txt"
+    code, out, err = run(capsys, "autocorr", tmp_path / "noisy.tif", "--residual", tmp_path / "clean.tif", "--3d",
+                         "--mask-out", mask_file)
+    assert code == 0, err
+    assert f"wrote {mask_file}" in out and "train in 3-D" in out
+    mask = parse_mask(str(mask_file))
+    assert mask.ndim == 3 and mask[tuple(s // 2 for s in mask.shape)] == 1
+    model = tmp_path / "model"
+    tiny = ["--mode", "3d", "--epochs", "1", "--steps", "2", "--patch-size", "16", "--unet-depth", "1",
+            "--unet-filters", "4", "--batch-size", "2"]
+    code, _, err = run(capsys, "train", tmp_path / "noisy.tif", "--model", model, "--mask-file", mask_file, *tiny)
+    assert code == 0, err
+    np.testing.assert_array_equal(parse_mask(str(model / "mask.txt")), mask)
+    code, _, err = run(capsys, "sample", "-o", tmp_path / "x", "--noise", "ramp")
+    assert code == 2 and "fbp" in err

@@ -49,9 +49,10 @@ def run_sample(args: argparse.Namespace, interrupts: Interrupts) -> int:
         for name in names:
             check_output_file(str(out / f"{name}{suffix}"), option="-o", overwrite=args.overwrite)
     if args.two_d:
-        sample = make_sample_2d(seed=args.seed)
+        sample = make_sample_2d(seed=args.seed, noise=args.noise)
     else:
-        sample = make_sample(shape=tuple(args.shape), seed=args.seed) if args.shape else make_sample(seed=args.seed)
+        shape = {"shape": tuple(args.shape)} if args.shape else {}
+        sample = make_sample(**shape, seed=args.seed, noise=args.noise)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in zip(names, (sample.noisy, sample.clean)):
         path = write_image(out / f"{name}{suffix}", data, voxel_size=sample.voxel_size, overwrite=args.overwrite)
@@ -148,6 +149,10 @@ def run_autocorr(args: argparse.Namespace, interrupts: Interrupts) -> int:
     inputs = [args.input] + ([args.residual] if args.residual else [])
     save = None if args.save is None else check_output_file(args.save, option="-o", overwrite=args.overwrite,
                                                              inputs=inputs)
+    mask_out = None if args.mask_out is None else check_output_file(args.mask_out, option="--mask-out",
+                                                                     overwrite=args.overwrite, inputs=inputs)
+    if save is not None and mask_out is not None:
+        check_distinct([save, mask_out])
     image = read_image(args.input)
     denoised = None
     if args.residual:
@@ -167,6 +172,12 @@ def run_autocorr(args: argparse.Namespace, interrupts: Interrupts) -> int:
         else:
             write_image(save, analysis.autocorrelation.values.astype("float32"), overwrite=args.overwrite)
         print(f"wrote {save}")
+    if mask_out is not None:
+        if analysis.suggestion.is_plain:
+            print(f"no mask file written to {mask_out}: the suggestion is plain N2V, train with --mask none")
+        else:
+            mask_out.write_text(analysis.suggestion.mask_file_text)
+            print(f"wrote {mask_out}: train with --mask-file {mask_out}")
     return 0
 
 

@@ -76,6 +76,8 @@ def _add_gui(commands) -> None:
 
 
 def _add_sample(commands) -> None:
+    from et_denoise.engine.sample import NOISE_MODELS
+
     sample = commands.add_parser("sample", help="write the built-in sample tomogram (noisy and clean) to a folder",
                                  description="Write the built-in synthetic tomogram: noisy.tif (or .mrc) and its "
                                  "noise-free ground truth clean.tif, with the voxel size in the header.")
@@ -86,6 +88,9 @@ def _add_sample(commands) -> None:
     sample.add_argument("--2d", dest="two_d", action="store_true", help="write a single 2-D slice instead of a volume")
     sample.add_argument("--seed", type=_seed, default=0,
                         help="random seed, 0 or more; the same seed gives the same data (default 0)")
+    sample.add_argument("--noise", choices=NOISE_MODELS, default="wbp",
+                        help="noise model: " + "; ".join(f"{name}: {text}" for name, text in NOISE_MODELS.items())
+                        + " (default wbp)")
     sample.add_argument("--overwrite", action="store_true", help="replace existing files")
 
 
@@ -139,6 +144,8 @@ def _add_autocorr(commands) -> None:
                           help="allow a mask that spans planes (for 3-D training)")
     autocorr.add_argument("-o", "--save", metavar="FILE",
                           help="save the autocorrelation: .png as a heat map, .tif/.mrc as values")
+    autocorr.add_argument("--mask-out", metavar="FILE",
+                          help="write the suggested mask as 0/1 rows, the format train --mask-file reads")
     autocorr.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
 
