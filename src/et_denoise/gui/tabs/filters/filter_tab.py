@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
+from superqt.utils import qdebounced
 
 from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS
 from et_denoise.engine.errors import ParameterError
@@ -41,10 +42,7 @@ class FilterTab(Tab):
         self.document = context.document
         self._preview = LatestJob(context.jobs)
         self._apply_job: Job | None = None
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(PREVIEW_DELAY_MS)
-        self._debounce.timeout.connect(self.run_preview)
+        self._preview_soon = qdebounced(self.run_preview, timeout=PREVIEW_DELAY_MS, parent=self)
         self._build_widgets()
         self.form.set_params(context.settings.method_params(method.name, method.params_type))
         self.form.edited.connect(self._on_form_edited)
@@ -113,12 +111,12 @@ class FilterTab(Tab):
         if active:
             self.run_preview()
         else:
-            self._debounce.stop()
+            self._preview_soon.cancel()
             self._preview.cancel()
 
     def shutdown(self) -> None:
         """Stop the preview timer and jobs."""
-        self._debounce.stop()
+        self._preview_soon.cancel()
         self._preview.cancel()
         if self._apply_job is not None:
             self._apply_job.cancel()
@@ -126,11 +124,11 @@ class FilterTab(Tab):
     def request_preview(self) -> None:
         """Preview soon (debounced), if this tab is shown and live preview is on."""
         if self.active and self.live_preview.isChecked() and self.document.has_image:
-            self._debounce.start()
+            self._preview_soon()
 
     def run_preview(self) -> None:
         """Compute the preview of the current slice now, in the background."""
-        self._debounce.stop()
+        self._preview_soon.cancel()
         if not (self.active and self.live_preview.isChecked() and self.document.has_image):
             return
         try:

@@ -22,9 +22,10 @@ import enum
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from superqt.utils import qdebounced
 
 from et_denoise.engine.analysis.autocorr import Autocorrelation, noise_autocorrelation, residual_verdict
 from et_denoise.engine.analysis.mask_suggestion import (DEFAULT_THRESHOLD, MaskSuggestion, NoiseAnalysis, analyse_noise, render_mask,
@@ -85,10 +86,7 @@ class NoiseTab(Tab):
         self.suggestion: MaskSuggestion | None = None
         self._analysis = LatestJob(context.jobs)
         self._stale = True
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(ANALYSIS_DELAY_MS)
-        self._debounce.timeout.connect(self.analyse)
+        self._analyse_soon = qdebounced(self.analyse, timeout=ANALYSIS_DELAY_MS, parent=self)
         self._build_widgets()
         self.document.image_opened.connect(self._on_document_image_opened)
         self.document.slice_changed.connect(self._on_document_slice_changed)
@@ -182,11 +180,11 @@ class NoiseTab(Tab):
         if active and self._stale:
             self.analyse()
         elif not active:
-            self._debounce.stop()
+            self._analyse_soon.cancel()
 
     def shutdown(self) -> None:
         """Stop the timer, the analysis and the sweep."""
-        self._debounce.stop()
+        self._analyse_soon.cancel()
         self._analysis.cancel()
         self.sweep.stop()
 
@@ -205,7 +203,7 @@ class NoiseTab(Tab):
 
     def analyse(self) -> None:
         """Compute the autocorrelation of the chosen source now, in the background."""
-        self._debounce.stop()
+        self._analyse_soon.cancel()
         source = self.source()
         if not self.document.has_image or source is None:
             return
@@ -281,7 +279,7 @@ class NoiseTab(Tab):
         """The data to analyse changed: analyse soon if shown, or when next shown."""
         self._stale = True
         if self.active and self.document.has_image:
-            self._debounce.start()
+            self._analyse_soon()
 
     def _show_suggestion(self) -> None:
         outcome, suggestion = self.outcome, self.suggestion

@@ -1,19 +1,19 @@
 """Live plot of a Noise2Void training: loss per epoch, validation loss, smoothed batch loss.
 
 The curves are built once and updated with ``setData``.  Batch events arrive
-every few milliseconds, so the batch curve is redrawn at most every
+up to ten times a second, so the batch curve is redrawn (throttled) at most every
 :data:`REFRESH_MS`; epoch points are drawn as soon as they arrive.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from superqt.utils import qthrottled
 
 from et_denoise.engine.n2v.monitor import EventKind, History, TrainingEvent
 from et_denoise.gui.theme import ACCENT, MUTED
@@ -47,7 +47,7 @@ def _points(curve: pg.PlotDataItem) -> int:
 class LossPlot(QWidget):
     """Loss curves of one training run, with a log-scale switch."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._batch_x: list[float] = []
         self._batch_y: list[float] = []
@@ -56,11 +56,8 @@ class LossPlot(QWidget):
         self._val_x: list[float] = []
         self._val_loss: list[float] = []
         self._last_batch = (0, 0.0)  # (batch, mean loss of its epoch so far) of the latest batch event
-        self._smoothed: Optional[float] = None
-        self._refresh = QTimer(self)
-        self._refresh.setSingleShot(True)
-        self._refresh.setInterval(REFRESH_MS)
-        self._refresh.timeout.connect(self._draw_batches)
+        self._smoothed: float | None = None
+        self._draw_batches_soon = qthrottled(self._draw_batches, timeout=REFRESH_MS, leading=False, parent=self)
         self._build_widgets()
 
     def _build_widgets(self) -> None:
@@ -148,10 +145,9 @@ class LossPlot(QWidget):
         self._smoothed = loss if self._smoothed is None else weight * loss + (1 - weight) * self._smoothed
         self._batch_x.append(event.epoch - 1 + event.batch / event.steps)
         self._batch_y.append(self._smoothed)
-        if not self._refresh.isActive():
-            self._refresh.start()
+        self._draw_batches_soon()
 
-    def _add_epoch(self, epoch: int, loss: float, val_loss: Optional[float]) -> None:
+    def _add_epoch(self, epoch: int, loss: float, val_loss: float | None) -> None:
         if math.isfinite(loss):
             self._epoch_x.append(float(epoch))
             self._loss.append(loss)
@@ -160,7 +156,7 @@ class LossPlot(QWidget):
             self._val_loss.append(val_loss)
 
     def _draw_batches(self) -> None:
-        self._refresh.stop()
+        self._draw_batches_soon.cancel()
         self.batch_curve.setData(np.asarray(self._batch_x), np.asarray(self._batch_y))
 
     def _draw_epochs(self) -> None:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import gc
 import time
 from pathlib import Path
-from typing import Optional
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+from superqt.utils import qdebounced
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.config import N2VParams
@@ -43,8 +43,6 @@ METHOD = "n2v"
 #: Wait this long after the last slice change before previewing the new slice.
 PREVIEW_DELAY_MS = 150
 EXPORT_FILTER = "bioimage.io model (*.zip)"
-#: Batches arrive every few milliseconds: show the progress bar at most this often.
-PROGRESS_REFRESH_MS = 250
 
 DESCRIPTION = ("Noise2Void (Krull et al. 2019) hides pixels and learns to predict them from their "
                "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
@@ -80,21 +78,13 @@ class StructN2VTab(Tab):
         self.document = context.document
         self.settings = context.settings
         self.model = None  # the TrainedModel in use
-        self.run: Optional[TrainingRun] = None
-        self._apply_job: Optional[Job] = None
-        self._file_job: Optional[Job] = None
-        self._device_job: Optional[Job] = None
+        self.run: TrainingRun | None = None
+        self._apply_job: Job | None = None
+        self._file_job: Job | None = None
+        self._device_job: Job | None = None
         self.device = ""
         self._preview = LatestJob(context.jobs)
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(PREVIEW_DELAY_MS)
-        self._debounce.timeout.connect(self.run_preview)
-        self._last_event: Optional[TrainingEvent] = None
-        self._progress_refresh = QTimer(self)
-        self._progress_refresh.setSingleShot(True)
-        self._progress_refresh.setInterval(PROGRESS_REFRESH_MS)
-        self._progress_refresh.timeout.connect(self._show_progress)
+        self._preview_soon = qdebounced(self.run_preview, timeout=PREVIEW_DELAY_MS, parent=self)
         self._build_widgets()
         self.form.set_params(context.settings.method_params(METHOD, N2VParams))
         self.form.edited.connect(self._on_form_edited)
@@ -213,12 +203,12 @@ class StructN2VTab(Tab):
             self.check_device()
             self.run_preview()
         else:
-            self._debounce.stop()
+            self._preview_soon.cancel()
             self._preview.cancel()
 
     def shutdown(self) -> None:
         """Stop training, previews and the running jobs of this tab."""
-        self._debounce.stop()
+        self._preview_soon.cancel()
         self._preview.cancel()
         for job in (self.run.job if self.run is not None else None, self._apply_job, self._file_job):
             if job is not None:
@@ -229,7 +219,7 @@ class StructN2VTab(Tab):
         """Whether a training run is under way."""
         return self.run is not None
 
-    def check_device(self) -> Optional[Job]:
+    def check_device(self) -> Job | None:
         """Find the compute device in the background (imports TensorFlow), once."""
         if self._device_job is not None or self.device:
             return None
@@ -245,7 +235,7 @@ class StructN2VTab(Tab):
         self._device_job = job
         return job
 
-    def train(self) -> Optional[TrainingRun]:
+    def train(self) -> TrainingRun | None:
         """Start training on the open image; returns the run (None if nothing was started)."""
         if not self.document.has_image or self.training:
             return None
@@ -264,7 +254,6 @@ class StructN2VTab(Tab):
         self.run.job.cancelled.connect(self._on_training_cancelled)
         self.run.job.finished.connect(self._on_training_finished)
         self.loss_plot.start(params.epochs)
-        self._last_event = None
         self.progress.setValue(0)
         self.progress.setFormat("Preparing…")
         self.progress.setToolTip("Cutting training patches and building the network.")
@@ -282,7 +271,7 @@ class StructN2VTab(Tab):
 
     def run_preview(self) -> None:
         """Denoise the current slice with the model and show it against the original (in the background)."""
-        self._debounce.stop()
+        self._preview_soon.cancel()
         model = self.model
         if not (self.active and model is not None and self.document.has_image) or model.params.ndim == 3 \
                 or self.training:
@@ -298,7 +287,7 @@ class StructN2VTab(Tab):
 
         self._preview.submit(f"{label} preview", compute, self._on_preview_succeeded, self._on_preview_failed)
 
-    def apply(self) -> Optional[Job]:
+    def apply(self) -> Job | None:
         """Denoise the whole image with the model; the result joins the results list."""
         if self.model is None or not self.document.has_image or self._apply_job is not None or self.training:
             return None
@@ -316,12 +305,12 @@ class StructN2VTab(Tab):
         self._update_state()
         return job
 
-    def choose_model_to_load(self) -> Optional[Job]:
+    def choose_model_to_load(self) -> Job | None:
         """Ask for a model folder and load it."""
         folder = QFileDialog.getExistingDirectory(self, "Load model folder", self.settings.last_folder("model"))
         return self.load_model(folder) if folder else None
 
-    def load_model(self, folder: str) -> Optional[Job]:
+    def load_model(self, folder: str) -> Job | None:
         """Load the model saved in ``folder`` in the background; it becomes the model in use."""
         if self._file_job is not None or self.training:
             return None
@@ -335,7 +324,7 @@ class StructN2VTab(Tab):
         set_status(self.status, f"Loading {folder}…")
         return job
 
-    def choose_folder_to_save(self) -> Optional[Job]:
+    def choose_folder_to_save(self) -> Job | None:
         """Ask for a folder (confirming a non-empty one) and save the model into it."""
         if self.model is None:
             return None
@@ -349,7 +338,7 @@ class StructN2VTab(Tab):
             return None
         return self.save_model(folder)
 
-    def save_model(self, folder: str) -> Optional[Job]:
+    def save_model(self, folder: str) -> Job | None:
         """Write the model to ``folder`` in the background."""
         if self.model is None or self._file_job is not None:
             return None
@@ -362,7 +351,7 @@ class StructN2VTab(Tab):
         set_status(self.status, f"Saving the model in {folder}…")
         return job
 
-    def choose_export_path(self) -> Optional[Job]:
+    def choose_export_path(self) -> Job | None:
         """Ask for a .zip file and export the model to bioimage.io format."""
         if self.model is None or not self.document.has_image:
             return None
@@ -372,7 +361,7 @@ class StructN2VTab(Tab):
             return None
         return self.export_model(path if path.lower().endswith(".zip") else f"{path}.zip")
 
-    def export_model(self, path: str) -> Optional[Job]:
+    def export_model(self, path: str) -> Job | None:
         """Write a bioimage.io package of the model, tested on the current slice, in the background."""
         if self.model is None or self._file_job is not None or not self.document.has_image:
             return None
@@ -427,20 +416,14 @@ class StructN2VTab(Tab):
         if self.run is None:
             return
         self.loss_plot.add_event(event)
-        self._last_event = event
-        if event.kind is EventKind.EPOCH:
-            self._show_progress()
-            if event.preview is not None:
-                label = f"{method_label(self.run.params.blind_spot_mask)} epoch {event.epoch}"
-                self.document.show(Preview(label, self.run.params, self._preview_z, event.preview, 0.0))
-        elif not self._progress_refresh.isActive():
-            self._progress_refresh.start()
+        self._show_progress(event)
+        if event.kind is EventKind.EPOCH and event.preview is not None:
+            label = f"{method_label(self.run.params.blind_spot_mask)} epoch {event.epoch}"
+            self.document.show(Preview(label, self.run.params, self._preview_z, event.preview, 0.0))
 
-    def _show_progress(self) -> None:
-        """The progress bar after the latest event (at most every PROGRESS_REFRESH_MS while batches stream in)."""
-        self._progress_refresh.stop()
-        event = self._last_event
-        if self.run is None or event is None or self.run.stopping or self.run.job.state.done:
+    def _show_progress(self, event: TrainingEvent) -> None:
+        """The progress bar after ``event`` (batch events come at most every REPORT_INTERVAL_S of the run)."""
+        if self.run is None or self.run.stopping or self.run.job.state.done:
             return
         self.progress.setValue(int(event.fraction * 1000))
         left = "" if event.fraction >= 1 else f" · {format_seconds(event.eta_s)} left"
@@ -547,7 +530,7 @@ class StructN2VTab(Tab):
     def _on_document_slice_changed(self, _z: int) -> None:
         if self.active and self.model is not None and (
                 self.document.comparison is None or isinstance(self.document.comparison, Preview)):
-            self._debounce.start()
+            self._preview_soon()
 
     # ------------------------------------------------------------ helpers
     def _update_summary(self) -> None:
