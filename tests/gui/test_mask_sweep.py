@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from et_denoise.engine.n2v.mask_sweep import SweepTraining
@@ -12,6 +13,7 @@ from et_denoise.gui.tabs.noise.noise_tab import SourceKind
 TINY = dict(patch_size=32, unet_depth=1, unet_filters=8, epochs=1, steps_per_epoch=2)
 
 
+@pytest.mark.slow
 def test_two_sizes_give_two_results_to_compare(sample_window, qtbot, sample_shape):
     window, document = sample_window, sample_window.document
     tab = window.select_tab("noise")
@@ -41,6 +43,7 @@ def test_two_sizes_give_two_results_to_compare(sample_window, qtbot, sample_shap
     assert "Done: 2 models" in sweep.status.text() and sweep.start_button.text() == "Train 2 models"
 
 
+@pytest.mark.slow
 def test_cancel_keeps_the_finished_models_and_adds_no_half_result(sample_window, qtbot):
     document = sample_window.document
     sweep = sample_window.select_tab("noise").sweep
