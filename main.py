@@ -4,10 +4,12 @@ The same entry point is installed as ``et-denoise`` and runs as ``python -m et_d
 """
 
 import multiprocessing
+import signal
 import sys
 from pathlib import Path
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C while Python starts: end quietly, no traceback
     multiprocessing.freeze_support()
     source = Path(__file__).resolve().parent / "src"
     if source.is_dir():  # a checkout: prefer its sources to an older installed copy
