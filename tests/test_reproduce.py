@@ -11,7 +11,7 @@ import pytest
 
 from et_denoise.cli.options import filter_owners, n2v_owners, params_from_args, params_options
 from et_denoise.cli.parser import parse
-from et_denoise.cli.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, printable, reproduce_commands,
+from et_denoise.cli.reproduce import (SAMPLE_INPUT, ScriptEntry, model_folder, reproduce_commands,
                                       session_script, write_script)
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters import FILTERS
@@ -125,5 +125,7 @@ def test_a_result_name_with_a_newline_or_quotes_never_runs_as_code(tmp_path):
                                rtol=1e-6, atol=1e-6)
 
 
-def test_printable_keeps_one_plain_line():
-    assert printable("a\tb\r\nc\u200f\u202e d\x00") == "a b c d"
+def test_names_become_one_plain_line():
+    from et_denoise.engine.describe import plain_text
+
+    assert plain_text("a\tb\r\nc\u200f\u202e d\x00") == "a b c d"

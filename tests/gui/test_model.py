@@ -88,6 +88,8 @@ def test_results_get_unique_names_and_track_saving():
     assert second.name == "Median (2)"
     document.results.rename(second, "smooth")
     assert second.name == "smooth" and changed == [second]
+    document.results.rename(second, "smooth\ntouch x\x1b[2J")  # pasted: one plain line is kept
+    assert second.name == "smooth touch x[2J"
     document.results.mark_saved(first, "/tmp/x.tif")
     assert document.results.unsaved() == [second]
 

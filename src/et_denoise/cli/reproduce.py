@@ -10,7 +10,7 @@ Every parameter is written out (:func:`~cli.options.params_options`), not only
 those that differ from the defaults, so a command keeps meaning the same thing
 when a later version changes a default.  Every word is quoted with
 :func:`shlex.quote`, and the result names written as comments lose their
-control characters (:func:`printable`), so no name or path typed by a user is
+control characters (:func:`~engine.describe.plain_text`), so no name or path typed by a user is
 ever run as code.  Noise2Void / StructN2V results need a model: their commands
 train it first (same parameters and seed) and then predict with it.
 """
@@ -21,11 +21,11 @@ import dataclasses
 import os
 import shlex
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Optional, Sequence
 
 from et_denoise.cli.options import params_options
+from et_denoise.engine.describe import plain_text
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.params import MethodParams
 
@@ -48,18 +48,6 @@ def program() -> list[str]:
 
 def _join(words: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(word)) for word in words)
-
-
-def printable(text: str) -> str:
-    """``text`` without control characters (newlines, tabs, escapes, bidirectional overrides): one plain line.
-
-    Examples
-    --------
-    >>> printable("Median\\n touch /tmp/x\\x1b[2J")
-    'Median touch /tmp/x[2J'
-    """
-    kept = (" " if char in "\t\n\r\v\f" else char for char in str(text))
-    return " ".join("".join(char for char in kept if unicodedata.category(char)[0] != "C").split())
 
 
 def _filter_name(params: MethodParams) -> Optional[str]:
@@ -188,10 +176,10 @@ def session_script(input_path: Optional[str], entries: Sequence[ScriptEntry], *,
         input_path = SAMPLE_INPUT
     for entry in entries:
         try:
-            lines += [f"# {printable(entry.name)}",
+            lines += [f"# {plain_text(entry.name)}",
                       *reproduce_commands(input_path, entry.output_path, entry.params, overwrite=True), ""]
         except ParameterError as error:
-            lines += [f"# {printable(entry.name)}: not reproduced: {printable(error)}", ""]
+            lines += [f"# {plain_text(entry.name)}: not reproduced: {plain_text(error)}", ""]
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from typing import Any
 
 from et_denoise.engine.params import MethodParams
@@ -88,3 +89,18 @@ def describe_params(params: MethodParams | None, *, key: int | None = None) -> s
             label = label.split(" (")[0]
         parts.append(f"{label} {_value_text(value)}")
     return " · ".join(parts)
+
+
+def plain_text(text: str) -> str:
+    """``text`` as one plain line: control characters (newlines, tabs, escapes, bidirectional overrides) removed.
+
+    For names typed or pasted by a user that are shown, saved or written into
+    scripts: no name can start a new line of code or reorder what is shown.
+
+    Examples
+    --------
+    >>> plain_text("Median\\n touch /tmp/x\\x1b[2J")
+    'Median touch /tmp/x[2J'
+    """
+    kept = (" " if char in "\t\n\r\v\f" else char for char in str(text))
+    return " ".join("".join(char for char in kept if unicodedata.category(char)[0] != "C").split())

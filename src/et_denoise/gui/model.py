@@ -10,11 +10,11 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Union
 
 import numpy as np
 
-from et_denoise.engine.describe import describe_params, format_seconds
+from et_denoise.engine.describe import describe_params, format_seconds, plain_text
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.gui.signals import Signal
 from et_denoise.gui.slice_view import SliceView
@@ -50,7 +50,7 @@ class Result:
     params: Any
     data: np.ndarray
     elapsed_s: float
-    saved_path: Optional[str] = None
+    saved_path: str | None = None
     created: float = field(default_factory=time.time)
     id: int = field(default_factory=lambda: next(_result_ids))
 
@@ -137,8 +137,9 @@ class ResultList:
             self.remove(result)
 
     def rename(self, result: Result, name: str) -> None:
-        """Give ``result`` a new name (blank names are refused)."""
-        name = self.unique_name(name.strip(), ignore=result) if name.strip() else result.name
+        """Give ``result`` a new name (blank names are refused; control characters, such as newlines, dropped)."""
+        name = plain_text(name)
+        name = self.unique_name(name, ignore=result) if name else result.name
         if name != result.name:
             result.name = name
             self.changed.emit(result)
@@ -152,7 +153,7 @@ class ResultList:
         """Results not written to any file yet."""
         return [result for result in self._items if not result.saved]
 
-    def unique_name(self, name: str, ignore: Optional[Result] = None) -> str:
+    def unique_name(self, name: str, ignore: Result | None = None) -> str:
         """``name``, or ``name (2)``, ``name (3)``… if already taken."""
         taken = {result.name for result in self._items if result is not ignore}
         if name not in taken:
@@ -185,14 +186,14 @@ class Document:
     def __init__(self) -> None:
         self.image = None
         self.name = ""
-        self.reference: Optional[np.ndarray] = None
+        self.reference: np.ndarray | None = None
         self.results = ResultList()
         self.z = 0
-        self.comparison: Optional[Comparison] = None
+        self.comparison: Comparison | None = None
         self.image_opened = Signal()
         self.slice_changed = Signal()
         self.comparison_changed = Signal()
-        self.blind_spot_mask: Optional[np.ndarray] = None
+        self.blind_spot_mask: np.ndarray | None = None
         self.blind_spot_mask_changed = Signal()
         self.results.removed.connect(self._on_results_removed)
         self.voxel_size_changed = Signal()
@@ -200,7 +201,7 @@ class Document:
         self.view = SliceView(self)
 
     # ------------------------------------------------------------ the image
-    def open_image(self, image: Any, name: str, *, reference: Optional[np.ndarray] = None) -> None:
+    def open_image(self, image: Any, name: str, *, reference: np.ndarray | None = None) -> None:
         """Show ``image`` (an :class:`engine.io.ImageData`), dropping the old one and its results.
 
         ``reference`` is an optional noise-free version (the sample's ground truth).
@@ -232,11 +233,11 @@ class Document:
         return self.image.data.shape[0] if self.is_volume else 1
 
     @property
-    def voxel_size(self) -> Optional[tuple]:
+    def voxel_size(self) -> tuple | None:
         """(z, y, x) in Å, or ``None`` when unknown."""
         return None if self.image is None else self.image.voxel_size
 
-    def set_voxel_size(self, voxel_size: Optional[tuple]) -> None:
+    def set_voxel_size(self, voxel_size: tuple | None) -> None:
         """Give the open image a voxel size, (z, y, x) in Å (None: unknown); saved results carry it."""
         if self.image is None:
             return
@@ -278,13 +279,13 @@ class Document:
         return self.planes()[start:stop], self.z - start
 
     # ------------------------------------------------------------ the comparison
-    def show(self, comparison: Optional[Comparison]) -> None:
+    def show(self, comparison: Comparison | None) -> None:
         """Compare the original with ``comparison`` (a result, a preview, or nothing)."""
         if comparison is not self.comparison:
             self.comparison = comparison
             self.comparison_changed.emit(comparison)
 
-    def comparison_slice(self) -> Optional[np.ndarray]:
+    def comparison_slice(self) -> np.ndarray | None:
         """The current slice of what is compared, or ``None`` (nothing, or a preview of another slice)."""
         shown = self.comparison
         if isinstance(shown, Result):
@@ -300,7 +301,7 @@ class Document:
         self.show(result)
 
     # ------------------------------------------------------------ the StructN2V mask
-    def set_blind_spot_mask(self, mask: Optional[np.ndarray]) -> None:
+    def set_blind_spot_mask(self, mask: np.ndarray | None) -> None:
         """Choose the StructN2V blind-spot mask (``None`` for plain N2V).
 
         ``mask`` is a 2-D or 3-D boolean array with odd sizes whose centre is the
