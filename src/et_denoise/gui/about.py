@@ -9,7 +9,6 @@ import platform
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Optional
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
@@ -25,7 +24,7 @@ def app_version() -> str:
     return __version__
 
 
-def package_version(*names: str) -> Optional[str]:
+def package_version(*names: str) -> str | None:
     """The installed version of the first of ``names`` found (read from metadata: nothing is imported)."""
     for name in names:
         try:
@@ -98,6 +97,6 @@ def about_html() -> str:
     )
 
 
-def show_about(parent: Optional[QWidget]) -> None:
+def show_about(parent: QWidget | None) -> None:
     """Show the About box."""
     QMessageBox.about(parent, f"About {APP_NAME}", about_html())

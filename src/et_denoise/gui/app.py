@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -14,7 +13,7 @@ from et_denoise.gui.settings import APPLICATION, ORGANIZATION
 from et_denoise.gui.theme import apply_theme
 
 
-def create_application(argv: Optional[list] = None) -> QApplication:
+def create_application(argv: list | None = None) -> QApplication:
     """The QApplication, created and themed once."""
     app = QApplication.instance()
     if app is None:
@@ -42,8 +41,8 @@ def create_window():
     return window
 
 
-def run_gui(path: Optional[str] = None, *, sample: bool = False, screenshot: Optional[str] = None,
-            size: Optional[tuple] = None, tab: Optional[str] = None) -> int:
+def run_gui(path: str | None = None, *, sample: bool = False, screenshot: str | None = None,
+            size: tuple | None = None, tab: str | None = None) -> int:
     """Open the main window and run until it closes; returns the exit code.
 
     Parameters

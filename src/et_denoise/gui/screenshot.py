@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -45,7 +44,7 @@ class ScreenshotScript(QObject):
     """
 
     def __init__(self, window: MainWindow, path: str, *, size: tuple[int, int] = WINDOW_SIZE,
-                 tab: str = DIFFUSION_TAB, image_path: Optional[str] = None) -> None:
+                 tab: str = DIFFUSION_TAB, image_path: str | None = None) -> None:
         super().__init__(window)
         if tab not in window.tab_keys:
             raise ValueError(f"unknown tab {tab!r}: choose one of {', '.join(window.tab_keys)}")

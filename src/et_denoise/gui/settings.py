@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -23,7 +22,7 @@ MAX_RECENT = 10
 class AppSettings:
     """Recent files, last folders, window layout and each method's last parameters."""
 
-    def __init__(self, store: Optional[QSettings] = None) -> None:
+    def __init__(self, store: QSettings | None = None) -> None:
         self._store = store if store is not None else QSettings(
             QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
@@ -53,7 +52,7 @@ class AppSettings:
         self._store.setValue(f"folders/{purpose}", str(folder))
 
     # ------------------------------------------------------------ window
-    def window_state(self) -> tuple[Optional[QByteArray], Optional[QByteArray]]:
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved (geometry, dock/toolbar state) of the main window."""
         return self._store.value("window/geometry"), self._store.value("window/state")
 

@@ -12,7 +12,6 @@ following it.
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 import numpy as np
 
@@ -79,7 +78,7 @@ class SliceView:
             self.orientation = orientation
             self.changed.emit(self)
 
-    def set_cursor(self, z: Optional[int] = None, y: Optional[int] = None, x: Optional[int] = None) -> None:
+    def set_cursor(self, z: int | None = None, y: int | None = None, x: int | None = None) -> None:
         """Move the cursor (each coordinate clamped to the volume; None keeps it)."""
         if not self.document.has_image:
             return
@@ -124,7 +123,7 @@ class SliceView:
         """The plane shown of the original image."""
         return self.plane(self.document.planes())
 
-    def compared(self) -> Optional[np.ndarray]:
+    def compared(self) -> np.ndarray | None:
         """The same plane of what is compared, or None (nothing, or a one-slice preview off this plane)."""
         if self.orientation is Orientation.XY:
             return self.document.comparison_slice()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtWidgets import QLabel
 
 from et_denoise.gui.canvas.canvas import PixelInfo
@@ -22,7 +20,7 @@ class PixelReadout(QLabel):
         self.setObjectName("readout")
         self.setMinimumWidth(360)
 
-    def show_info(self, info: Optional[PixelInfo]) -> None:
+    def show_info(self, info: PixelInfo | None) -> None:
         """Show ``info``; ``None`` clears the text."""
         if info is None:
             self.setText("")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from typing import Sequence
 
 from PySide6.QtWidgets import QWidget
 
@@ -24,13 +24,13 @@ class ImageOpener:
     """
 
     def __init__(self, document: Document, jobs: JobRunner, settings: AppSettings,
-                 parent: Optional[QWidget] = None) -> None:
+                 parent: QWidget | None = None) -> None:
         self.document = document
         self.jobs = jobs
         self.settings = settings
         self.parent = parent
 
-    def open_path(self, path: str) -> Optional[Job]:
+    def open_path(self, path: str) -> Job | None:
         """Read ``path`` (a file, or a folder of 2-D TIFF slices); returns the job."""
         if not self._may_replace():
             return None
@@ -46,7 +46,7 @@ class ImageOpener:
         job.failed.connect(lambda message: show_error(self.parent, "Could not open the image", message))
         return job
 
-    def open_sample(self, shape: Optional[Sequence[int]] = None, *, seed: int = 0) -> Optional[Job]:
+    def open_sample(self, shape: Sequence[int] | None = None, *, seed: int = 0) -> Job | None:
         """Make the synthetic sample tomogram (with its noise-free reference); returns the job."""
         if not self._may_replace():
             return None

@@ -6,8 +6,6 @@ result saved afterwards (TIFF or MRC) carries it.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
                                QVBoxLayout, QWidget)
 
@@ -20,7 +18,7 @@ UNITS = {"nm": 10.0, "Å": 1.0}
 class PropertiesDialog(QDialog):
     """Edits the open image's voxel size (Z, Y, X) in nm or Å."""
 
-    def __init__(self, document: Document, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.setWindowTitle("Image properties")
@@ -55,7 +53,7 @@ class PropertiesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
-    def voxel_size(self) -> Optional[tuple[float, float, float]]:
+    def voxel_size(self) -> tuple[float, float, float] | None:
         """(z, y, x) in Å, or None if X is left unknown (a missing Y or Z is taken equal to X)."""
         x = self.sizes["X"].value() * self._unit_factor
         if x <= 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -25,8 +24,8 @@ def suggested_file_name(document: Document, result: Result) -> str:
     return f"{name}.tif"
 
 
-def choose_save_path(parent: Optional[QWidget], settings: AppSettings, document: Document,
-                     result: Result) -> Optional[str]:
+def choose_save_path(parent: QWidget | None, settings: AppSettings, document: Document,
+                     result: Result) -> str | None:
     """Ask where to save ``result``; None if the user gave up.
 
     A name without a known extension gets the one of the chosen format, and an
@@ -46,8 +45,8 @@ def choose_save_path(parent: Optional[QWidget], settings: AppSettings, document:
     return path
 
 
-def save_result(parent: Optional[QWidget], document: Document, result: Result, jobs: JobRunner,
-                settings: AppSettings, path: Optional[str] = None) -> Optional[Job]:
+def save_result(parent: QWidget | None, document: Document, result: Result, jobs: JobRunner,
+                settings: AppSettings, path: str | None = None) -> Job | None:
     """Write ``result`` (asking for ``path`` when not given) in the background; returns the job."""
     path = path or choose_save_path(parent, settings, document, result)
     if path is None:

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
@@ -103,7 +103,7 @@ class Job(QObject):
         self.visible = visible
         self.state = JobState.QUEUED
         self.progress = 0.0
-        self.start_time: Optional[float] = None
+        self.start_time: float | None = None
         self.elapsed_s = 0.0
         self.token = CancelToken()
         self._func = func
@@ -187,7 +187,7 @@ class JobRunner(QObject):
 
     job_submitted = Signal(object)
 
-    def __init__(self, parent: Optional[QObject] = None, *, max_threads: int = 4) -> None:
+    def __init__(self, parent: QObject | None = None, *, max_threads: int = 4) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
@@ -237,7 +237,7 @@ class LatestJob:
     def __init__(self, runner: JobRunner) -> None:
         self._runner = runner
         self._generation = 0
-        self._job: Optional[Job] = None
+        self._job: Job | None = None
 
     @property
     def generation(self) -> int:

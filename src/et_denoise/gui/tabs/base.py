@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
@@ -59,7 +58,7 @@ class Tab(QWidget):
         super().__init__()
         self.context = context
         self.active = False
-        self.central_view: Optional[QWidget] = None
+        self.central_view: QWidget | None = None
 
     def set_active(self, active: bool) -> None:
         """Called by the main window when the tab is shown (True) or hidden (False).

@@ -9,8 +9,6 @@ area scrolls on); a field clicked or tabbed into keeps the wheel.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox, QWidget
 
@@ -35,7 +33,7 @@ class WheelGuard(QObject):
         return False
 
 
-def _scroll_area_around(widget: QWidget) -> Optional[QAbstractScrollArea]:
+def _scroll_area_around(widget: QWidget) -> QAbstractScrollArea | None:
     parent = widget.parentWidget()
     while parent is not None and not isinstance(parent, QAbstractScrollArea):
         parent = parent.parentWidget()

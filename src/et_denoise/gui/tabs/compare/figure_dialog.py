@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHBoxLayout, QSpinBox, QWidget)
@@ -27,7 +26,7 @@ class FigureOptions:
 class FigureDialog(QDialog):
     """Asks for width × height (cm or inches; height 0 = as tall as needed), dpi and the parts to include."""
 
-    def __init__(self, options: FigureOptions, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, options: FigureOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export figure")
         self.width_box = QDoubleSpinBox()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -30,7 +30,7 @@ class LineProfilePlot(QWidget):
     Curves are made once per set of images and then updated with ``setData``.
     """
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget(background=BASE)
         self.plot.setMenuEnabled(False)

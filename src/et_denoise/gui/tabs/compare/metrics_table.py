@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
@@ -17,7 +15,7 @@ MAX_ROWS_SHOWN = 6
 class _ValueItem(QTableWidgetItem):
     """A cell that shows a rounded number but sorts by the exact value (empty cells last)."""
 
-    def __init__(self, value: Optional[float], digits: int) -> None:
+    def __init__(self, value: float | None, digits: int) -> None:
         super().__init__(format_value(value, digits))
         self.value = value
         self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -34,9 +32,9 @@ class _ValueItem(QTableWidgetItem):
 class MetricsTableView(QTableWidget):
     """Shows a :class:`~engine.comparison.MetricsTable`; click a header to sort by it."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.table: Optional[MetricsTable] = None
+        self.table: MetricsTable | None = None
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(False)
@@ -50,7 +48,7 @@ class MetricsTableView(QTableWidget):
         """The column headers shown."""
         return [self.horizontalHeaderItem(column).text() for column in range(self.columnCount())]
 
-    def value(self, name: str, header: str) -> Optional[float]:
+    def value(self, name: str, header: str) -> float | None:
         """The value shown for image ``name`` in the column headed ``header``."""
         column = self.headers().index(header)
         for row in range(self.rowCount()):

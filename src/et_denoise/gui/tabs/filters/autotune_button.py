@@ -10,7 +10,6 @@ the live preview follows.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QVBoxLayout, QWidget
@@ -67,13 +66,13 @@ class AutoTune(QWidget):
     """
 
     def __init__(self, method: Method, context: TabContext, form: ParamForm,
-                 parent: Optional[QWidget] = None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.method = method
         self.context = context
         self.form = form
         self.document = context.document
-        self._job: Optional[Job] = None
+        self._job: Job | None = None
         labels = _labels(method.params_type)
         grid = DEFAULT_GRIDS[method.name]
         self._settings = int(np.prod([len(values) for values in grid.values()]))
@@ -92,11 +91,11 @@ class AutoTune(QWidget):
         self._update_button()
 
     @property
-    def job(self) -> Optional[Job]:
+    def job(self) -> Job | None:
         """The running calibration, if any."""
         return self._job
 
-    def run(self) -> Optional[Job]:
+    def run(self) -> Job | None:
         """Start choosing the parameters in the background; returns the job (None if it cannot start)."""
         if self._job is not None or not self.document.has_image:
             return None

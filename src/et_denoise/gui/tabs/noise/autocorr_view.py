@@ -10,8 +10,6 @@ the fainter ± lobe-tail level down to which a kept lobe is followed).
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -71,10 +69,10 @@ def _outline_item(colour: QColor, width: float) -> QGraphicsPathItem:
 class AutocorrView(QWidget):
     """Heat map and profiles of an :class:`~engine.autocorr.Autocorrelation`."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.acf: Optional[Autocorrelation] = None
-        self.mask: Optional[np.ndarray] = None
+        self.acf: Autocorrelation | None = None
+        self.mask: np.ndarray | None = None
         self.heat_plots = pg.GraphicsLayoutWidget()
         self.heat_plots.ci.setContentsMargins(0, 4, 0, 0)
         self.heat_plots.setFixedHeight(HEAT_MAP_HEIGHT)
@@ -141,8 +139,8 @@ class AutocorrView(QWidget):
                                  "is followed outwards while it stays beyond the fainter lobe-tail line.")
 
     # ------------------------------------------------------------ public
-    def show_autocorrelation(self, acf: Autocorrelation, mask: Optional[np.ndarray], threshold: float,
-                             reference: Optional[Autocorrelation] = None) -> None:
+    def show_autocorrelation(self, acf: Autocorrelation, mask: np.ndarray | None, threshold: float,
+                             reference: Autocorrelation | None = None) -> None:
         """Draw ``acf`` with ``mask`` outlined; ``reference`` adds the raw noise's X profile (dashed)."""
         self.acf = acf
         radius = min(acf.radius, HEAT_MAP_RADIUS)
@@ -176,7 +174,7 @@ class AutocorrView(QWidget):
         cut = max(acf.radius - HEAT_MAP_RADIUS, 0)
         return acf.plane[cut:acf.plane.shape[0] - cut, cut:acf.plane.shape[1] - cut]
 
-    def set_mask(self, mask: Optional[np.ndarray], threshold: float) -> None:
+    def set_mask(self, mask: np.ndarray | None, threshold: float) -> None:
         """Outline ``mask`` (``None``: nothing) and draw the ±``threshold`` lines."""
         self.mask = None if mask is None else np.asarray(mask)
         path = QPainterPath()

@@ -9,7 +9,7 @@ half-trained result.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -42,11 +42,11 @@ class _Courier(QObject):
 class MaskSweepPanel(QGroupBox):
     """Shape, sizes and training length of a sweep, its Train/Stop button and progress."""
 
-    def __init__(self, context: TabContext, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, context: TabContext, parent: QWidget | None = None) -> None:
         super().__init__("Mask sweep: compare StructN2V mask sizes", parent)
         self.context = context
         self.document = context.document
-        self._job: Optional[Job] = None
+        self._job: Job | None = None
         self._courier = _Courier(self)
         self._courier.delivered.connect(self._on_courier_delivered)
         self._build_widgets()
@@ -107,7 +107,7 @@ class MaskSweepPanel(QGroupBox):
 
     # ------------------------------------------------------------ public
     @property
-    def job(self) -> Optional[Job]:
+    def job(self) -> Job | None:
         """The running sweep, if any."""
         return self._job
 
@@ -125,7 +125,7 @@ class MaskSweepPanel(QGroupBox):
         """The training parameters of each model of the sweep (raises ParameterError if invalid)."""
         return mask_sweep_params(self.shape.currentData(), self.chosen_sizes(), self.form.params())
 
-    def start(self) -> Optional[Job]:
+    def start(self) -> Job | None:
         """Start the sweep in the background; returns its job (None if it cannot start)."""
         if self._job is not None or not self.document.has_image:
             return None

@@ -7,8 +7,6 @@ whose smoothed content varies least, and the user moves or resizes it.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
@@ -84,7 +82,7 @@ class RegionSelector(QWidget):
 
     region_changed = Signal(object)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._shape = (0, 0)
         self.view = pg.GraphicsView()

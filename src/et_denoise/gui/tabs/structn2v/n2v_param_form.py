@@ -11,7 +11,6 @@ shows it and a change of mask emits ``edited``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 from PySide6.QtWidgets import QFormLayout, QWidget
 
@@ -25,8 +24,8 @@ MASK_FIELD = "mask"
 class N2VParamForm(ParamForm):
     """The N2V parameters; :attr:`mask_editor` is the mask field's editor, to be placed by the caller."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
-        self.mask_editor: Optional[MaskEditor] = None
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.mask_editor: MaskEditor | None = None
         super().__init__(N2VParams, parent)
         layout: QFormLayout = self.layout()
         label = layout.takeRow(self.mask_editor).labelItem.widget()

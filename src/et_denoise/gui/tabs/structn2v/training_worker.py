@@ -13,7 +13,7 @@ network thread (:mod:`engine.n2v.network_thread`).  Two ways to end it early:
 from __future__ import annotations
 
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -73,7 +73,7 @@ class TrainingRun(QObject):
     event_reported = Signal(object)
 
     def __init__(self, jobs: JobRunner, images: Sequence[np.ndarray], params: N2VParams,
-                 parent: Optional[QObject] = None, *, preview: Optional[np.ndarray] = None) -> None:
+                 parent: QObject | None = None, *, preview: np.ndarray | None = None) -> None:
         super().__init__(parent)
         self.params = params
         self._images = list(images)
