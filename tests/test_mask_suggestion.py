@@ -116,7 +116,9 @@ def test_volume_gets_a_plane_mask_unless_a_3d_one_is_asked_for():
 
 def test_render_and_report(sample):
     assert render_mask(np.ones((1, 3), np.uint8)) == ".....\n.#O#.\n....."
-    report = analyse_noise(sample.noisy, region="0:128,0:256").report()
+    from et_denoise.cli.reports import noise_report
+
+    report = noise_report(analyse_noise(sample.noisy, region="0:128,0:256"))
     assert "region 0:128,0:256" in report
     assert ".#####O#####." in report
     assert report.rstrip().endswith("--mask horizontal:11")

@@ -163,7 +163,9 @@ def run_autocorr(args: argparse.Namespace, interrupts: Interrupts) -> int:
         analysis = analyse_noise(image.data, denoised=denoised, region=args.region, radius=args.radius,
                                  threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
                                  three_d=args.three_d, progress=TerminalProgress("Autocorrelation"), cancel=token)
-    print(analysis.report())
+    from et_denoise.cli.reports import noise_report
+
+    print(noise_report(analysis))
     if save is not None:
         if save.suffix.lower() == ".png":
             from et_denoise.engine.analysis.autocorr_figure import save_autocorrelation_heat_map

@@ -266,25 +266,6 @@ class NoiseAnalysis:
     autocorrelation: Autocorrelation
     suggestion: MaskSuggestion
 
-    def report(self) -> str:
-        """A text report for the command line: profiles, the mask drawn, the ``--mask`` argument."""
-        acf, suggestion = self.autocorrelation, self.suggestion
-        lines = [f"Noise autocorrelation of the {acf.source}", ""]
-        header = "shift" + "".join(f"{s:>7d}" for s in range(acf.radius + 1))
-        lines.append(header)
-        profiles = [("X", acf.profile_x, acf.radius), ("Y", acf.profile_y, acf.radius)]
-        if acf.z_radius:
-            profiles.append(("Z", acf.profile_z, acf.z_radius))
-        for name, profile, middle in profiles:
-            lines.append(f"{name:<5}" + "".join(f"{v:7.2f}" for v in profile[middle:]))
-        lines += ["", f"Suggested mask: {suggestion.explanation}", render_mask(suggestion.mask), ""]
-        if suggestion.spec is not None:
-            lines.append(f"--mask {suggestion.spec}")
-        else:
-            lines += ["No preset has this shape: save these lines to a file and pass --mask FILE:",
-                      suggestion.mask_file_text.rstrip("\n")]
-        return "\n".join(lines)
-
 
 def analyse_noise(
     image: np.ndarray,

@@ -14,7 +14,7 @@ For the original and each result, :func:`compare` measures what eyes cannot:
 * the time the method took.
 
 :func:`compare_files` does it for files and writes the figure and a CSV table:
-the ``compare`` command of ``main.py`` is a thin call to it.
+the command line's ``compare`` is a thin call to it.
 """
 
 from __future__ import annotations
