@@ -99,3 +99,11 @@ def test_existing_files_other_formats_and_tiny_sizes_are_refused(images, tmp_pat
         FigureSize(-1)
     with pytest.raises(ParameterError, match="has shape"):
         comparison_figure([Panel("a", images[0]), Panel("b", images[0][:, :10])])
+
+
+def test_the_first_four_results_get_clearly_different_colours():
+    from matplotlib.colors import to_rgb
+
+    colours = [np.array(to_rgb(result_colour(index))) * 255 for index in range(4)]
+    distances = [np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1:]]
+    assert min(distances) > 100, distances

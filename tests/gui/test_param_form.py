@@ -46,3 +46,12 @@ def test_editing_emits_and_returns_validated_params(qtbot):
         form.params()
     form.set_params(_Params(size=3, strength=0.5, fast=False, mode="3d"))
     assert form.params() == _Params(size=3, strength=0.5, fast=False, mode="3d")
+
+
+def test_a_value_finer_than_the_step_is_shown_and_returned_exactly(qtbot):
+    from et_denoise.engine.filters.nlm import NLMParams
+
+    form = ParamForm(NLMParams)
+    qtbot.addWidget(form)
+    form.set_params(NLMParams(h=0.65))  # what Auto chose, restored from the settings after a restart
+    assert form.params().h == pytest.approx(0.65) and form.editor("h").text().startswith("0.65")

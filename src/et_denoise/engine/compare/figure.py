@@ -21,8 +21,10 @@ from et_denoise.engine.compare.comparison import MetricsTable, format_value, lin
 from et_denoise.engine.contrast import percentile_levels
 from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
 
-#: Colours of the results' titles, curves and rows (Okabe & Ito's colour-blind-safe set, yellow left out).
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2")
+#: Colours of the results' titles, curves and rows (Okabe & Ito's colour-blind-safe set, yellow left out),
+#: ordered so that the first results (three filters and StructN2V) get clearly different hues: orange and
+#: vermillion are five results apart.
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00")
 #: The original's colour in figures (white paper).
 ORIGINAL_COLOUR = "#000000"
 #: The line-profile line drawn over the tiles.

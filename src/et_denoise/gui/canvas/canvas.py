@@ -132,6 +132,7 @@ class CompareCanvas(QWidget):
         document.comparison_changed.connect(self._on_document_comparison_changed)
         document.view.changed.connect(self._on_view_changed)
         document.voxel_size_changed.connect(self._on_document_voxel_size_changed)
+        document.results.changed.connect(self._on_results_changed)
 
     # ------------------------------------------------------------ builders
     def _build_panes(self) -> None:
@@ -400,6 +401,7 @@ class CompareCanvas(QWidget):
         if (shape, scale) == (self._shape, self._row_scale):
             return False
         self._shape, self._row_scale = shape, scale
+        self.scale_bar.set_image_size(shape[1], shape[0] * scale)
         self.wipe_line.setBounds((0, shape[1]))
         self.set_wipe_fraction(self._wipe_fraction)
         return True
@@ -421,6 +423,10 @@ class CompareCanvas(QWidget):
         self.refresh()
         if self._mode is CompareMode.DIFFERENCE:
             self.auto_contrast()
+
+    def _on_results_changed(self, result) -> None:
+        if result is self.document.comparison:  # renamed: the titles show the new name
+            self._update_titles()
 
     def _on_wipe_line_moved(self) -> None:
         if self._shape[1]:

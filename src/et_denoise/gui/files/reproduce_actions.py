@@ -53,6 +53,11 @@ def copy_result_command(parent: Optional[QWidget], document: Document, result: R
                    f"from the command line: {error}.")
         return False
     QApplication.clipboard().setText(text)
+    window = parent.window() if parent is not None else None
+    if hasattr(window, "statusBar"):  # the feedback: nothing else shows that the copy happened
+        lines = text.count("\n") + 1
+        window.statusBar().showMessage(f"Copied the command{'s' if lines > 1 else ''} of “{result.name}” "
+                                       f"to the clipboard ({lines} line{'s' if lines > 1 else ''}).", 5000)
     return True
 
 

@@ -123,4 +123,6 @@ class ParamForm(QWidget):
             index = editor.findData(value)
             editor.setCurrentIndex(max(index, 0))
         else:
+            if isinstance(editor, QDoubleSpinBox):  # 0.65 chosen by Auto must not come back as 0.7
+                editor.setDecimals(max(editor.decimals(), _decimals(value)))
             editor.setValue(value)

@@ -224,6 +224,7 @@ class FilterTab(Tab):
 
     def _on_preview_succeeded(self, preview: Preview) -> None:
         if preview.z != self.document.z:
+            set_status(self.preview_status, "")  # never a stale "Computing preview…"
             return
         self.document.show(preview)
         set_status(self.preview_status, preview.summary())
