@@ -66,10 +66,14 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
     Raises
     ------
     ImageError
-        With a message naming the file and the problem: missing or empty file,
-        unsupported extension, not an image, damaged or truncated file,
-        colour or multi-channel image, complex data, more than 3 dimensions,
-        an empty axis, NaN or infinite values, unequal slices in a folder.
+        With a message naming the file and the problem: not a usable file
+        name (not text, a NUL character, too long), missing or empty file,
+        unsupported extension, not an image, damaged or truncated file (a
+        header announcing more than the file holds is refused before anything
+        is allocated), colour or multi-channel image, complex data, more than
+        3 dimensions, an empty axis, NaN or infinite values, unequal slices in
+        a folder, or an image that must be loaded (compressed, other byte
+        order) and is larger than the memory available.
 
     Notes
     -----

@@ -68,9 +68,9 @@ def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
         raise ImageError(f"MRC mode {mode} is not supported; supported modes are {_MODE_NAMES}", path)
     dtype = data_dtype_from_header(header)
     file_shape = data_shape_from_header(header)
-    if min(file_shape) < 1:
+    if min(file_shape) < 0:  # an empty axis (0) gets image_shape's own message
         raise ImageError(f"the file is damaged: its header gives the size {tuple(map(int, file_shape))[::-1]} "
-                         "(X, Y, Z), and every size must be at least 1", path)
+                         "(X, Y, Z), and no size can be negative", path)
     shape = image_shape(file_shape, dtype, path)
     data_bytes = int(np.prod(file_shape, dtype=np.int64)) * dtype.itemsize
     expected = header.nbytes + int(header.nsymbt) + data_bytes
