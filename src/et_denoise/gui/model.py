@@ -71,6 +71,8 @@ class Preview:
     """A method run on one slice only, to judge parameters before the whole volume.
 
     ``z`` is the slice it was computed for; ``data`` is that 2-D slice.
+    ``block`` is (first, last) slice of the small block a 3-D method ran on
+    (so a live preview stays fast), or None for a 2-D run on the slice alone.
     """
 
     method_label: str
@@ -78,6 +80,7 @@ class Preview:
     z: int
     data: np.ndarray
     elapsed_s: float
+    block: Optional[tuple[int, int]] = None
 
     @property
     def name(self) -> str:
@@ -86,7 +89,10 @@ class Preview:
 
     def summary(self) -> str:
         """One line: method, parameters and time taken on this slice."""
-        return f"Preview of slice {self.z + 1}: {describe_params(self.params)} · {self.elapsed_s * 1000:.0f} ms"
+        where = f"slice {self.z + 1}"
+        if self.block is not None:
+            where += f" (3-D on slices {self.block[0] + 1}–{self.block[1] + 1} only)"
+        return f"Preview of {where}: {describe_params(self.params)} · {self.elapsed_s * 1000:.0f} ms"
 
 
 Comparison = Union[Result, Preview]

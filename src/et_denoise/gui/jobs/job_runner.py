@@ -101,6 +101,8 @@ class Job(QObject):
         super().__init__()
         self.title = title
         self.visible = visible
+        #: A hidden job (a live preview) is shown in the status bar after all if it runs slow.
+        self.show_when_slow = False
         self.state = JobState.QUEUED
         self.progress = 0.0
         self.start_time: float | None = None
@@ -261,6 +263,7 @@ class LatestJob:
         self._generation += 1
         generation = self._generation
         job = self._runner.submit(title, func, visible=False)
+        job.show_when_slow = True
         job.succeeded.connect(lambda value: self._deliver(generation, on_succeeded, value))
         job.failed.connect(lambda message: self._deliver(generation, on_failed, message))
         self._job = job

@@ -9,10 +9,19 @@ from et_denoise.gui.jobs.job_runner import Job, JobRunner
 from et_denoise.engine.describe import format_seconds
 
 _TICK_MS = 200
+#: A background job (a live preview) still running after this long is shown too, with Cancel.
+SHOW_HIDDEN_AFTER_MS = 1000
+#: The estimate of the time left appears once this fraction is done.
+ETA_AFTER_FRACTION = 0.03
 
 
 class JobStatus(QWidget):
-    """Shows the newest visible job of a :class:`JobRunner` while it runs; hidden otherwise."""
+    """Shows the newest job of a :class:`JobRunner` while it runs, with the time left; hidden otherwise.
+
+    Hidden jobs marked ``show_when_slow`` (live previews) are shown too once
+    they have run for :data:`SHOW_HIDDEN_AFTER_MS`: no preview runs long without
+    progress and Cancel.
+    """
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +53,15 @@ class JobStatus(QWidget):
 
     def _on_runner_job_submitted(self, job: Job) -> None:
         if not job.visible:
+            QTimer.singleShot(SHOW_HIDDEN_AFTER_MS, self, lambda: self._show_if_running(job))
             return
+        self._track(job)
+
+    def _show_if_running(self, job: Job) -> None:
+        if job.show_when_slow and not job.state.done and job not in self._jobs:
+            self._track(job)
+
+    def _track(self, job: Job) -> None:
         self._jobs.append(job)
         job.progressed.connect(self._update)
         job.finished.connect(lambda: self._on_job_finished(job))
@@ -73,4 +90,12 @@ class JobStatus(QWidget):
             more = f" (+{len(self._jobs) - 1} more)" if len(self._jobs) > 1 else ""
             self.title.setText(f"{job.title}{more}")
         self.bar.setValue(int(job.progress * 1000))
-        self.elapsed.setText(format_seconds(job.running_time()))
+        self.elapsed.setText(describe_time(job.running_time(), job.progress))
+
+
+def describe_time(elapsed_s: float, fraction: float) -> str:
+    """``"12.0 s · about 30 s left"``: the time so far, and what is left once some progress is known."""
+    text = format_seconds(elapsed_s)
+    if ETA_AFTER_FRACTION <= fraction < 1 and elapsed_s > 0.5:
+        text += f" · about {format_seconds(elapsed_s * (1 - fraction) / fraction)} left"
+    return text

@@ -139,17 +139,21 @@ class FilterTab(Tab):
         z = self.document.z
         method = self.method
         if getattr(params, "mode", "2d") == "3d" and self.document.is_volume:
+            # A 3-D method previews on a small block of slices around this one: fast, and said so.
             planes, centre = self.document.slab(SLAB_RADIUS)
+            block = (z - centre, z - centre + len(planes) - 1)
+            computing = f"Computing the 3-D preview on slices {block[0] + 1}–{block[1] + 1} only…"
         else:
-            planes, centre = self.document.current_slice(), None
+            planes, centre, block = self.document.current_slice(), None, None
+            computing = "Computing preview…"
 
         def compute(progress, cancel):
             start = time.perf_counter()
-            filtered = method.apply(planes, params, cancel=cancel)
+            filtered = method.apply(planes, params, progress=progress, cancel=cancel)
             data = filtered if centre is None else filtered[centre]
-            return Preview(method.label, params, z, data, time.perf_counter() - start)
+            return Preview(method.label, params, z, data, time.perf_counter() - start, block)
 
-        set_status(self.preview_status, "Computing preview…")
+        set_status(self.preview_status, computing)
         self._preview.submit(f"{method.label} preview", compute,
                              self._on_preview_succeeded, self._on_preview_failed)
 
