@@ -7,7 +7,9 @@ this module only replaces ``N2V.train``, which hard-codes ``fit(verbose=1)``,
 prints, and needs every augmented patch in memory, with the same steps:
 a data wrapper whose sampler rotates and flips patches on the fly, validation
 patches masked like the training ones, and ``fit(verbose=0)`` with a callback
-that reports to a :class:`~engine.n2v.monitor.TrainingMonitor`.
+that reports to a :class:`~engine.n2v.monitor.TrainingMonitor`.  StructN2V's
+hidden neighbours are filled with nearby pixels instead of n2v's uniform
+random values (see :func:`hide_neighbours`): those biased the output.
 """
 
 from __future__ import annotations
@@ -113,7 +115,62 @@ def _training_sequence(data: TrainingData, params: N2VParams, mask: Optional[np.
                                    value_manipulation=_manipulator(params),
                                    structN2Vmask=None if mask is None else mask.copy())
     sequence.patch_sampler = sample
+    sequence.apply_structN2Vmask = hide_neighbours
     return sequence
+
+
+def hide_neighbours(patch: np.ndarray, coords: tuple, dims: int, mask: np.ndarray) -> None:
+    """Hide the StructN2V neighbours of each blind spot under pixels of the same patch from just outside the mask.
+
+    Replaces n2v's ``N2V_DataWrapper.apply_structN2Vmask`` (same signature;
+    ``patch`` is changed in place, ``coords`` holds one array of blind-spot
+    positions per axis).  Each hidden neighbour takes the value of a pixel
+    drawn at random near its blind spot (within two pixels of the mask's
+    bounding box) but outside the mask, so it carries the local signal and
+    none of the blind spot's correlated noise.
+
+    Notes
+    -----
+    n2v fills hidden neighbours with uniform random values in [-2, 2]
+    (normalised units, i.e. around the image's mean).  At 1 % blind spots a
+    3×3 mask replaces 9 % of each patch, a 7×7 one 49 %, with values pulled
+    towards the mean: the network learns to undo that pull, and at
+    prediction, where nothing is replaced, it overshoots.  On a real ET slice
+    (0-255) after 200 steps with a 3×3 mask the mean of flat background rose
+    by 9.8 grey levels (3.9 % of the range) with n2v's filling and by 1.8
+    (0.7 %) with this one; contrast rose from 0.59 to 0.68 of the input's.
+
+    References
+    ----------
+    Broaddus, C., Krull, A., Weigert, M., Schmidt, U. & Myers, G. (2020).
+    Removing structured noise with self-supervised blind-spot networks. ISBI 2020, 159-163.
+    """
+    offsets = _hidden_offsets(mask)
+    if len(offsets) == 0:
+        return
+    spots = np.stack([np.asarray(c, dtype=np.int64) for c in coords], axis=1)  # (n, dims)
+    outside = _fill_offsets(mask)
+    targets = (spots[:, None, :] + offsets[None]).reshape(-1, dims)
+    sources = np.repeat(spots, len(offsets), axis=0) + outside[np.random.randint(len(outside), size=len(targets))]
+    last = np.array(patch.shape[:dims]) - 1
+    values = patch[tuple(np.clip(sources, 0, last).T)]  # read before writing: no fill copies another
+    patch[tuple(np.clip(targets, 0, last).T)] = values
+
+
+def _hidden_offsets(mask: np.ndarray) -> np.ndarray:
+    """Offsets of the mask's 1s from its centre, the centre itself left out."""
+    offsets = np.argwhere(np.asarray(mask) > 0) - np.array(mask.shape) // 2
+    return offsets[np.any(offsets != 0, axis=1)]
+
+
+def _fill_offsets(mask: np.ndarray) -> np.ndarray:
+    """Offsets within two pixels of the mask's bounding box that lie outside the mask (and off the centre)."""
+    reach = np.array(mask.shape) // 2 + 2
+    window = np.argwhere(np.ones(2 * reach + 1, dtype=bool)) - reach
+    footprint = np.zeros(2 * reach + 1, dtype=bool)
+    footprint[tuple(slice(r - m // 2, r + m // 2 + 1) for r, m in zip(reach, mask.shape))] = np.asarray(mask) > 0
+    footprint[tuple(reach)] = True
+    return window[~footprint[tuple((window + reach).T)]]
 
 
 def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], sequence):
@@ -267,7 +324,9 @@ class N2VBackend(Backend):
         return network
 
     def load(self, folder: Path, params: N2VParams) -> N2VModel:
-        tensorflow()
+        # Keras keeps every model built in its global state: without a clear, each load grew
+        # memory by 2 MB.  Networks built before keep working (all run on the network thread).
+        tensorflow().keras.backend.clear_session()
         from n2v.models import N2V
 
         for name in (CONFIG, WEIGHTS):
