@@ -62,7 +62,7 @@ def _train_in_app(window, qtbot):
     run.event_reported.connect(events.append)
     with qtbot.waitSignal(run.job.finished, timeout=TIMEOUT_MS):
         pass
-    assert tab.model is not None and tab.loss_plot.epoch_points() == (PARAMS.epochs, PARAMS.epochs)
+    assert tab.model is not None and tab.training_panel.loss_plot.epoch_points() == (PARAMS.epochs, PARAMS.epochs)
     return events
 
 

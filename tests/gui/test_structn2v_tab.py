@@ -42,7 +42,7 @@ def _train(tab, qtbot, params=None, on_event=None):
 def _apply(tab, qtbot):
     results = tab.document.results
     count = len(results)
-    tab.apply_button.click()
+    tab.model_panel.apply_button.click()
     qtbot.waitUntil(lambda: len(results) == count + 1, timeout=TIMEOUT_MS)
     return results[count]
 
@@ -53,7 +53,7 @@ def _folder_dialog(monkeypatch, folder):
 
 @pytest.mark.slow
 def test_training_shows_each_epoch_while_it_trains_then_previews_and_applies(tab, qtbot, dialogs):
-    assert tab.train_group.title().startswith("Training on CPU") or "GPU" in tab.train_group.title()
+    assert tab.training_panel.title().startswith("Training on CPU") or "GPU" in tab.training_panel.title()
     shown = []  # (what the canvas was asked to show, whether training was still running)
     tab.document.comparison_changed.connect(lambda comparison: shown.append((comparison, tab.training)))
     run = _train(tab, qtbot)
@@ -62,10 +62,10 @@ def test_training_shows_each_epoch_while_it_trains_then_previews_and_applies(tab
     assert all(training for _, training in epoch_previews), "each epoch is shown while the network trains"
     assert all(c.data.shape == tab.document.current_slice().shape for c, _ in epoch_previews)
     assert run.job.state is JobState.SUCCEEDED
-    assert tab.loss_plot.epoch_points() == (2, 2)
-    batch_x, _ = tab.loss_plot.batch_curve.getData()
+    assert tab.training_panel.loss_plot.epoch_points() == (2, 2)
+    batch_x, _ = tab.training_panel.loss_plot.batch_curve.getData()
     assert 2 <= len(batch_x) <= 2 * 3 and batch_x[-1] == 2.0  # at most one point per batch; the last one drawn
-    assert tab.progress.value() == 1000 and tab.progress.text().startswith("Trained 2 epochs")
+    assert tab.training_panel.progress.value() == 1000 and tab.training_panel.progress.text().startswith("Trained 2 epochs")
     assert tab.model.history.stopped is None and len(tab.model.history.loss) == 2
 
     qtbot.waitUntil(lambda: isinstance(tab.document.comparison, Preview)
@@ -84,15 +84,23 @@ def test_training_shows_each_epoch_while_it_trains_then_previews_and_applies(tab
 
 @pytest.mark.slow
 def test_stop_ends_training_early_and_the_model_still_denoises(tab, qtbot):
+    buttons = (tab.training_panel.train_button, tab.training_panel.stop_button, tab.model_panel.load_button,
+               tab.model_panel.save_button, tab.model_panel.export_button, tab.model_panel.apply_button)
+    enabled = []  # (Train, Stop, Load, Save, Export, Apply) while training, then once Stop was pressed
+
     def stop_after_first_batch(event):
-        if event.kind is EventKind.BATCH and event.batch == 1 and tab.stop_button.isEnabled():
-            tab.stop_button.click()
+        if event.kind is EventKind.BATCH and event.batch == 1 and tab.training_panel.stop_button.isEnabled():
+            enabled.append([button.isEnabled() for button in buttons])
+            tab.training_panel.stop_button.click()
+            enabled.append([button.isEnabled() for button in buttons])
 
     run = _train(tab, qtbot, TINY.replace(epochs=50), on_event=stop_after_first_batch)
     assert run.job.state is JobState.SUCCEEDED
+    assert enabled == [[False, True, False, False, False, False], [False] * 6]
+    assert [button.isEnabled() for button in buttons] == [True, False, True, True, True, True]
     assert tab.model.history.stopped is StopReason.CANCELLED and len(tab.model.history.loss) == 1
-    assert tab.progress.text().startswith("Stopped after 1 epoch")
-    assert tab.loss_plot.epoch_points() == (1, 1)
+    assert tab.training_panel.progress.text().startswith("Stopped after 1 epoch")
+    assert tab.training_panel.loss_plot.epoch_points() == (1, 1)
     result = _apply(tab, qtbot)
     assert result.method == "n2v" and np.isfinite(result.data).all()
 
@@ -118,18 +126,18 @@ def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_export
     assert (folder / "notes.txt").read_text() == "keep me"
 
     tab.mask_editor.set_mask(None)  # something else in the editor, to see the loaded model's mask come back
-    qtbot.waitUntil(tab.load_button.isEnabled)  # enabled again once the saving job has finished
-    tab.load_button.click()
+    qtbot.waitUntil(tab.model_panel.load_button.isEnabled)  # enabled again once the saving job has finished
+    tab.model_panel.load_button.click()
     qtbot.waitUntil(lambda: tab.model is not trained, timeout=TIMEOUT_MS)
     assert tab.mask_editor.value() == "vertical:3" and tab.form.params() == TINY.replace(mask="vertical:3")
     np.testing.assert_array_equal(tab.document.blind_spot_mask, preset_mask("vertical", 3).astype(bool))
-    assert tab.loss_plot.epoch_points() == (2, 2) and "Loaded from" in tab.model_info.text()
+    assert tab.training_panel.loss_plot.epoch_points() == (2, 2) and "Loaded from" in tab.model_panel.model_info.text()
     result = _apply(tab, qtbot)
     expected = trained.predict(tab.document.image.data)
     np.testing.assert_allclose(result.data, expected, atol=1e-5 * expected.std())
 
     dialogs.save_path = str(tmp_path / "tiny")  # no extension given: .zip is added
-    qtbot.waitUntil(tab.export_button.isEnabled)
+    qtbot.waitUntil(tab.model_panel.export_button.isEnabled)
     job = tab.choose_export_path()  # what the Export button does
     qtbot.waitUntil(lambda: job.state.done, timeout=TIMEOUT_MS)
     assert job.state is JobState.SUCCEEDED, dialogs.shown
@@ -156,7 +164,7 @@ def _message_after(tab, qtbot, dialogs, action):
     count = len(dialogs.texts("critical"))
     action()
     qtbot.waitUntil(lambda: len(dialogs.texts("critical")) > count, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: not tab.training and tab.load_button.isEnabled(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not tab.training and tab.model_panel.load_button.isEnabled(), timeout=TIMEOUT_MS)
     return dialogs.texts("critical")[-1]
 
 
@@ -168,25 +176,25 @@ def test_bad_input_gives_a_message_and_the_tab_keeps_working(tab, qtbot, dialogs
                           (_empty_mask, "hides no pixel besides the centre")):
         tab.form.set_params(TINY)
         edit(tab)
-        assert message in _message_after(tab, qtbot, dialogs, tab.train_button.click)
-        assert tab.train_button.isEnabled()
+        assert message in _message_after(tab, qtbot, dialogs, tab.training_panel.train_button.click)
+        assert tab.training_panel.train_button.isEnabled()
 
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "metadata.json").write_text(json.dumps({"format": "et-denoise-n2v", "params": {}}))
     for folder, message in ((tmp_path / "missing", "no such model folder"), (corrupt, "damaged")):
         _folder_dialog(monkeypatch, folder)
-        assert message in _message_after(tab, qtbot, dialogs, tab.load_button.click)
-    assert tab.model is None and not tab.save_button.isEnabled() and not tab.apply_button.isEnabled()
+        assert message in _message_after(tab, qtbot, dialogs, tab.model_panel.load_button.click)
+    assert tab.model is None and not tab.model_panel.save_button.isEnabled() and not tab.model_panel.apply_button.isEnabled()
 
     tab.form.set_params(TINY)
     with monkeypatch.context() as patch:
         poison_training_data(patch)
-        assert "loss became NaN" in _message_after(tab, qtbot, dialogs, tab.train_button.click)
-    assert tab.model is None and tab.progress.text() == "Training failed"
+        assert "loss became NaN" in _message_after(tab, qtbot, dialogs, tab.training_panel.train_button.click)
+    assert tab.model is None and tab.training_panel.progress.text() == "Training failed"
 
     run = _train(tab, qtbot)  # after all that, training works
-    assert run.job.state is JobState.SUCCEEDED and tab.apply_button.isEnabled()
+    assert run.job.state is JobState.SUCCEEDED and tab.model_panel.apply_button.isEnabled()
 
 
 def test_the_mask_travels_between_the_document_and_the_editor_without_echo(window):
@@ -203,3 +211,15 @@ def test_the_mask_travels_between_the_document_and_the_editor_without_echo(windo
     tab.mask_editor.preset.setCurrentIndex(tab.mask_editor.preset.findData("none"))
     assert document.blind_spot_mask is None
     assert len(changes) == 3  # one per change, no echoes
+
+
+def test_the_parameter_section_opens_to_the_form_and_closes_to_its_summary(window, qtbot):
+    panel = window.select_tab("structn2v").training_panel
+    section = panel.params_section.content()
+    assert panel.params_summary.isVisible() and "epochs" in panel.params_summary.text()
+    assert section.height() == 0
+    panel.params_section.toggleButton().click()
+    qtbot.waitUntil(lambda: section.height() >= panel.form.sizeHint().height())
+    assert not panel.params_summary.isVisible()
+    panel.params_section.toggleButton().click()
+    qtbot.waitUntil(lambda: section.height() == 0 and panel.params_summary.isVisible())

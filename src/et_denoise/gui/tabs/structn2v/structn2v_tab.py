@@ -1,11 +1,14 @@
 """The StructN2V tab: train a Noise2Void / StructN2V network on the open image and denoise with it.
 
-The parameters come from :class:`~engine.n2v.config.N2VParams` through the
-shared parameter form, the blind-spot mask from a mask editor that always
-shows the mask in use (and hands it to and from the document, where the noise
-analysis may suggest one).  Training runs in a job of the app's job runner
-(the network itself on the engine's one network thread, see
-:mod:`engine.n2v.network_thread`); its events feed a live loss plot and a progress bar with the time left.  A
+Three parts: the blind-spot mask editor (it hands the mask to and from the
+document, where the noise analysis may suggest one), the
+:class:`~gui.tabs.structn2v.training_panel.TrainingPanel` (parameters from
+:class:`~engine.n2v.config.N2VParams`, Train / Stop, progress, loss plot) and
+the :class:`~gui.tabs.structn2v.model_panel.ModelPanel` (load, save, export,
+apply).  This class owns the model and the jobs, and derives every button from
+its :class:`~gui.tabs.structn2v.training_panel.TrainingState` and the jobs
+running.  Training runs in a job of the app's job runner (the network itself on
+the engine's one network thread, see :mod:`engine.n2v.network_thread`).  A
 trained or loaded model previews the current slice, denoises the whole image
 into the results list, and can be saved, loaded and exported to bioimage.io.
 
@@ -20,44 +23,29 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QScrollArea, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
+from et_denoise.engine.describe import describe_params, format_seconds
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.engine.n2v.monitor import EventKind, StopReason, TrainingEvent
-from et_denoise.gui.widgets.dialogs import confirm, show_error
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
-from et_denoise.gui.tabs.structn2v.loss_plot import LossPlot
-from et_denoise.engine.describe import choice_text, describe_params, format_seconds
 from et_denoise.gui.model import Preview, Result
-from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
-from et_denoise.gui.widgets.status_label import set_status
 from et_denoise.gui.tabs.base import Tab, TabContext
+from et_denoise.gui.tabs.structn2v.model_panel import ModelPanel, method_label
+from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
+from et_denoise.gui.tabs.structn2v.training_panel import TrainingPanel, TrainingState
 from et_denoise.gui.tabs.structn2v.training_worker import TrainingRun
+from et_denoise.gui.widgets.dialogs import confirm, show_error
+from et_denoise.gui.widgets.status_label import set_status
 
 #: Key of the method: its results' ``method`` and its remembered parameters.
 METHOD = "n2v"
 #: Wait this long after the last slice change before previewing the new slice.
 PREVIEW_DELAY_MS = 150
 EXPORT_FILTER = "bioimage.io model (*.zip)"
-
-DESCRIPTION = ("Noise2Void (Krull et al. 2019) hides pixels and learns to predict them from their "
-               "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
-               "noise ties to each blind spot: tomogram noise is correlated along X.")
-
-
-def method_label(mask) -> str:
-    """``"StructN2V"`` for a model with a blind-spot mask, ``"N2V"`` for plain Noise2Void."""
-    return "N2V" if mask is None else "StructN2V"
-
-
-def describe_training(params: N2VParams) -> str:
-    """One line with the parameters that matter most, for the collapsed parameter section."""
-    steps = params.steps_per_epoch or "auto"
-    return f"{choice_text(params.mode)} · patch {params.patch_size} · {params.epochs} epochs × {steps} steps"
 
 
 def _freeze_heap() -> None:
@@ -102,90 +90,22 @@ class StructN2VTab(Tab):
         self.mask_editor = self.form.mask_editor
         mask_group = QGroupBox("Blind-spot mask")
         QVBoxLayout(mask_group).addWidget(self.mask_editor)
-
-        self.train_group = QGroupBox("Training")
-        self.train_group.setToolTip(DESCRIPTION)
-        train_layout = QVBoxLayout(self.train_group)
-        self.params_toggle = QToolButton()
-        self.params_toggle.setText("Parameters")
-        self.params_toggle.setCheckable(True)
-        self.params_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.params_toggle.setAutoRaise(True)
-        self.params_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.params_toggle.setToolTip("Show or hide every training parameter.")
-        self.params_toggle.toggled.connect(self._on_params_toggle_toggled)
-        self.params_summary = QLabel()
-        self.params_summary.setObjectName("muted")
-        self.params_summary.setWordWrap(True)
-        self.form.hide()
-        self.train_button = QPushButton("Train")
-        self.train_button.setObjectName("primary")
-        self.train_button.setMinimumHeight(28)
-        self.train_button.setToolTip("Train a network on the open image with these parameters, in the background.")
-        self.train_button.clicked.connect(self.train)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setMinimumHeight(28)
-        self.stop_button.setToolTip("End training after the current batch and keep the best weights so far.")
-        self.stop_button.clicked.connect(self.stop)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Not trained yet")
-        self.progress.setMinimumHeight(24)
-        self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.progress, 1)
-        buttons.addWidget(self.stop_button)
-        self.loss_plot = LossPlot()
-        params_row = QHBoxLayout()
-        params_row.addWidget(self.params_toggle, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        params_row.addWidget(self.params_summary, 1)
-        train_layout.addLayout(params_row)
-        train_layout.addWidget(self.form)
-        train_layout.addLayout(buttons)
-        train_layout.addWidget(self.loss_plot, 1)
-
-        model_group = QGroupBox("Model")
-        model_layout = QVBoxLayout(model_group)
-        self.model_info = QLabel("No model: train one, or load a saved model folder.")
-        self.model_info.setObjectName("status")
-        self.model_info.setWordWrap(True)
-        self.load_button = QPushButton("Load…")
-        self.load_button.setToolTip("Open a model folder saved by ET Denoise (or its command line).")
-        self.load_button.clicked.connect(self.choose_model_to_load)
-        self.save_button = QPushButton("Save…")
-        self.save_button.setToolTip("Write the model to a folder, to denoise other tomograms with it later.")
-        self.save_button.clicked.connect(self.choose_folder_to_save)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Write a bioimage.io model package (.zip) that other tools can run.")
-        self.export_button.clicked.connect(self.choose_export_path)
-        file_buttons = QHBoxLayout()
-        for button in (self.load_button, self.save_button, self.export_button):
-            file_buttons.addWidget(button)
-        self.apply_button = QPushButton("Apply to volume")
-        self.apply_button.setObjectName("primary")
-        self.apply_button.setMinimumHeight(34)
-        self.apply_button.setToolTip("Denoise the whole image with the model; the result joins the results list.")
-        self.apply_button.clicked.connect(self.apply)
-        self.status = QLabel("")
-        self.status.setObjectName("status")
-        self.status.setWordWrap(True)
-        model_layout.addWidget(self.model_info)
-        model_layout.addLayout(file_buttons)
-        model_layout.addWidget(self.apply_button)
-        model_layout.addWidget(self.status)
-        for label in (self.params_summary, self.model_info, self.status):
-            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.training_panel = TrainingPanel(self.form)
+        self.training_panel.train_requested.connect(self.train)
+        self.training_panel.stop_requested.connect(self.stop)
+        self.model_panel = ModelPanel()
+        self.model_panel.load_requested.connect(self.choose_model_to_load)
+        self.model_panel.save_requested.connect(self.choose_folder_to_save)
+        self.model_panel.export_requested.connect(self.choose_export_path)
+        self.model_panel.apply_requested.connect(self.apply)
+        self.status = self.model_panel.status
 
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.addWidget(mask_group)
-        layout.addWidget(self.train_group, 1)
-        layout.addWidget(model_group)
+        layout.addWidget(self.training_panel, 1)
+        layout.addWidget(self.model_panel)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -219,13 +139,20 @@ class StructN2VTab(Tab):
         """Whether a training run is under way."""
         return self.run is not None
 
+    @property
+    def training_state(self) -> TrainingState:
+        """Idle, training, or training with Stop pressed."""
+        if self.run is None:
+            return TrainingState.IDLE
+        return TrainingState.STOPPING if self.run.stopping else TrainingState.TRAINING
+
     def check_device(self) -> Job | None:
         """Find the compute device in the background (imports TensorFlow), once."""
         if self._device_job is not None or self.device:
             return None
         from et_denoise.engine.n2v.device import compute_device
 
-        self.train_group.setTitle("Training · checking the device…")
+        self.training_panel.show_device("· checking the device…")
         job = self.context.jobs.submit("Checking the compute device",
                                        lambda _progress, _cancel: compute_device(),
                                        visible=False)
@@ -253,10 +180,7 @@ class StructN2VTab(Tab):
         self.run.job.failed.connect(self._on_training_failed)
         self.run.job.cancelled.connect(self._on_training_cancelled)
         self.run.job.finished.connect(self._on_training_finished)
-        self.loss_plot.start(params.epochs)
-        self.progress.setValue(0)
-        self.progress.setFormat("Preparing…")
-        self.progress.setToolTip("Cutting training patches and building the network.")
+        self.training_panel.show_started(params.epochs)
         set_status(self.status, "")
         self._update_state()
         return self.run
@@ -265,9 +189,8 @@ class StructN2VTab(Tab):
         """End training after the current batch; the best weights so far are kept."""
         if self.run is not None:
             self.run.stop()
-            self.stop_button.setEnabled(False)
-            self.progress.setFormat("Stopping…")
-            self.progress.setToolTip("Training ends after this batch and a last validation.")
+            self.training_panel.show_stopping()
+            self._update_state()
 
     def run_preview(self) -> None:
         """Denoise the current slice with the model and show it against the original (in the background)."""
@@ -378,17 +301,12 @@ class StructN2VTab(Tab):
         return job
 
     # ------------------------------------------------------------ handlers: parameters and mask
-    def _on_params_toggle_toggled(self, shown: bool) -> None:
-        self.form.setVisible(shown)
-        self.params_summary.setVisible(not shown)
-        self.params_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-
     def _on_form_edited(self) -> None:
         self._update_summary()
         try:
             self.settings.set_method_params(METHOD, self.form.params())
         except ParameterError as error:
-            set_status(self.params_summary, str(error), error=True)
+            self.training_panel.show_summary(None, str(error))
 
     def _on_mask_editor_mask_changed(self, _mask) -> None:
         self._publish_mask()
@@ -406,55 +324,32 @@ class StructN2VTab(Tab):
     # ------------------------------------------------------------ handlers: training
     def _on_device_succeeded(self, device: str) -> None:
         self.device = device
-        self.train_group.setTitle(f"Training on {device}")
+        self.training_panel.show_device(f"on {device}")
 
     def _on_device_failed(self, message: str) -> None:
-        self.train_group.setTitle("Training · device unknown (TensorFlow could not start)")
-        self.train_group.setToolTip(message)
+        self.training_panel.show_device("· device unknown (TensorFlow could not start)", message)
 
     def _on_run_event_reported(self, event: TrainingEvent) -> None:
         if self.run is None:
             return
-        self.loss_plot.add_event(event)
-        self._show_progress(event)
+        self.training_panel.show_event(event, counting=not (self.run.stopping or self.run.job.state.done))
         if event.kind is EventKind.EPOCH and event.preview is not None:
             label = f"{method_label(self.run.params.blind_spot_mask)} epoch {event.epoch}"
             self.document.show(Preview(label, self.run.params, self._preview_z, event.preview, 0.0))
 
-    def _show_progress(self, event: TrainingEvent) -> None:
-        """The progress bar after ``event`` (batch events come at most every REPORT_INTERVAL_S of the run)."""
-        if self.run is None or self.run.stopping or self.run.job.state.done:
-            return
-        self.progress.setValue(int(event.fraction * 1000))
-        left = "" if event.fraction >= 1 else f" · {format_seconds(event.eta_s)} left"
-        self.progress.setFormat(f"Epoch {event.epoch}/{event.epochs} · {event.batch}/{event.steps}{left}")
-        self.progress.setToolTip(f"Epoch {event.epoch} of {event.epochs}, batch {event.batch} of {event.steps}; "
-                                 f"{format_seconds(event.elapsed_s)} so far{left.replace(' · ', ', about ')}.")
-
     def _on_training_succeeded(self, model) -> None:
-        history = model.history
-        epochs = len(history.loss)
-        stopped = history.stopped is StopReason.CANCELLED
         self._use_model(model, f"Trained on {self.document.name or 'the image'}")
-        if not stopped:
-            self.progress.setValue(1000)
         elapsed = format_seconds(self.run.job.running_time()) if self.run is not None else ""
-        epochs_text = f"{epochs} epoch{'s' if epochs != 1 else ''}"
-        self.progress.setFormat(f"Stopped after {epochs_text} · {elapsed}" if stopped
-                                else f"Trained {epochs_text} · {elapsed}")
-        self.progress.setToolTip("")
-        if stopped:
+        self.training_panel.show_trained(model.history, elapsed)
+        if model.history.stopped is StopReason.CANCELLED:
             set_status(self.status, "Stopped early: the best weights so far are kept.")
 
     def _on_training_failed(self, message: str) -> None:
-        self.progress.setValue(0)
-        self.progress.setFormat("Training failed")
+        self.training_panel.show_failed()
         self._on_job_failed("Training failed", message)
 
     def _on_training_cancelled(self) -> None:
-        self.progress.setValue(0)
-        self.progress.setFormat("Cancelled")
-        self.progress.setToolTip("Training was cancelled; no model was kept.")
+        self.training_panel.show_cancelled()
 
     def _on_training_finished(self) -> None:
         self.run = None
@@ -464,14 +359,7 @@ class StructN2VTab(Tab):
     # ------------------------------------------------------------ handlers: the model
     def _use_model(self, model, origin: str) -> None:
         self.model = model
-        history = model.history
-        best = min((v for v in history.val_loss if v is not None), default=None)
-        parts = [f"{method_label(model.mask)} · mask {model.params.mask if model.mask is not None else 'none'}",
-                 f"{choice_text(model.params.mode)} · {len(history.loss)} epochs"]
-        if best is not None:
-            parts.append(f"best validation loss {best:.4g}")
-        self.model_info.setText(f"{origin}.\n" + " · ".join(parts))
-        self.model_info.setToolTip(describe_training(model.params))
+        self.model_panel.show_model(model, origin)
         self._update_state()
         self.run_preview()
 
@@ -479,9 +367,7 @@ class StructN2VTab(Tab):
         self.form.set_params(model.params)
         self._publish_mask()
         self._on_form_edited()
-        self.loss_plot.show_history(model.history)
-        self.progress.setValue(0)
-        self.progress.setFormat("Loaded model")
+        self.training_panel.show_loaded(model.history)
         self._use_model(model, f"Loaded from {folder}")
         set_status(self.status, "")
 
@@ -523,7 +409,7 @@ class StructN2VTab(Tab):
     def _on_document_image_opened(self, _document) -> None:
         if self._apply_job is not None:
             self._apply_job.cancel()
-        self.apply_button.setText("Apply to volume" if self.document.is_volume else "Apply to image")
+        self.model_panel.show_image_kind(self.document.is_volume)
         self._update_state()
         self.run_preview()
 
@@ -536,18 +422,18 @@ class StructN2VTab(Tab):
     def _update_summary(self) -> None:
         try:
             params = self.form.params()
-            set_status(self.params_summary, describe_training(params))
-            self.params_summary.setToolTip(describe_params(params).replace(" · ", "\n"))
         except ParameterError as error:
-            set_status(self.params_summary, str(error), error=True)
+            self.training_panel.show_summary(None, str(error))
+            return
+        self.training_panel.show_summary(params, details=describe_params(params).replace(" · ", "\n"))
 
     def _update_state(self) -> None:
-        has_image, has_model, training = self.document.has_image, self.model is not None, self.training
-        busy = self._file_job is not None
-        self.train_button.setEnabled(has_image and not training)
-        self.stop_button.setEnabled(training and not self.run.stopping)
-        self.load_button.setEnabled(not training and not busy)
-        self.save_button.setEnabled(has_model and not training and not busy)
-        self.export_button.setEnabled(has_model and has_image and not training and not busy)
-        self.apply_button.setEnabled(has_model and has_image and not training and self._apply_job is None)
-
+        """Every button, from the training state, the model, the image and the jobs running."""
+        state, has_image, has_model = self.training_state, self.document.has_image, self.model is not None
+        idle = state is TrainingState.IDLE
+        filing = self._file_job is not None
+        self.training_panel.set_state(state, can_train=has_image)
+        self.model_panel.set_enabled_actions(
+            load=idle and not filing, save=has_model and idle and not filing,
+            export=has_model and has_image and idle and not filing,
+            apply=has_model and has_image and idle and self._apply_job is None)
