@@ -156,7 +156,7 @@ def dct_denoise(
     sliding-window DCT denoiser of Yu & Sapiro (2011) with colored-noise
     variances and BM3D's second stage.
 
-    On the 256 × 256 sample (noisy 14.0 dB) the defaults give 28.1 dB, against
+    On the 256 × 256 sample (noisy 14.0 dB) the defaults give 28.0 dB, against
     25.6 for non-local means, 24.2 for diffusion and 21.9 for the median at
     their defaults; 8-pixel blocks 27.0.  See
     ``tests/benchmarks/test_bench_dct.py`` for the tables and times.
