@@ -1,7 +1,7 @@
 """A small view of the current slice with a rectangle the user drags over background.
 
 The noise analysis needs "noise only" data: a box of background (resin, ice,
-empty space) with little signal.  :func:`quietest_box` proposes one, the box
+empty space) with little signal.  :func:`~engine.analysis.quiet_region.quietest_box` proposes one, the box
 whose smoothed content varies least, and the user moves or resizes it.
 """
 
@@ -11,9 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-from scipy import ndimage
 
 from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.analysis.quiet_region import quietest_box
 from et_denoise.engine.contrast import percentile_levels
 
 #: The proposed box is this share of the plane's shorter side...
@@ -22,53 +22,8 @@ BOX_SHARE = 0.3
 MIN_BOX = 32
 #: Smallest side (pixels) the user can shrink the box to.
 MIN_SIDE = 16
-#: The search for a quiet box looks at the plane reduced to about this many pixels per side.
-_SEARCH_SIDE = 192
 ROI_PEN = pg.mkPen("#ffc940", width=2)
 ROI_HOVER_PEN = pg.mkPen("#fff3c4", width=3)
-
-
-def quietest_box(plane: np.ndarray, side: int) -> Region:
-    """The ``side`` × ``side`` box of ``plane`` with the least signal.
-
-    Signal is measured as the variance, inside the box, of the plane smoothed
-    by a Gaussian (σ 3 px): noise averages out in the smoothing, structure
-    does not.  The search runs on a strided copy of big planes.
-
-    Parameters
-    ----------
-    plane : ndarray, shape (Y, X)
-    side : int
-        Side of the box in pixels (clipped to the plane).
-
-    Returns
-    -------
-    Region
-
-    Examples
-    --------
-    >>> plane = np.zeros((64, 64)); plane[:, :32] = np.sin(np.arange(64) / 4)[:, None]
-    >>> quietest_box(plane, 16).x0 >= 32
-    True
-    """
-    height, width = plane.shape
-    side = int(min(side, height, width))
-    step = max(int(np.ceil(max(height, width) / _SEARCH_SIDE)), 1)
-    small = ndimage.gaussian_filter(np.asarray(plane[::step, ::step], dtype=np.float64), 3.0 / step)
-    window = max(side // step, 1)
-
-    def box_sums(values):
-        """Sum of ``values`` over every window × window box, indexed by its top-left corner."""
-        total = np.pad(values.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-        return (total[window:, window:] - total[:-window, window:]
-                - total[window:, :-window] + total[:-window, :-window])
-
-    count = window * window
-    variance = box_sums(small * small) / count - (box_sums(small) / count) ** 2
-    row, column = np.unravel_index(np.argmin(variance), variance.shape)
-    y0 = min(int(row) * step, height - side)
-    x0 = min(int(column) * step, width - side)
-    return Region(y0, y0 + side, x0, x0 + side)
 
 
 class RegionSelector(QWidget):
