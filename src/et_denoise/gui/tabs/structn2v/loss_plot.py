@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
+from et_denoise.engine.n2v.batch_loss import SmoothedBatchLoss
 from et_denoise.engine.n2v.monitor import EventKind, History, TrainingEvent
 from et_denoise.gui.theme import ACCENT, MUTED
 
@@ -24,12 +25,6 @@ VALIDATION_COLOUR = "#f0a040"
 BATCH_COLOUR = "#7f8896"
 #: Preferred and smallest height of the plot, in pixels.
 PLOT_HEIGHT = 150
-
-
-def smoothing_weight(steps: int) -> float:
-    """Weight of the newest batch in the moving average: a span of a tenth of an epoch (1 to 50 batches)."""
-    span = min(max(steps // 10, 1), 50)
-    return 2.0 / (span + 1)
 
 
 class _PlotWidget(pg.PlotWidget):
@@ -55,8 +50,7 @@ class LossPlot(QWidget):
         self._loss: list[float] = []
         self._val_x: list[float] = []
         self._val_loss: list[float] = []
-        self._last_batch = (0, 0.0)  # (batch, mean loss of its epoch so far) of the latest batch event
-        self._smoothed: float | None = None
+        self._batch_loss = SmoothedBatchLoss()
         self._draw_batches_soon = qthrottled(self._draw_batches, timeout=REFRESH_MS, leading=False, parent=self)
         self._build_widgets()
 
@@ -98,8 +92,7 @@ class LossPlot(QWidget):
         """Forget the curves and get ready for a run of ``epochs`` epochs."""
         for values in (self._batch_x, self._batch_y, self._epoch_x, self._loss, self._val_x, self._val_loss):
             values.clear()
-        self._smoothed = None
-        self._last_batch = (0, 0.0)
+        self._batch_loss = SmoothedBatchLoss()
         self.plot.getPlotItem().setXRange(0, epochs, padding=0.05)
         self.placeholder.setText("Training…")
         self._draw_epochs()
@@ -133,18 +126,11 @@ class LossPlot(QWidget):
         self.plot.getPlotItem().setLogMode(y=log)
 
     def _add_batch(self, event: TrainingEvent) -> None:
-        # Keras reports the mean loss of the epoch so far, and batch events may skip
-        # batches: recover the mean loss of the batches since the previous event.
-        since = (0, 0.0) if event.batch <= self._last_batch[0] else self._last_batch
-        count = event.batch - since[0]
-        loss = (event.batch * event.loss - since[0] * since[1]) / count
-        self._last_batch = (event.batch, event.loss)
-        if not math.isfinite(loss):
+        point = self._batch_loss.add(event)
+        if point is None:
             return
-        weight = 1 - (1 - smoothing_weight(event.steps)) ** count
-        self._smoothed = loss if self._smoothed is None else weight * loss + (1 - weight) * self._smoothed
-        self._batch_x.append(event.epoch - 1 + event.batch / event.steps)
-        self._batch_y.append(self._smoothed)
+        self._batch_x.append(point[0])
+        self._batch_y.append(point[1])
         self._draw_batches_soon()
 
     def _add_epoch(self, epoch: int, loss: float, val_loss: float | None) -> None:
