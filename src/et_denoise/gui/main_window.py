@@ -13,6 +13,7 @@ from et_denoise.gui.about import APP_NAME, show_about
 from et_denoise.gui.canvas.canvas import CompareCanvas, CompareMode
 from et_denoise.gui.canvas.orientation_actions import OrientationActions
 from et_denoise.gui.files.properties_dialog import PropertiesDialog
+from et_denoise.gui.shortcuts_dialog import show_shortcuts
 from et_denoise.gui.widgets.dialogs import confirm_discard_results
 from et_denoise.gui.icons import icon
 from et_denoise.gui.jobs.job_runner import JobRunner
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.properties_action)
 
         menu = self.menuBar().addMenu("&Help")
+        menu.addAction("&Keyboard shortcuts", lambda: show_shortcuts(self))
         menu.addAction(self.about_action)
 
     def _build_toolbar(self) -> None:
@@ -309,8 +311,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_image)
         for action in (self.auto_contrast_action, self.fit_action):
             action.setEnabled(has_image and canvas_shown)
-        self.grid_action.setEnabled(has_image and self._active_tab is not None
-                                    and self._active_tab.central_view is not None)
+        self.grid_action.setEnabled(has_image and self._tab_with_view() is not None)
         self.save_action.setEnabled(self.results_panel.selected() is not None)
 
     # ------------------------------------------------------------ handlers
@@ -336,11 +337,20 @@ class MainWindow(QMainWindow):
         self.central_stack.setCurrentWidget(self.canvas)
         self.mode_actions[self.canvas.mode].setChecked(True)
 
+    def _tab_with_view(self) -> Optional[QWidget]:
+        """The current tab if it has a central view, else the first tab that has one (Compare)."""
+        tabs = [self._active_tab, *self._tabs]
+        return next((tab for tab in tabs if getattr(tab, "central_view", None) is not None), None)
+
     def show_tab_view(self) -> None:
-        """Show the current tab's central view (the Compare grid) in the central area, if it has one."""
-        view = self._active_tab.central_view if self._active_tab is not None else None
-        if view is None:
+        """Show the central view (the Compare grid), switching to its tab if another one is current."""
+        tab = self._tab_with_view()
+        if tab is None:
             return
+        if tab is not self._active_tab:
+            self.tabs.setCurrentIndex(self._tabs.index(tab))  # its handler shows the view
+            return
+        view = tab.central_view
         if self.central_stack.indexOf(view) < 0:
             self.central_stack.addWidget(view)
         self.central_stack.setCurrentWidget(view)

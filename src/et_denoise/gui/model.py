@@ -7,6 +7,7 @@ Everything here is changed on the GUI thread only.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any, Iterator, Union
 
 import numpy as np
 
-from et_denoise.engine.describe import describe_params, format_seconds, plain_text
+from et_denoise.engine.describe import choice_text, describe_params, format_seconds, plain_text
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.gui.signals import Signal
 from et_denoise.gui.slice_view import SliceView
@@ -128,7 +129,7 @@ class ResultList:
 
     def add(self, result: Result) -> None:
         """Append a result (its name made unique first)."""
-        result.name = self.unique_name(result.name)
+        result.name = self.unique_name(self.distinct_name(result))
         self._items.append(result)
         self.added.emit(result)
 
@@ -158,6 +159,22 @@ class ResultList:
     def unsaved(self) -> list[Result]:
         """Results not written to any file yet."""
         return [result for result in self._items if not result.saved]
+
+    def distinct_name(self, result: Result) -> str:
+        """``"Median size 7"`` when a ``"Median"`` is already there with another size; else the name as is."""
+        same = [other for other in self._items if other.method == result.method and other.params is not None]
+        if result.name not in {other.name for other in self._items} or result.params is None or not same:
+            return result.name
+        previous = same[-1].params
+        if type(previous) is not type(result.params) or not dataclasses.is_dataclass(previous):
+            return result.name
+        for item in dataclasses.fields(result.params):
+            value = getattr(result.params, item.name)
+            if value != getattr(previous, item.name):
+                label = item.metadata.get("label", item.name)
+                shown = "on" if value is True else "off" if value is False else choice_text(value)
+                return f"{result.name} {label[:1].lower()}{label[1:]} {shown}"
+        return result.name
 
     def unique_name(self, name: str, ignore: Result | None = None) -> str:
         """``name``, or ``name (2)``, ``name (3)``… if already taken."""

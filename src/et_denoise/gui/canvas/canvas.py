@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPen
+from PySide6.QtGui import QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QStackedWidget,
                                QVBoxLayout, QWidget)
 
@@ -46,6 +46,9 @@ WIPE_PEN = pg.mkPen("#ffc940", width=2)
 WIPE_HOVER_PEN = pg.mkPen("#fff3c4", width=4)
 HISTOGRAM_FILL = (120, 150, 190, 170)
 LEVELS_BAND = (255, 255, 255, 22)
+#: + / − zoom by this factor; an arrow key pans by this fraction of the view.
+ZOOM_STEP = 1.25
+PAN_STEP = 0.1
 CURSOR_PEN = pg.mkPen((120, 220, 255, 150), width=1, style=Qt.PenStyle.DashLine)
 
 
@@ -133,6 +136,7 @@ class CompareCanvas(QWidget):
         document.view.changed.connect(self._on_view_changed)
         document.voxel_size_changed.connect(self._on_document_voxel_size_changed)
         document.results.changed.connect(self._on_results_changed)
+        self._build_keys()
 
     # ------------------------------------------------------------ builders
     def _build_panes(self) -> None:
@@ -219,7 +223,27 @@ class CompareCanvas(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
 
+    def _build_keys(self) -> None:
+        """+ / − zoom, arrow keys pan, while the image has the focus (click it first)."""
+        keys = {"+": lambda: self.zoom(ZOOM_STEP), "=": lambda: self.zoom(ZOOM_STEP),
+                "-": lambda: self.zoom(1 / ZOOM_STEP),
+                "Left": lambda: self.pan(-PAN_STEP, 0), "Right": lambda: self.pan(PAN_STEP, 0),
+                "Up": lambda: self.pan(0, -PAN_STEP), "Down": lambda: self.pan(0, PAN_STEP)}
+        for key, slot in keys.items():
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
     # ------------------------------------------------------------ public
+    def zoom(self, factor: float) -> None:
+        """Zoom in (``factor`` > 1) or out around the centre of the view."""
+        self.pane_a.box.scaleBy((1 / factor, 1 / factor))
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Move the view by these fractions of its width and height (positive: right, down)."""
+        (x0, x1), (y0, y1) = self.pane_a.box.viewRange()
+        self.pane_a.box.translateBy(x=dx * (x1 - x0), y=dy * (y1 - y0))
+
     @property
     def mode(self) -> CompareMode:
         """The current comparison mode."""

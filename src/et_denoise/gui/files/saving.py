@@ -24,6 +24,17 @@ def suggested_file_name(document: Document, result: Result) -> str:
     return f"{name}.tif"
 
 
+def start_folder(document: Document, settings: AppSettings) -> str:
+    """Where a save dialog opens: the open image's folder (next to a folder of slices, not in it),
+    else the last folder saved to."""
+    path = getattr(document.image, "path", None)
+    if path is not None:
+        folder = os.path.dirname(os.path.abspath(str(path).rstrip(os.sep)))
+        if os.path.isdir(folder):
+            return folder
+    return settings.last_folder("save")
+
+
 def choose_save_path(parent: QWidget | None, settings: AppSettings, document: Document,
                      result: Result) -> str | None:
     """Ask where to save ``result``; None if the user gave up.
@@ -31,7 +42,7 @@ def choose_save_path(parent: QWidget | None, settings: AppSettings, document: Do
     A name without a known extension gets the one of the chosen format, and an
     existing file is only replaced after the user agreed.
     """
-    start = os.path.join(settings.last_folder("save"), suggested_file_name(document, result))
+    start = os.path.join(start_folder(document, settings), suggested_file_name(document, result))
     path, chosen_filter = QFileDialog.getSaveFileName(
         parent, f"Save “{result.name}” as", start, ";;".join(SAVE_FORMATS),
         next(iter(SAVE_FORMATS)), QFileDialog.Option.DontConfirmOverwrite)

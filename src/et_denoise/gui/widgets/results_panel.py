@@ -16,6 +16,10 @@ from et_denoise.gui.settings import AppSettings
 _RESULT_ROLE = Qt.ItemDataRole.UserRole
 
 
+#: The list shows at least this many results without scrolling.
+VISIBLE_ROWS = 4.5
+
+
 class ResultsPanel(QWidget):
     """Shows ``document.results``; the selection is what the canvas compares with.
 
@@ -53,6 +57,7 @@ class ResultsPanel(QWidget):
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.list.setToolTip("Every finished run. Select one to compare it with the original; "
                              "double-click to rename.")
+        self.list.setMinimumHeight(int(VISIBLE_ROWS * (self.list.fontMetrics().height() + 8)))
         self.details = QLabel("Results of “Apply” appear here.")
         self.details.setObjectName("muted")
         self.save_button = QPushButton("Save as…")
