@@ -107,3 +107,25 @@ def test_the_first_four_results_get_clearly_different_colours():
     colours = [np.array(to_rgb(result_colour(index))) * 255 for index in range(4)]
     distances = [np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1:]]
     assert min(distances) > 100, distances
+
+
+def test_the_figure_has_a_scale_bar_when_the_pixel_size_is_known_and_aligned_titles():
+    from matplotlib.patches import Rectangle
+
+    image = np.random.default_rng(0).random((64, 100))
+    panels = [Panel("Original", image), Panel("Median", image, subtitle="Size 5"),
+              Panel("StructN2V", image, subtitle="Mask horizontal:11 · stopped at epoch 2 of 10 · patch 64 · "
+                                                   "learning rate 0.0004 cosine")]
+    size = FigureSize(8, unit="cm", dpi=100)
+    plain = comparison_figure(panels, size=size)
+    scaled = comparison_figure(panels, size=size, pixel_size=10.0)  # 100 px of 10 Å: a 200 Å = 20 nm bar
+    texts = [text.get_text() for text in scaled.axes[0].texts]
+    assert "20 nm" in texts and "20 nm" not in [text.get_text() for text in plain.axes[0].texts]
+    bars = [patch for patch in scaled.axes[0].patches if isinstance(patch, Rectangle)]
+    assert len(bars) == 1 and bars[0].get_width() == pytest.approx(20.0)
+    scaled.canvas.draw()
+    tops = [axes.title.get_window_extent().y0 for axes in scaled.axes[:3]]
+    by_row = {}
+    for axes, top in zip(scaled.axes[:3], tops):
+        by_row.setdefault(round(axes.get_position().y1, 3), []).append(top)
+    assert all(max(row) - min(row) < 3.0 for row in by_row.values()), by_row  # glyphs differ by a pixel

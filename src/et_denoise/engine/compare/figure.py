@@ -20,6 +20,7 @@ import numpy as np
 from et_denoise.engine.compare.comparison import MetricsTable, format_value, line_profile
 from et_denoise.engine.contrast import percentile_levels
 from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
+from et_denoise.engine.scale_bar import scale_bar_length
 
 #: Colours of the results' titles, curves and rows (Okabe & Ito's colour-blind-safe set, yellow left out),
 #: ordered so that the first results (three filters and StructN2V) get clearly different hues: orange and
@@ -195,7 +196,8 @@ def _layout(panels: Sequence[Panel], width: float, height: Optional[float], *, p
 
 
 def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[MetricsTable] = None,
-                      size: FigureSize = FigureSize(), caption: Optional[str] = None):
+                      size: FigureSize = FigureSize(), caption: Optional[str] = None,
+                      pixel_size: Optional[float] = None):
     """Draw the comparison: a grid of tiles, optionally a line profile and the metrics table.
 
     Parameters
@@ -214,6 +216,9 @@ def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[M
         to make the tiles as large as the size allows.
     caption : str, optional
         A line of small text at the bottom (e.g. which slice is shown).
+    pixel_size : float, optional
+        Å per pixel: a scale bar (a round length, about a fifth of the width)
+        is drawn in the first tile's bottom-right corner; none when unknown.
 
     Returns
     -------
@@ -240,7 +245,7 @@ def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[M
     layout = _layout(panels, width, height, profile=line is not None, table_rows=table_rows,
                      caption=bool(caption))
     figure = Figure(figsize=(layout.width, layout.height), dpi=size.dpi, facecolor="white")
-    top = _draw_tiles(figure, panels, layout, line, metrics)
+    top = _draw_tiles(figure, panels, layout, line, metrics, pixel_size)
     if line is not None:
         _draw_profile(figure, panels, layout, line, top)
     if metrics is not None:
@@ -253,7 +258,7 @@ def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[M
 
 def save_comparison_figure(path, panels: Sequence[Panel], *, line=None, metrics: Optional[MetricsTable] = None,
                            size: FigureSize = FigureSize(), caption: Optional[str] = None,
-                           overwrite: bool = False) -> Path:
+                           overwrite: bool = False, pixel_size: Optional[float] = None) -> Path:
     """Draw :func:`comparison_figure` and write it as PNG or PDF (by ``path``'s extension).
 
     Raises
@@ -267,7 +272,8 @@ def save_comparison_figure(path, panels: Sequence[Panel], *, line=None, metrics:
     kind = validate_figure_path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(path)
-    figure = comparison_figure(panels, line=line, metrics=metrics, size=size, caption=caption)
+    figure = comparison_figure(panels, line=line, metrics=metrics, size=size, caption=caption,
+                               pixel_size=pixel_size)
     try:
         figure.savefig(path, format=kind, dpi=size.dpi, facecolor="white")
     except OSError as error:
@@ -276,6 +282,19 @@ def save_comparison_figure(path, panels: Sequence[Panel], *, line=None, metrics:
 
 
 # ---------------------------------------------------------------- drawing
+
+def _draw_scale_bar(axes, n_y: int, n_x: int, pixel_size: float, font: float) -> None:
+    """A white bar with its length in the bottom-right corner of a tile (pixel coordinates)."""
+    from matplotlib.patches import Rectangle
+
+    length, label = scale_bar_length(n_x, pixel_size)
+    margin, thickness = 0.04 * n_x, max(0.012 * n_y, 1.0)
+    right, bottom = n_x - 0.5 - margin, n_y - 0.5 - margin
+    axes.add_patch(Rectangle((right - length, bottom - thickness), length, thickness, facecolor="white",
+                             edgecolor="black", linewidth=0.5))
+    axes.text(right - length / 2, bottom - thickness * 1.6, label, color="white", fontsize=font * 0.8,
+              ha="center", va="bottom", bbox=dict(facecolor="black", alpha=0.45, edgecolor="none", pad=1))
+
 
 def _checked_panels(panels: Sequence[Panel]) -> list[Panel]:
     panels = list(panels)
@@ -293,7 +312,7 @@ def _checked_panels(panels: Sequence[Panel]) -> list[Panel]:
                   panel.levels or shared) for index, panel in enumerate(panels)]
 
 
-def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics) -> float:
+def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics, pixel_size=None) -> float:
     """Draw the grid from the top; return the height (inches) where it ends."""
     from matplotlib.patches import Rectangle
 
@@ -304,6 +323,9 @@ def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics) -> 
     left0 = (layout.width - grid_w) / 2
     top = layout.height - _MARGIN
     n_y, n_x = panels[0].image.shape
+    small = layout.font * _SUBTITLE_SCALE
+    # Every title sits as high as the one with the most subtitle lines: the rows line up.
+    subtitle_lines = max(len(_wrap(panel.subtitle, layout.tile, small)) for panel in panels)
     for index, panel in enumerate(panels):
         row, column = divmod(index, layout.columns)
         left = left0 + column * (layout.tile + _GAP)
@@ -315,14 +337,15 @@ def _draw_tiles(figure, panels: list[Panel], layout: _Layout, line, metrics) -> 
         for spine in axes.spines.values():
             spine.set_edgecolor(panel.colour)
             spine.set_linewidth(1.2)
-        small = layout.font * _SUBTITLE_SCALE
         subtitle = _wrap(panel.subtitle, layout.tile, small)
         if subtitle:
             axes.annotate("\n".join(subtitle), (0.5, 1.0), xycoords="axes fraction", xytext=(0, 2),
                           textcoords="offset points", ha="center", va="bottom", fontsize=small,
                           color=_SUBTITLE_COLOUR, linespacing=1.1)
         axes.set_title("\n".join(_wrap(panel.title, layout.tile, layout.font)), fontsize=layout.font,
-                       color=panel.colour, pad=2 + len(subtitle) * small * 1.3, linespacing=1.1)
+                       color=panel.colour, pad=2 + subtitle_lines * small * 1.3, linespacing=1.1)
+        if pixel_size and index == 0:
+            _draw_scale_bar(axes, n_y, n_x, pixel_size, layout.font)
         if line is not None:
             (x0, y0), (x1, y1) = line
             axes.plot([x0, x1], [y0, y1], color=LINE_COLOUR, linewidth=1.0, marker="o", markersize=2.0)

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pyqtgraph as pg
 
-_NICE_STEPS = (1, 2, 5)
+from et_denoise.engine.scale_bar import format_length, nice_length
 
-
-def nice_length(target: float) -> float:
-    """The largest 1, 2 or 5 × 10ⁿ not above ``target`` (``target`` > 0)."""
-    exponent = math.floor(math.log10(target))
-    best = 10.0 ** exponent
-    for step in _NICE_STEPS:
-        candidate = step * 10.0 ** exponent
-        if candidate <= target:
-            best = candidate
-    return best
-
-
-def format_length(angstrom: float) -> str:
-    """``"50 nm"``: a length given in Å, in the unit that reads best."""
-    if angstrom < 10:
-        return f"{angstrom:g} Å"
-    if angstrom < 10_000:
-        return f"{angstrom / 10:g} nm"
-    return f"{angstrom / 10_000:g} µm"
+__all__ = ["ScaleBar", "format_length", "nice_length"]
 
 
 class ScaleBar(pg.ScaleBar):

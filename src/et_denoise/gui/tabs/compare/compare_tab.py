@@ -244,12 +244,14 @@ class CompareTab(Tab):
         measure = self._metrics_function() if options.metrics else None
         known = self.metrics
         where = f"slice {self.document.z + 1} of {self.document.n_slices} shown" if self.document.is_volume else ""
+        voxel = self.document.voxel_size
+        pixel_size = voxel[-1] if voxel else None  # the figure's scale bar
 
         def work(progress, cancel):
             table = (known or measure(progress, cancel)) if measure is not None else None
             caption = " · ".join(filter(None, (where, table and f"measured on {table.scope}")))
             return save_comparison_figure(path, panels, line=line, metrics=table, size=options.size,
-                                          caption=caption or None, overwrite=True)
+                                          caption=caption or None, overwrite=True, pixel_size=pixel_size)
 
         job = self.context.jobs.submit(f"Exporting figure {os.path.basename(path)}", work)
         job.succeeded.connect(lambda written: self.status.setText(f"Figure written to {written.name}."))
