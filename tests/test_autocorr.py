@@ -124,7 +124,7 @@ def test_bad_inputs_raise_clear_errors():
         residual_autocorrelation(image, image[:32])
     with pytest.raises(ImageError, match="constant"):
         noise_autocorrelation(np.ones((32, 32)), radius=3)
-    with pytest.raises(ImageError, match="2-D or 3-D"):
+    with pytest.raises(ImageError, match="a 2-D image or a 3-D stack"):
         noise_autocorrelation(np.ones(32), radius=3)
     with pytest.raises(ImageError, match="NaN"):
         noise_autocorrelation(np.full((32, 32), np.nan), radius=3, highpass_sigma=0)

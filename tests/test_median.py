@@ -159,11 +159,11 @@ def test_bad_parameters_are_refused_with_a_clear_message(kwargs, words):
 
 
 @pytest.mark.parametrize("image, words", [
-    (np.zeros(10), "2-D image or 3-D stack"),
-    (np.zeros((2, 2, 2, 2)), "2-D image or 3-D stack"),
-    (np.zeros((0, 5)), "non-empty"),
-    (np.zeros((5, 5), bool), "numeric"),
-    (np.zeros((5, 5), complex), "numeric"),
+    (np.zeros(10), "a 2-D image or a 3-D stack"),
+    (np.zeros((2, 2, 2, 2)), "a 2-D image or a 3-D stack"),
+    (np.zeros((0, 5)), "empty"),
+    (np.zeros((5, 5), bool), "real numbers"),
+    (np.zeros((5, 5), complex), "real numbers"),
     (np.array([[1.0, np.nan], [0.0, 1.0]]), "NaN"),
     (np.array([[1.0, np.inf], [0.0, 1.0]], np.float32), "infinite"),
 ])

@@ -28,6 +28,7 @@ from scipy import ndimage
 
 from et_denoise.engine.errors import ImageError, ParameterError
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn
+from et_denoise.engine.validation import check_image
 
 DEFAULT_RADIUS = 12
 """Largest shift (pixels) kept in the result; ET noise correlations span a few pixels."""
@@ -273,7 +274,7 @@ def noise_autocorrelation(
     >>> float(acf.values[3, 3]), bool(abs(acf.profile_x[4]) < 0.05)
     (1.0, True)
     """
-    _check_image(image, "image")
+    check_image(image)
     if not highpass_sigma >= 0:
         raise ParameterError(f"the high-pass σ must be 0 (off) or a positive number of pixels, got {highpass_sigma}")
     if region is not None:
@@ -327,8 +328,8 @@ def residual_autocorrelation(
     >>> acf.values.shape
     (5, 5)
     """
-    _check_image(raw, "raw image")
-    _check_image(denoised, "denoised image")
+    check_image(raw, name="raw image")
+    check_image(denoised, name="denoised image")
     if raw.shape != denoised.shape:
         raise ImageError(f"the denoised image has shape {denoised.shape} but the raw image "
                          f"has {raw.shape}: they must be the same size")
@@ -389,14 +390,6 @@ def residual_verdict(residual: Autocorrelation, noise: Autocorrelation, *,
     return False, (f"The residual's correlation differs from the raw noise's by up to {largest:.2f} (at {where}; "
                    f"largest |ρ| off centre {strongest:.2f}): the result kept part of the structured noise "
                    "(a mask too short, or plain N2V) or removed signal. Compare other masks below.")
-
-
-def _check_image(image, name: str) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
-        shape = getattr(image, "shape", None)
-        raise ImageError(f"the {name} must be a 2-D or 3-D array, got shape {shape}")
-    if not (np.issubdtype(image.dtype, np.number) and not np.iscomplexobj(image)):
-        raise ImageError(f"the {name} must hold real numbers, got {image.dtype}")
 
 
 def _autocorrelation(data, radius, highpass_sigma, three_d, progress, cancel, *, source):

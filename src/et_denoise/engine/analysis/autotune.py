@@ -29,7 +29,8 @@ import numpy as np
 from scipy import ndimage
 
 from et_denoise.engine.analysis.autocorr import noise_autocorrelation
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn
 from et_denoise.engine.analysis.mask_suggestion import suggest_mask
 from et_denoise.engine.methods import Method
@@ -189,7 +190,7 @@ def autotune(
     for name, value in (("crop", crop), ("planes", planes), ("passes", passes)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
-    image = _checked_image(image)
+    image = check_image(image)
     region = _central_region(image, crop, planes)
     runs = _absolute_settings(settings, image)
     if mask is None:
@@ -252,21 +253,11 @@ def _absolute_settings(settings: list, image: np.ndarray) -> list:
             for params in settings]
 
 
-def _checked_image(image) -> np.ndarray:
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
-        raise ImageError(f"autotune needs a 2-D image or a 3-D stack, got shape {getattr(image, 'shape', None)}")
-    if image.dtype.kind not in "uif":
-        raise ImageError(f"autotune needs an image of real numbers, got {image.dtype}")
-    return image
-
-
 def _central_region(image: np.ndarray, crop: int, planes: int) -> np.ndarray:
     """The central ``planes`` × ``crop`` × ``crop`` block, as float32."""
     sizes = ((planes,) if image.ndim == 3 else ()) + (crop, crop)
     box = tuple(slice(max((n - s) // 2, 0), max((n - s) // 2, 0) + s) for n, s in zip(image.shape, sizes))
     region = np.ascontiguousarray(image[box], dtype=np.float32)
-    if not np.all(np.isfinite(region)):
-        raise ImageError("the image contains NaN or infinite values; replace them first")
     return region
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.validation import check_image
 
 DEFAULT_MAX_SHIFT = 12
 """Largest pixel shift examined: ET noise decorrelates within a few pixels."""
@@ -64,7 +65,7 @@ def estimate_noise_sigma(image: np.ndarray, *, max_shift: int = DEFAULT_MAX_SHIF
     ------
     ImageError
         If the data are not a 2-D/3-D real array, contain NaN or infinity, or
-        are smaller than 8 pixels along Y or X (see :func:`checked_image`).
+        are smaller than 8 pixels along Y or X (see :func:`~engine.validation.check_image`).
     ParameterError
         If ``max_shift`` or ``max_planes`` is not a whole number >= 1.
 
@@ -118,44 +119,8 @@ def estimate_noise_sigma(image: np.ndarray, *, max_shift: int = DEFAULT_MAX_SHIF
     return float(np.median([_plane_sigma(plane, max_shift) for plane in planes]))
 
 
-def checked_image(image, *, task: str, min_side: int = 1) -> np.ndarray:
-    """Check that ``image`` is a finite, real 2-D image or 3-D stack; return it as an array.
-
-    Parameters
-    ----------
-    image : array_like
-        The data a filter was given.
-    task : str
-        What it is for, named in error messages ("anisotropic diffusion").
-    min_side : int
-        Fewest pixels allowed along Y and X.
-
-    Returns
-    -------
-    ndarray
-        ``image`` itself when it already is an ndarray (no copy).
-
-    Raises
-    ------
-    ImageError
-        With a message for the user: wrong dimensions or dtype, too small,
-        NaN or infinite values.
-    """
-    array = np.asarray(image)
-    if array.ndim not in (2, 3):
-        raise ImageError(f"{task} needs a 2-D image or a 3-D stack, got shape {array.shape}")
-    if array.dtype.kind not in "uif":
-        raise ImageError(f"{task} needs real numbers, got data of type {array.dtype}")
-    if min(array.shape[-2:]) < min_side or array.size == 0:
-        raise ImageError(f"the image is {array.shape[-2]}×{array.shape[-1]} pixels: "
-                         f"{task} needs at least {min_side} along Y and X")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ImageError("the image contains NaN or infinite values; replace them first")
-    return array
-
-
 def _planes(image, max_planes):
-    image = checked_image(image, task="noise estimation", min_side=_MIN_SIDE)
+    image = check_image(image, min_side=_MIN_SIDE)
     _check_whole_number(max_planes, "max_planes")
     stack = image[np.newaxis] if image.ndim == 2 else image
     count = min(max_planes, len(stack))

@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from et_denoise.engine.analysis.autocorr import Region, residual_autocorrelation
 from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn
 from et_denoise.engine.compare.metrics import psnr, ssim
 from et_denoise.engine.analysis.noise import estimate_noise_sigma
@@ -408,7 +409,7 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
     >>> table.row("truth").psnr == float("inf"), table.row("Original").psnr < 20
     (True, True)
     """
-    original = _checked(original, "original")
+    original = check_image(original, name="original")
     names = [ORIGINAL_NAME, *(image.name for image in images)]
     if len(set(names)) != len(names):
         raise ParameterError(f"every image needs its own name, got {names}")
@@ -420,7 +421,7 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
         raise ImageError(f"the reference has shape {np.shape(reference)}, the original {original.shape}")
     plane_of = _plane_picker(original, slice_index)
     original_part = plane_of(original)
-    reference_part = None if reference is None else plane_of(_checked(reference, "reference"))
+    reference_part = None if reference is None else plane_of(check_image(reference, name="reference"))
     if signal_region is None or background_region is None:
         chooser = original_part if reference_part is None else reference_part
         middle = chooser if chooser.ndim == 2 else chooser[chooser.shape[0] // 2]
@@ -437,7 +438,7 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
     for image in (ComparedImage(ORIGINAL_NAME, original), *images):
         if cancel is not None:
             cancel.check()
-        part = original_part if image.data is original else plane_of(_checked(image.data, image.name))
+        part = original_part if image.data is original else plane_of(check_image(image.data, name=image.name))
         rows.append(measure_image(original_part, ComparedImage(image.name, part, image.elapsed_s),
                                   signal_region=signal_region, background_region=background_region,
                                   reference=reference_part, data_range=data_range))
@@ -446,13 +447,6 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
     scope = "the whole volume" if original.ndim == 3 and slice_index is None else (
         "the whole image" if original.ndim == 2 else f"slice {slice_index + 1}")
     return MetricsTable(tuple(rows), signal_region, background_region, scope)
-
-
-def _checked(data, name: str) -> np.ndarray:
-    data = np.asarray(data)
-    if data.ndim not in (2, 3) or not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
-        raise ImageError(f"the {name} must be a 2-D or 3-D array of real numbers, got {data.dtype} {data.shape}")
-    return data
 
 
 def _plane_picker(original: np.ndarray, slice_index: Optional[int]):

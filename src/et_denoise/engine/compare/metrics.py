@@ -12,7 +12,8 @@ from typing import Optional
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.validation import check_image
 
 
 def psnr(reference, image, *, data_range: Optional[float] = None) -> float:
@@ -106,12 +107,4 @@ def _validate(reference, image, data_range):
 
 
 def _as_float_image(array, name):
-    try:
-        array = np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ImageError(f"the {name} is not a numeric array") from None
-    if array.ndim not in (2, 3):
-        raise ImageError(f"the {name} must be 2-D (Y, X) or 3-D (Z, Y, X), got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ImageError(f"the {name} contains NaN or infinite values")
-    return array
+    return np.asarray(check_image(array, name=name), dtype=np.float64)

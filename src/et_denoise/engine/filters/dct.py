@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-from et_denoise.engine.analysis.noise import checked_image
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.analysis.noise_spectrum import coefficient_variance, noise_covariance
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, run_slicewise
 from et_denoise.engine.methods import Method
@@ -191,7 +191,7 @@ def dct_denoise(
     """
     params = DCTParams(strength=strength, block_size=block_size, cube_size=cube_size, step=step,
                        mode=mode)
-    data = checked_image(image, task="DCT shrinkage", min_side=8)
+    data = check_image(image, min_side=8)
     volume = params.mode == "3d" and data.ndim == 3
     planes = np.array(data, dtype=np.float32)
     covariance = _measured_covariance(planes, params, volume, cancel)

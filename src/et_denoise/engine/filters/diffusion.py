@@ -36,7 +36,8 @@ from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters._fastexp import exp_nonpositive
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Method
-from et_denoise.engine.analysis.noise import checked_image, estimate_noise_sigma
+from et_denoise.engine.analysis.noise import estimate_noise_sigma
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.params import MethodParams, param
 
 #: Largest stable step γ: 1/4 for the 4-neighbour 2-D scheme, 1/6 for 6 neighbours in 3-D.
@@ -185,7 +186,7 @@ def anisotropic_diffusion(
     """
     params = DiffusionParams(iterations=iterations, kappa=kappa, kappa_relative=kappa_relative,
                              gamma=gamma, conduction=conduction, mode=mode)
-    data = checked_image(image, task="anisotropic diffusion")
+    data = check_image(image)
     kappa_value = params.kappa * estimate_noise_sigma(data) if params.kappa_relative else params.kappa
     stack = np.array(data[np.newaxis] if data.ndim == 2 else data, dtype=np.float32, order="C")
     threads = max(int(workers or default_workers()), 1)

@@ -30,7 +30,8 @@ from typing import Optional
 import numba
 import numpy as np
 
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Method
 from et_denoise.engine.params import MethodParams, param
@@ -182,7 +183,7 @@ def median(
     True
     """
     size = int(MedianParams(size=size, footprint=footprint, mode=mode).size)
-    array = _validated_image(image)
+    array = check_image(image)
     if mode == "3d" and array.ndim != 3:
         raise ParameterError("3-D median needs a stack of planes (Z, Y, X); "
                              f"this image is 2-D {array.shape}. Use mode 2d.")
@@ -204,18 +205,6 @@ MEDIAN = Method(
     params_type=MedianParams,
     function=median,
 )
-
-
-def _validated_image(image) -> np.ndarray:
-    """The image as an array, after checking it can be filtered."""
-    array = np.asarray(image)
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise ImageError(f"median needs a numeric image, got data of type {array.dtype}")
-    if array.ndim not in (2, 3) or array.size == 0:
-        raise ImageError(f"median needs a non-empty 2-D image or 3-D stack, got shape {array.shape}")
-    if array.dtype.kind == "f" and not (np.isfinite(array.min()) and np.isfinite(array.max())):
-        raise ImageError("the image contains NaN or infinite values")
-    return array
 
 
 def _kernel_for(window: np.ndarray, array: np.ndarray):

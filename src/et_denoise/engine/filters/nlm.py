@@ -29,7 +29,8 @@ from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters._fastexp import float_from_bits
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Method
-from et_denoise.engine.analysis.noise import checked_image, estimate_noise_sigma
+from et_denoise.engine.analysis.noise import estimate_noise_sigma
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.params import MethodParams, param
 
 
@@ -182,7 +183,7 @@ def non_local_means(
     """
     params = NLMParams(patch_size=patch_size, patch_distance=patch_distance, h=h,
                        h_relative=h_relative, fast_mode=fast_mode, mode=mode)
-    data = checked_image(image, task="non-local means")
+    data = check_image(image)
     sigma = estimate_noise_sigma(data)
     strength = params.h * sigma if params.h_relative else params.h
     planes = np.array(data, dtype=np.float32)
