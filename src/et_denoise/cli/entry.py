@@ -31,8 +31,7 @@ def main(argv=None) -> int:
     try:
         from et_denoise.cli.handlers import HANDLERS, run_self_test
         from et_denoise.cli.parser import parse
-        from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
-        from et_denoise.engine.n2v.errors import ModelError
+        from et_denoise.engine.errors import Cancelled, ImageError, ModelError, ParameterError
 
         try:
             args = parse(argv)

@@ -17,6 +17,14 @@ class ParameterError(ValueError):
     """A method parameter is out of range or of the wrong kind."""
 
 
+class ModelError(ValueError):
+    """A Noise2Void model cannot be trained, saved, loaded or exported.
+
+    A model folder is missing or corrupt, training diverged, or an export
+    failed; the message is meant to be shown to the user as it is.
+    """
+
+
 class Cancelled(Exception):
     """Raised inside a long computation when its cancel token was set."""
 

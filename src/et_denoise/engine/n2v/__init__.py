@@ -11,7 +11,7 @@ Examples
 """
 
 from et_denoise.engine.n2v.config import N2VParams
-from et_denoise.engine.n2v.errors import ModelError
+from et_denoise.engine.errors import ModelError
 from et_denoise.engine.n2v.export import export_bioimageio
 from et_denoise.engine.n2v.masks import parse_mask, preset_mask
 from et_denoise.engine.n2v.model import TrainedModel

@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from et_denoise.engine.errors import ModelError
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import TrainingData
 from et_denoise.engine.n2v.monitor import TrainingMonitor
@@ -70,8 +71,6 @@ class Backend(ABC):
 
 def get_backend(name: str) -> Backend:
     """The backend called ``name`` (its libraries are imported when it trains or loads)."""
-    from et_denoise.engine.n2v.errors import ModelError
-
     if name not in BACKENDS:
         raise ModelError(f"unknown training backend {name!r}; known: {', '.join(BACKENDS)}")
     module, _, cls = BACKENDS[name].partition(":")

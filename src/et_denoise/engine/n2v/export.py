@@ -19,9 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from et_denoise.engine.errors import ImageError
+from et_denoise.engine.errors import ImageError, ModelError
 from et_denoise.engine.jobs import CancelToken
-from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.model import TrainedModel
 from et_denoise.engine.n2v.n2v_backend import N2VModel, tensorflow
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread

@@ -22,12 +22,11 @@ from typing import Optional
 import numpy as np
 
 from et_denoise import DISTRIBUTION, __version__
-from et_denoise.engine.errors import ImageError, ParameterError
+from et_denoise.engine.errors import ImageError, ModelError, ParameterError
 from et_denoise.engine.io.partial_files import staging_folder
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.n2v.backend import BackendModel, get_backend
 from et_denoise.engine.n2v.config import N2VParams
-from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.masks import is_preset, mask_to_text
 from et_denoise.engine.n2v.monitor import History
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread

@@ -26,11 +26,11 @@ from typing import Optional
 
 import numpy as np
 
+from et_denoise.engine.errors import ModelError
 from et_denoise.engine.jobs import default_workers
 from et_denoise.engine.n2v.backend import Backend, BackendModel
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import TrainingData
-from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.masks import apply_symmetry, symmetries
 from et_denoise.engine.n2v.monitor import TrainingMonitor
 

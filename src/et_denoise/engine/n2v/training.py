@@ -8,12 +8,11 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from et_denoise.engine.errors import ImageError
+from et_denoise.engine.errors import ImageError, ModelError
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v.backend import get_backend
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import make_training_data
-from et_denoise.engine.n2v.errors import ModelError
 from et_denoise.engine.n2v.model import TrainedModel, denoise_with
 from et_denoise.engine.n2v.monitor import StopReason, TrainingEvent, TrainingMonitor
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread
