@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class ProgressCounter:
     is reported exactly once, by :meth:`finish`, never before all units are done.
     """
 
-    def __init__(self, total: int, progress: Optional[ProgressFn]) -> None:
+    def __init__(self, total: int, progress: ProgressFn | None) -> None:
         self._total = max(int(total), 1)
         self._progress = progress
         self._done = 0
@@ -93,9 +93,9 @@ def run_slicewise(
     func: Callable[[np.ndarray], np.ndarray],
     volume: np.ndarray,
     *,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
-    workers: Optional[int] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Apply a 2-D function to every plane of a stack in a thread pool.
 

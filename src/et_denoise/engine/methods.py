@@ -8,7 +8,7 @@ results are all made from the same description.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -29,7 +29,7 @@ class Method:
         Human name shown in tabs and titles.
     description : str
         One sentence on what the method does and when it suits.
-    params_type : type
+    params_type : type[MethodParams]
         The :class:`~engine.params.MethodParams` subclass holding its parameters.
     function : callable
         ``function(image, **params, progress=None, cancel=None) -> float32 array``.
@@ -41,17 +41,17 @@ class Method:
     name: str
     label: str
     description: str
-    params_type: type
+    params_type: type[MethodParams]
     function: Callable[..., np.ndarray]
     working_copies: float = 1.0
 
     def apply(
         self,
         image: np.ndarray,
-        params: Optional[MethodParams] = None,
+        params: MethodParams | None = None,
         *,
-        progress: Optional[ProgressFn] = None,
-        cancel: Optional[CancelToken] = None,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
     ) -> np.ndarray:
         """Run the method on ``image`` with ``params`` (defaults when omitted).
 

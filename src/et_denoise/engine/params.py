@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from et_denoise.engine.errors import ParameterError
 
@@ -29,10 +29,10 @@ def param(
     *,
     label: str,
     help: str,
-    minimum: Optional[float] = None,
-    maximum: Optional[float] = None,
-    choices: Optional[Sequence[Any]] = None,
-    step: Optional[float] = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: Sequence[Any] | None = None,
+    step: float | None = None,
     cli: bool = True,
 ) -> Any:
     """Declare one method parameter.

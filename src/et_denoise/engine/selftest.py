@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numba
 import numpy as np
@@ -41,9 +41,9 @@ class _Context:
     """What the checks share: the sample, a scratch folder, and the names of failed checks."""
 
     workdir: Path
-    noisy: Optional[np.ndarray] = None
-    clean: Optional[np.ndarray] = None
-    voxel_size: Optional[tuple] = None
+    noisy: np.ndarray | None = None
+    clean: np.ndarray | None = None
+    voxel_size: tuple | None = None
     model: object = None
     failed: set = field(default_factory=set)
 

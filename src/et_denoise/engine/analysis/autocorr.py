@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Union
 
 import numpy as np
 import scipy.fft
@@ -61,8 +60,8 @@ class Region:
     y1: int
     x0: int
     x1: int
-    z0: Optional[int] = None
-    z1: Optional[int] = None
+    z0: int | None = None
+    z1: int | None = None
 
     def __str__(self) -> str:
         text = f"{self.y0}:{self.y1},{self.x0}:{self.x1}"
@@ -201,12 +200,12 @@ class Autocorrelation:
 def noise_autocorrelation(
     image: np.ndarray,
     *,
-    region: Union[Region, tuple, None] = None,
+    region: Region | tuple | None = None,
     radius: int = DEFAULT_RADIUS,
     highpass_sigma: float = DEFAULT_HIGHPASS_SIGMA,
     three_d: bool = True,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> Autocorrelation:
     """Autocorrelation of the noise in a region of raw data.
 
@@ -290,11 +289,11 @@ def residual_autocorrelation(
     raw: np.ndarray,
     denoised: np.ndarray,
     *,
-    region: Union[Region, tuple, None] = None,
+    region: Region | tuple | None = None,
     radius: int = DEFAULT_RADIUS,
     three_d: bool = True,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> Autocorrelation:
     """Autocorrelation of the residual ``raw - denoised`` of a result.
 

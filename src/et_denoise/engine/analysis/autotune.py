@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -89,14 +89,14 @@ def autotune(
     method: Method,
     image: np.ndarray,
     *,
-    mask: Optional[np.ndarray] = None,
-    grid: Optional[Mapping[str, Sequence]] = None,
-    base: Optional[MethodParams] = None,
+    mask: np.ndarray | None = None,
+    grid: Mapping[str, Sequence] | None = None,
+    base: MethodParams | None = None,
     crop: int = DEFAULT_CROP,
-    planes: Optional[int] = None,
+    planes: int | None = None,
     passes: int = DEFAULT_PASSES,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> AutotuneResult:
     """Choose a filter's parameters from the noisy image alone.
 

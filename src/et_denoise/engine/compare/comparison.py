@@ -24,7 +24,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -50,7 +50,7 @@ class ComparedImage:
 
     name: str
     data: np.ndarray
-    elapsed_s: Optional[float] = None
+    elapsed_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,15 +107,15 @@ class ImageMetrics:
     noise_sigma: float
     snr: float
     cnr: float
-    psnr: Optional[float] = None
-    ssim: Optional[float] = None
-    acf_x1: Optional[float] = None
-    acf_x2: Optional[float] = None
-    acf_y1: Optional[float] = None
-    acf_y2: Optional[float] = None
-    elapsed_s: Optional[float] = None
+    psnr: float | None = None
+    ssim: float | None = None
+    acf_x1: float | None = None
+    acf_x2: float | None = None
+    acf_y1: float | None = None
+    acf_y2: float | None = None
+    elapsed_s: float | None = None
 
-    def value(self, key: str) -> Optional[float]:
+    def value(self, key: str) -> float | None:
         """The measurement of column ``key``."""
         return getattr(self, key)
 
@@ -197,7 +197,7 @@ class MetricsTable:
         return path
 
 
-def format_value(value: Optional[float], digits: int) -> str:
+def format_value(value: float | None, digits: int) -> str:
     """A measurement as shown in tables: ``digits`` decimals, ``–`` when missing, ``∞`` when infinite."""
     if value is None:
         return "–"
@@ -326,7 +326,7 @@ def _residual_correlations(original: np.ndarray, image: np.ndarray) -> dict:
 
 
 def measure_image(original: np.ndarray, image: ComparedImage, *, signal_region: Region, background_region: Region,
-                  reference: Optional[np.ndarray] = None, data_range: Optional[float] = None) -> ImageMetrics:
+                  reference: np.ndarray | None = None, data_range: float | None = None) -> ImageMetrics:
     """Every measurement of one image (see :data:`COLUMNS`).
 
     Parameters
@@ -357,10 +357,10 @@ def measure_image(original: np.ndarray, image: ComparedImage, *, signal_region: 
                         elapsed_s=image.elapsed_s, **extra, **_residual_correlations(original, data))
 
 
-def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference: Optional[np.ndarray] = None,
-            signal_region: Optional[Region] = None, background_region: Optional[Region] = None,
-            slice_index: Optional[int] = None, data_range: Optional[float] = None,
-            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> MetricsTable:
+def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference: np.ndarray | None = None,
+            signal_region: Region | None = None, background_region: Region | None = None,
+            slice_index: int | None = None, data_range: float | None = None,
+            progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> MetricsTable:
     """Measure the original and every result (see the module's description).
 
     Parameters
@@ -449,7 +449,7 @@ def compare(original: np.ndarray, images: Sequence[ComparedImage], *, reference:
     return MetricsTable(tuple(rows), signal_region, background_region, scope)
 
 
-def _plane_picker(original: np.ndarray, slice_index: Optional[int]):
+def _plane_picker(original: np.ndarray, slice_index: int | None):
     """A function giving the part of an array that is measured."""
     if slice_index is None:
         return lambda data: data
@@ -484,7 +484,7 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 
 def compare_files(original_path, result_paths: Sequence, figure_path, *, reference_path=None, csv_path=None,
-                  slice_index: Optional[int] = None, data_range: Optional[float] = None,
+                  slice_index: int | None = None, data_range: float | None = None,
                   overwrite: bool = False) -> MetricsTable:
     """Measure result files against their original and write the comparison figure (and a CSV).
 

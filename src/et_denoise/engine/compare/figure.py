@@ -13,7 +13,7 @@ import math
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -73,8 +73,8 @@ class Panel:
     image: np.ndarray
     title: str = ""
     subtitle: str = ""
-    colour: Optional[str] = None
-    levels: Optional[tuple[float, float]] = None
+    colour: str | None = None
+    levels: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class FigureSize:
     """
 
     width: float = 17.0
-    height: Optional[float] = None
+    height: float | None = None
     unit: str = "cm"
     dpi: int = 300
 
@@ -108,7 +108,7 @@ class FigureSize:
             raise ParameterError(f"the resolution must be between 30 and 2400 dpi, got {self.dpi}")
 
     @property
-    def inches(self) -> tuple[float, Optional[float]]:
+    def inches(self) -> tuple[float, float | None]:
         """(width, height) in inches; height ``None`` when automatic."""
         scale = UNITS[self.unit]
         return self.width * scale, None if self.height is None else self.height * scale
@@ -162,7 +162,7 @@ def _titles_height(panels: Sequence[Panel], tile: float, font: float) -> float:
     return max(height(panel) for panel in panels) + 0.05
 
 
-def _layout(panels: Sequence[Panel], width: float, height: Optional[float], *, profile: bool,
+def _layout(panels: Sequence[Panel], width: float, height: float | None, *, profile: bool,
             table_rows: int, caption: bool) -> _Layout:
     """Choose the grid's columns and every block's size, in inches."""
     n = len(panels)
@@ -195,9 +195,9 @@ def _layout(panels: Sequence[Panel], width: float, height: Optional[float], *, p
     return _Layout(columns, math.ceil(n / columns), tile, title, font, profile_height, table_height, width, total)
 
 
-def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[MetricsTable] = None,
-                      size: FigureSize = FigureSize(), caption: Optional[str] = None,
-                      pixel_size: Optional[float] = None):
+def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: MetricsTable | None = None,
+                      size: FigureSize = FigureSize(), caption: str | None = None,
+                      pixel_size: float | None = None):
     """Draw the comparison: a grid of tiles, optionally a line profile and the metrics table.
 
     Parameters
@@ -256,9 +256,9 @@ def comparison_figure(panels: Sequence[Panel], *, line=None, metrics: Optional[M
     return figure
 
 
-def save_comparison_figure(path, panels: Sequence[Panel], *, line=None, metrics: Optional[MetricsTable] = None,
-                           size: FigureSize = FigureSize(), caption: Optional[str] = None,
-                           overwrite: bool = False, pixel_size: Optional[float] = None) -> Path:
+def save_comparison_figure(path, panels: Sequence[Panel], *, line=None, metrics: MetricsTable | None = None,
+                           size: FigureSize = FigureSize(), caption: str | None = None,
+                           overwrite: bool = False, pixel_size: float | None = None) -> Path:
     """Draw :func:`comparison_figure` and write it as PNG or PDF (by ``path``'s extension).
 
     Raises

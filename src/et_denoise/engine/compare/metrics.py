@@ -7,7 +7,6 @@ on the same scale.
 
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -16,7 +15,7 @@ from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.validation import check_image
 
 
-def psnr(reference, image, *, data_range: Optional[float] = None) -> float:
+def psnr(reference, image, *, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio of ``image`` against ``reference``, in dB.
 
     Parameters
@@ -43,7 +42,7 @@ def psnr(reference, image, *, data_range: Optional[float] = None) -> float:
         return float(peak_signal_noise_ratio(reference, image, data_range=data_range))
 
 
-def ssim(reference, image, *, data_range: Optional[float] = None) -> float:
+def ssim(reference, image, *, data_range: float | None = None) -> float:
     """Structural similarity of ``image`` to ``reference`` (Wang et al. 2004).
 
     Parameters

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 
 import numba
 import numpy as np
@@ -103,9 +102,9 @@ def median(
     size: int = 5,
     footprint: str = "square",
     mode: str = "2d",
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
-    workers: Optional[int] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Median filter of an image or a stack.
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -45,7 +44,7 @@ class Backend(ABC):
     name: str
 
     @abstractmethod
-    def train(self, data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], steps_per_epoch: int,
+    def train(self, data: TrainingData, params: N2VParams, mask: np.ndarray | None, steps_per_epoch: int,
               monitor: TrainingMonitor) -> BackendModel:
         """Train a network; report through ``monitor`` and stop when it says so.
 

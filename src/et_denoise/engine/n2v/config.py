@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -81,7 +80,7 @@ class N2VParams(MethodParams):
         return max(1, round((100 / self.masked_fraction) ** (1 / self.ndim)))
 
     @property
-    def blind_spot_mask(self) -> Optional[np.ndarray]:
+    def blind_spot_mask(self) -> np.ndarray | None:
         """The parsed mask with :attr:`ndim` axes, or None for plain N2V."""
         return mask_for_dims(parse_mask(self.mask), self.ndim)
 

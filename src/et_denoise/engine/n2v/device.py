@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
-from typing import Optional
 
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread
 
 
-def _cpu_name() -> Optional[str]:
+def _cpu_name() -> str | None:
     """The processor's model name (Linux's /proc/cpuinfo, else the platform's), or None if unknown."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():

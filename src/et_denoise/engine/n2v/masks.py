@@ -27,7 +27,7 @@ structured noise with self-supervised blind-spot networks. ISBI 2020, 159-163.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -59,7 +59,7 @@ _BUILDERS: dict[str, Callable[[int], np.ndarray]] = {
 }
 
 
-def preset_mask(kind: str, length: int) -> Optional[np.ndarray]:
+def preset_mask(kind: str, length: int) -> np.ndarray | None:
     """A preset blind-spot mask.
 
     Parameters
@@ -89,7 +89,7 @@ def preset_mask(kind: str, length: int) -> Optional[np.ndarray]:
     return _BUILDERS[kind](length)
 
 
-def parse_mask(spec: str) -> Optional[np.ndarray]:
+def parse_mask(spec: str) -> np.ndarray | None:
     """Turn the text form of a mask (see the module docstring) into an array.
 
     Parameters
@@ -197,7 +197,7 @@ def check_mask(mask: np.ndarray) -> None:
         raise ParameterError("the mask hides no pixel besides the centre; use 'none' for plain Noise2Void")
 
 
-def mask_for_dims(mask: Optional[np.ndarray], ndim: int) -> Optional[np.ndarray]:
+def mask_for_dims(mask: np.ndarray | None, ndim: int) -> np.ndarray | None:
     """The mask with ``ndim`` axes: a 2-D mask lies in the YX plane of a 3-D patch.
 
     Raises
@@ -212,7 +212,7 @@ def mask_for_dims(mask: Optional[np.ndarray], ndim: int) -> Optional[np.ndarray]
     raise ParameterError("a 3-D mask needs 3-D training (mode 3d)")
 
 
-def mask_to_text(mask: Optional[np.ndarray]) -> str:
+def mask_to_text(mask: np.ndarray | None) -> str:
     """The mask as rows of 0/1 digits (planes separated by a blank line): the mask-file format."""
     if mask is None:
         return "none"
@@ -220,7 +220,7 @@ def mask_to_text(mask: Optional[np.ndarray]) -> str:
     return "\n\n".join("\n".join("".join(str(int(v)) for v in row) for row in plane) for plane in planes) + "\n"
 
 
-def same_mask(first: Optional[np.ndarray], second: Optional[np.ndarray]) -> bool:
+def same_mask(first: np.ndarray | None, second: np.ndarray | None) -> bool:
     """Whether two masks (or None for plain N2V) are the same: both None, or equal shapes and cells.
 
     Examples
@@ -252,7 +252,7 @@ def trim_mask(mask: np.ndarray) -> np.ndarray:
     return trimmed
 
 
-def preset_of(mask: Optional[np.ndarray]) -> Optional[tuple[str, int]]:
+def preset_of(mask: np.ndarray | None) -> tuple[str, int] | None:
     """``(kind, length)`` of the preset equal to ``mask`` once trimmed (``("none", 0)`` for None), or None.
 
     Examples
@@ -276,7 +276,7 @@ def preset_of(mask: Optional[np.ndarray]) -> Optional[tuple[str, int]]:
     return None
 
 
-def symmetries(mask: Optional[np.ndarray]) -> tuple[tuple[int, bool], ...]:
+def symmetries(mask: np.ndarray | None) -> tuple[tuple[int, bool], ...]:
     """The YX-plane rotations and flips that leave the mask unchanged.
 
     Augmenting training patches with a transform the mask lacks would turn

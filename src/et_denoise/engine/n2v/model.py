@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -39,7 +38,7 @@ FORMAT_VERSION = 1
 
 
 def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mean: float, std: float,
-                 backend: str, progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+                 backend: str, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                  tile_shape=None) -> np.ndarray:
     """Normalise ``image`` as in training, predict it tile by tile with ``network`` and scale it back.
 
@@ -80,7 +79,7 @@ class TrainedModel:
     """
 
     params: N2VParams
-    mask: Optional[np.ndarray]
+    mask: np.ndarray | None
     mean: float
     std: float
     history: History
@@ -92,9 +91,9 @@ class TrainedModel:
         self,
         image: np.ndarray,
         *,
-        progress: Optional[ProgressFn] = None,
-        cancel: Optional[CancelToken] = None,
-        tile_shape: Optional[int | tuple[int, ...]] = None,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
+        tile_shape: int | tuple[int, ...] | None = None,
     ) -> np.ndarray:
         """Denoise an image or volume.
 

@@ -15,7 +15,7 @@ import enum
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -69,12 +69,12 @@ class TrainingEvent:
     batch: int
     steps: int
     loss: float
-    val_loss: Optional[float]
+    val_loss: float | None
     learning_rate: float
     elapsed_s: float
     eta_s: float
     fraction: float
-    preview: Optional[np.ndarray] = None
+    preview: np.ndarray | None = None
 
 
 @dataclass
@@ -84,7 +84,7 @@ class History:
     loss: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     learning_rate: list = field(default_factory=list)
-    stopped: Optional[StopReason] = None
+    stopped: StopReason | None = None
 
     def as_dict(self) -> dict:
         """A JSON-ready dictionary."""
@@ -116,9 +116,9 @@ class TrainingMonitor:
         network's current weights; its result goes with every EPOCH event.
     """
 
-    def __init__(self, epochs: int, steps: int, progress: Optional[Callable[[TrainingEvent], None]] = None,
-                 cancel: Optional[CancelToken] = None,
-                 preview: Optional[Callable[[object], np.ndarray]] = None) -> None:
+    def __init__(self, epochs: int, steps: int, progress: Callable[[TrainingEvent], None] | None = None,
+                 cancel: CancelToken | None = None,
+                 preview: Callable[[object], np.ndarray] | None = None) -> None:
         self.epochs = epochs
         self.steps = steps
         self.history = History()
@@ -132,8 +132,8 @@ class TrainingMonitor:
         """Start the clock for elapsed time and ETA (the backend calls it when its training loop begins)."""
         self._start = time.perf_counter()
 
-    def _event(self, kind: EventKind, epoch: int, batch: int, loss: float, val_loss: Optional[float],
-               learning_rate: float, preview: Optional[np.ndarray] = None) -> None:
+    def _event(self, kind: EventKind, epoch: int, batch: int, loss: float, val_loss: float | None,
+               learning_rate: float, preview: np.ndarray | None = None) -> None:
         done = (epoch - 1) * self.steps + batch
         fraction = done / (self.epochs * self.steps)
         elapsed = time.perf_counter() - self._start
@@ -155,7 +155,7 @@ class TrainingMonitor:
         self._event(EventKind.BATCH, epoch, batch, loss, None, learning_rate)
         return self._should_stop(loss)
 
-    def epoch_done(self, epoch: int, loss: float, val_loss: Optional[float], learning_rate: float,
+    def epoch_done(self, epoch: int, loss: float, val_loss: float | None, learning_rate: float,
                    network: object = None) -> bool:
         """Record a finished (or stopped) epoch; True means stop training.
 

@@ -22,7 +22,6 @@ import tempfile
 import warnings
 from importlib.metadata import version
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -69,7 +68,7 @@ def quiet():
         yield
 
 
-def _n2v_config(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], steps_per_epoch: int):
+def _n2v_config(data: TrainingData, params: N2VParams, mask: np.ndarray | None, steps_per_epoch: int):
     from n2v.models import N2VConfig
 
     return N2VConfig(
@@ -96,7 +95,7 @@ def _manipulator(params: N2VParams):
     return getattr(n2v_utils, f"pm_{params.manipulator}")(params.neighborhood_radius)
 
 
-def _training_sequence(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], length: int):
+def _training_sequence(data: TrainingData, params: N2VParams, mask: np.ndarray | None, length: int):
     """n2v's data wrapper, sampling each patch under a random symmetry of the mask."""
     from n2v.internals.N2V_DataWrapper import N2V_DataWrapper
 
@@ -173,7 +172,7 @@ def _fill_offsets(mask: np.ndarray) -> np.ndarray:
     return window[~footprint[tuple((window + reach).T)]]
 
 
-def _validation_pair(data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], sequence):
+def _validation_pair(data: TrainingData, params: N2VParams, mask: np.ndarray | None, sequence):
     """Validation input and target with blind spots, masked the way training patches are.
 
     n2v's ``manipulate_val_data`` hides only the blind spots; the StructN2V
@@ -289,7 +288,7 @@ class N2VBackend(Backend):
 
     name = "n2v"
 
-    def train(self, data: TrainingData, params: N2VParams, mask: Optional[np.ndarray], steps_per_epoch: int,
+    def train(self, data: TrainingData, params: N2VParams, mask: np.ndarray | None, steps_per_epoch: int,
               monitor: TrainingMonitor) -> N2VModel:
         tf = tensorflow()
         from n2v.models import N2V

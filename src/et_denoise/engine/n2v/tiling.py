@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from itertools import product
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -71,9 +71,9 @@ def predict_tiled(
     margin: int,
     multiple: int,
     filters: int,
-    tile_shape: Optional[int | Sequence[int]] = None,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    tile_shape: int | Sequence[int] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """Apply a network to an image, plane by plane (2-D network) or as a volume, in tiles.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,13 +31,13 @@ def auto_steps_per_epoch(n_patches: int, params: N2VParams) -> int:
 @runs_on_network_thread
 def train(
     images: Sequence[np.ndarray],
-    params: Optional[N2VParams] = None,
+    params: N2VParams | None = None,
     *,
-    progress: Optional[Callable[[TrainingEvent], None]] = None,
-    cancel: Optional[CancelToken] = None,
-    model_dir: Optional[str | Path] = None,
+    progress: Callable[[TrainingEvent], None] | None = None,
+    cancel: CancelToken | None = None,
+    model_dir: str | Path | None = None,
     backend: str = "n2v",
-    preview: Optional[np.ndarray] = None,
+    preview: np.ndarray | None = None,
 ) -> TrainedModel:
     """Train a Noise2Void network, or StructN2V with a blind-spot mask, on noisy images alone.
 
