@@ -13,7 +13,7 @@ That argument needs the output at a hidden pixel to be independent of its
 noise.  Tomogram noise is correlated along X, so the neighbours that fill a
 single hidden pixel carry its noise and the filter gets it back: plain
 J-invariance (scikit-image's ``calibrate_denoiser``) then picks near-identity
-settings (MEASUREMENTS.md).  As StructN2V does for training, we hide the
+settings.  As StructN2V does for training, we hide the
 whole footprint that the noise autocorrelation marks as correlated (the
 suggested mask of :mod:`engine.mask_suggestion`), on a sparse grid of centres,
 fill it from pixels outside the footprint, and score only at the centres.

@@ -98,8 +98,8 @@ def estimate_noise_sigma(image: np.ndarray, *, max_shift: int = DEFAULT_MAX_SHIF
     (noise correlated +0.6 and -0.4 along X): within 15 %, against 0.5.
 
     Each plane is used whole, but the lines along which differences are taken
-    are subsampled to about 65,000 differences per shift: about 60 ms per
-    plane whatever its size.
+    are subsampled to about 65,000 differences per shift, so the time per
+    plane does not grow with its size.
 
     Integer-valued data (8- or 16-bit images, also after conversion to float)
     have quantised differences, so the quartiles are interpolated within their

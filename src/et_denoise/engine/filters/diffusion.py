@@ -159,9 +159,9 @@ def anisotropic_diffusion(
         I ← I + γ Σ_k [ g(∇_k I) ∇_k I  -  (the same flux from the previous pixel) ]
 
     with zero flux through the image border (the image's total intensity is
-    conserved).  This is the discretisation of Perona & Malik (eq. 8) used by
-    the reference notebook this application grows out of; the result equals
-    that loop (and its 3-D extension) to float32 rounding.
+    conserved).  This is the explicit discretisation of Perona & Malik (eq. 8);
+    the result equals a plain numpy loop of it (and its 3-D extension) to
+    float32 rounding (``tests/test_diffusion.py`` keeps that loop).
 
     With ``kappa_relative`` the noise σ is estimated once for the whole stack,
     with an estimator that is correct for noise correlated along X or Y as in
@@ -252,8 +252,8 @@ class _Run:
 
     Threads that share every iteration meet at its end.  That costs little on
     an idle machine, but when another program keeps a core busy each meeting
-    waits for a time slice: a 750×750 plane (0.2 ms per iteration on two
-    threads) became 20× slower.  So the planes of a 2-D stack run in
+    waits for a time slice: a plane that takes a fraction of a millisecond
+    per iteration became 20× slower.  So the planes of a 2-D stack run in
     parallel, one thread each (:meth:`in_plane`); a single plane is split
     into bands of rows with halos whose threads meet once per chunk of
     iterations; only arrays of at least :data:`_PARALLEL_MIN_PIXELS`

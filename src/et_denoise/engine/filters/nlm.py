@@ -133,8 +133,8 @@ def non_local_means(
     about 3× too low) and passed to scikit-image as ``sigma``, so that the
     expected patch distance of pure noise, 2σ², is subtracted before weighting
     (Buades et al. 2011).  Both σ and h are on the scale of the data the
-    kernel sees: the reference notebook estimated σ on 8-bit values but
-    filtered the image rescaled to [0, 1], which made h 255× too large.  The
+    kernel sees (estimating σ on 8-bit values but filtering the image
+    rescaled to [0, 1] would make h 255× too large).  The
     defaults (7-pixel patches, search distance 5, h = 0.9 σ) were chosen on
     the synthetic tomogram of :mod:`engine.sample`, whose noise is correlated
     along X: there h = 0.8–0.9 σ gave the best PSNR (+10 dB); larger h and
