@@ -116,7 +116,7 @@ def test_prediction_refuses_bad_images(trained):
     model, _, _ = trained
     with pytest.raises(ImageError, match="NaN"):
         model.predict(np.full((32, 32), np.nan, np.float32))
-    with pytest.raises(ImageError, match="needs a 2-D image or a 3-D volume"):
+    with pytest.raises(ImageError, match="must be a 2-D image or a 3-D stack"):
         model.predict(np.zeros((2, 2, 32, 32), np.float32))
 
 

@@ -13,6 +13,7 @@ from et_denoise.engine.filters.dct import dct_denoise
 from et_denoise.engine.filters.diffusion import anisotropic_diffusion
 from et_denoise.engine.filters.median import MEDIAN, median
 from et_denoise.engine.filters.nlm import non_local_means
+from et_denoise.engine.n2v import N2VParams, train
 from et_denoise.engine.validation import check_image
 
 GOOD = np.random.default_rng(0).normal(size=(16, 16)).astype(np.float32)
@@ -30,6 +31,7 @@ FUNCTIONS = {
     "psnr": ("image", lambda image: psnr(GOOD, image)),
     "ssim": ("image", lambda image: ssim(GOOD, image)),
     "compare": ("original", lambda image: compare(image, [ComparedImage("result", GOOD)])),
+    "train": ("image", lambda image: train([image], N2VParams(patch_size=32))),
 }
 
 NAN = GOOD.copy()

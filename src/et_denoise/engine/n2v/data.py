@@ -17,6 +17,7 @@ import numpy as np
 from et_denoise.engine.errors import ImageError
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.validation import check_image
 
 # Validation runs over every validation patch at the end of each epoch; this
 # bounds its cost (and the wait after a Stop) on large data sets.
@@ -67,19 +68,14 @@ def check_training_images(images: Sequence[np.ndarray], params: N2VParams) -> li
         raise ImageError("no image to train on")
     stacks = []
     for number, image in enumerate(images, start=1):
-        image = np.asarray(image)
+        image = check_image(image, name=f"training image {number}" if len(images) > 1 else "image")
         name = f"image {number}" if len(images) > 1 else "the image"
-        if image.ndim not in (2, 3) or (params.ndim == 3 and image.ndim != 3):
-            wanted = "a 3-D volume (Z, Y, X)" if params.ndim == 3 else "a 2-D image or a 3-D volume"
-            raise ImageError(f"{name} has shape {image.shape}; {params.mode} training needs {wanted}")
-        if not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
-            raise ImageError(f"{name} is not a real-valued image (dtype {image.dtype})")
+        if params.ndim == 3 and image.ndim != 3:
+            raise ImageError(f"{name} has shape {image.shape}; 3d training needs a 3-D volume (Z, Y, X)")
         spatial = image.shape[-params.ndim:]
         if min(spatial) < params.patch_size:
             raise ImageError(f"{name} ({' x '.join(map(str, spatial))} pixels) is smaller than the training patch "
                              f"({params.patch_size} pixels): choose a smaller patch size")
-        if not np.isfinite(image).all():
-            raise ImageError(f"{name} contains NaN or infinite values")
         stacks.append(image.reshape((-1,) + spatial))
     return stacks
 

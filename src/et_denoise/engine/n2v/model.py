@@ -24,6 +24,7 @@ from et_denoise import DISTRIBUTION, __version__
 from et_denoise.engine.errors import ImageError, ModelError, ParameterError
 from et_denoise.engine.io.partial_files import staging_folder
 from et_denoise.engine.jobs import CancelToken, ProgressFn
+from et_denoise.engine.validation import check_image
 from et_denoise.engine.n2v.backend import BackendModel, get_backend
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.masks import is_preset, mask_to_text
@@ -123,19 +124,17 @@ class TrainedModel:
         Raises
         ------
         ImageError
-            Wrong number of axes, or NaN or infinite values.
+            Not an image (see :func:`~engine.validation.check_image`), or a
+            2-D image for a 3-D model.
 
         Examples
         --------
         >>> model = TrainedModel.load("my_model")            # doctest: +SKIP
         >>> denoised = model.predict(volume, tile_shape=256)  # doctest: +SKIP
         """
-        image = np.asarray(image)
-        if image.ndim not in (2, 3) or (self.params.ndim == 3 and image.ndim != 3):
-            wanted = "a 3-D volume" if self.params.ndim == 3 else "a 2-D image or a 3-D volume"
-            raise ImageError(f"the model was trained in {self.params.mode} and needs {wanted}, got shape {image.shape}")
-        if not np.isfinite(image).all():
-            raise ImageError("the image contains NaN or infinite values")
+        image = check_image(image)
+        if self.params.ndim == 3 and image.ndim != 3:
+            raise ImageError(f"the model was trained in 3d and needs a 3-D volume, got shape {image.shape}")
         if tile_shape is not None and min(np.atleast_1d(tile_shape)) < 1:
             raise ParameterError(f"tile size must be positive, got {tile_shape}")
         return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
