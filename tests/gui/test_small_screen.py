@@ -67,3 +67,17 @@ def test_progress_and_cancel_stay_in_sight_and_long_texts_do_not_grow_the_window
     finally:
         release.set()
         qtbot.waitUntil(lambda: job.state.done, timeout=5_000)
+
+
+def test_a_long_result_name_elides_instead_of_widening_the_window(small_window):
+    from et_denoise.gui.canvas.canvas import CompareMode
+    from et_denoise.gui.model import Result
+
+    window, document = small_window, small_window.document
+    result = Result("Median", "median", "Median", None, document.planes().copy(), 0.1)
+    document.add_result(result)
+    document.results.rename(result, "A result renamed with a very long name " * 6)
+    for mode in (CompareMode.SPLIT, CompareMode.SIDE_BY_SIDE, CompareMode.DIFFERENCE):
+        window.canvas.set_mode(mode)
+        _settle()
+        assert window.size() == SMALL, f"{mode}: the window became {window.size().toTuple()}"

@@ -19,6 +19,8 @@ from PySide6.QtGui import QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QStackedWidget,
                                QVBoxLayout, QWidget)
 
+from superqt import QElidingLabel
+
 from et_denoise.engine.contrast import percentile_levels, symmetric_levels
 from et_denoise.gui.model import Document
 from et_denoise.gui.canvas.scale_bar import ScaleBar
@@ -78,12 +80,15 @@ class _Pane(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.left_title = QLabel()
-        self.right_title = QLabel()
+        # Eliding titles: a long result name never widens the window.
+        self.left_title = QElidingLabel()
+        self.right_title = QElidingLabel()
+        self.right_title.setElideMode(Qt.TextElideMode.ElideLeft)
         self.right_title.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for label in (self.left_title, self.right_title):
             label.setObjectName("paneTitle")
             label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setMinimumWidth(40)
         header = QWidget()
         header.setObjectName("paneHeader")
         header_layout = QHBoxLayout(header)
