@@ -131,6 +131,7 @@ def _tomogram_like(shape, seed):
     return (100 + clean + noise).astype(np.float32)
 
 
+@pytest.mark.timeout(3600)  # minutes when other jobs share the 2 cores
 def test_nlm_3d_against_2d_mode():
     """3-D mode (compiled kernel) against 2-D mode (scikit-image per plane, 2 threads), 64×512²."""
     volume = _tomogram_like((64, 512, 512), seed=2)

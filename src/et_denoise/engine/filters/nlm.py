@@ -227,8 +227,9 @@ def _denoise_in_row_blocks(denoise, volume: np.ndarray, overlap: int, progress, 
     return np.ascontiguousarray(np.moveaxis(kept, 0, 1).reshape(n_z, n_blocks * height, n_x)[:, :n_y])
 
 
-#: Rows of output per tile of the 3-D kernel: its buffers stay in a core's cache.
-_TILE_ROWS = 32
+#: Rows and planes of output per tile of the 3-D kernel: its buffers stay in a core's cache.
+_TILE_ROWS = 16
+_TILE_PLANES = 8
 
 #: Patch distance beyond which skimage's fast kernel gives a weight of 0 (exp(-5) = 0.0067).
 _DISTANCE_CUTOFF = np.float32(5.0)
@@ -247,13 +248,14 @@ def _schraudolph_exp(y):  # pragma: no cover - compiled
 
 def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, sigma: float,
             progress, cancel, workers) -> np.ndarray:
-    """3-D fast non-local means with the compiled kernel :func:`_nlm_3d_tiles`, a plane per call.
+    """3-D fast non-local means with the compiled kernel :func:`_nlm_3d_tiles`, in calls of a few tiles.
 
     Equals scikit-image's ``denoise_nl_means`` in 3-D fast mode (to float32
     rounding and its approximate ``exp``): same reflect padding, patch
     distances summed over the same (s-1)³ voxels, the same cut-off and the
-    same double weight of the centre.  The threads share the row tiles of a
-    plane (or part of a large plane); progress and the cancel token are checked between calls.
+    same weight of the centre.  The threads share tiles of planes and rows,
+    about a 512 × 512 plane's voxels per call; progress and the cancel token
+    are checked between calls.
     """
     s = patch_size + 1 if patch_size % 2 == 0 else patch_size
     offset, d = s // 2, patch_distance
@@ -262,11 +264,13 @@ def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, 
     n_z, n_y, n_x = volume.shape
     threads = max(1, min(int(workers or default_workers()), numba.config.NUMBA_NUM_THREADS))
     rows = min(n_y, _TILE_ROWS)
-    tiles = np.array([(z, y, min(y + rows, n_y)) for z in range(n_z) for y in range(0, n_y, rows)],
-                     dtype=np.int64)
-    # Tiles per call: one plane, or fewer of a large plane (about 512 × 512 voxels), and at
-    # least one per thread; progress and the cancel check come between calls.
-    per_call = max(threads, min(math.ceil(n_y / rows), math.ceil((1 << 18) / (rows * n_x))))
+    depth = min(n_z, _TILE_PLANES)
+    tiles = np.array([(z, min(z + depth, n_z), y, min(y + rows, n_y))
+                      for z in range(0, n_z, depth) for y in range(0, n_y, rows)], dtype=np.int64)
+    # Tiles per call: about the voxels of a 512 × 512 plane, at least one per thread, and at
+    # most an eighth of the volume; progress and the cancel check come between calls.
+    per_call = min(max(threads, math.ceil((1 << 18) / (rows * depth * n_x))),
+                   max(threads, math.ceil(len(tiles) / 8)))
     out = np.empty(volume.shape, np.float32)
     inv_norm = np.float32(1.0 / (h * h * s ** 3))
     noise = np.float32(2.0 * sigma * sigma * (2 * offset) ** 3)
@@ -288,26 +292,29 @@ def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _nlm_3d_tiles(padded, out, tiles, pad, offset, d, inv_norm, noise):  # pragma: no cover
-    """Filter the tiles (plane, first row, end row) of ``out`` from the reflect-padded volume.
+    """Filter the tiles (first plane, end plane, first row, end row) of ``out``.
 
     For every shift t ≠ 0 of the search cube, the squared differences between
-    the volume and the volume shifted by t are summed over the patch (along
-    Z, then X, then Y, each a short vectorised sum), turned into the weight
-    ``exp(-max(Σ - noise, 0) · inv_norm)`` (0 beyond the cut-off), and
-    accumulated; the centre weighs exp(0) once, as in scikit-image's symmetric scheme
-    (two halves of the zero shift).
+    the reflect-padded volume and the volume shifted by t are summed over the
+    patch: along Z and Y by sliding sums (one voxel enters, one leaves, from
+    plane to plane and row to row), along X by a short sum, each a loop over
+    a row that vectorises; the sum becomes the weight
+    ``exp(-max(Σ - noise, 0) · inv_norm)`` (0 beyond the cut-off), which is
+    accumulated.  The centre weighs exp(0) once, as in scikit-image's
+    symmetric scheme (two halves of the zero shift).
     """
     n_x = out.shape[2]
     span = 2 * offset  # the patch sum covers offsets -offset+1 .. offset
+    zero = np.float32(0.0)
     for b in prange(tiles.shape[0]):
-        z, y0, y1 = tiles[b, 0], tiles[b, 1], tiles[b, 2]
-        n_rows = y1 - y0
-        squares = np.empty((n_rows + span - 1, n_x + span - 1), np.float32)
-        along_x = np.empty((n_rows + span - 1, n_x), np.float32)
+        z0, z1, y0, y1 = tiles[b, 0], tiles[b, 1], tiles[b, 2], tiles[b, 3]
+        n_planes, n_rows = z1 - z0, y1 - y0
+        n_sq_rows, n_sq_cols = n_rows + span - 1, n_x + span - 1
+        squares = np.zeros((n_sq_rows, n_sq_cols), np.float32)  # Σ over the patch's planes
+        along_x = np.empty((n_sq_rows, n_x), np.float32)
         distance = np.empty(n_x, np.float32)
-        total = np.zeros((n_rows, n_x), np.float32)
-        weights = np.zeros((n_rows, n_x), np.float32)
-        zc = z + pad
+        total = np.zeros((n_planes, n_rows, n_x), np.float32)
+        weights = np.zeros((n_planes, n_rows, n_x), np.float32)
         r_first = y0 + pad - offset + 1  # padded row of squares[0]
         c_first = pad - offset + 1  # padded column of squares[:, 0]
         for tz in range(-d, d + 1):
@@ -315,43 +322,62 @@ def _nlm_3d_tiles(padded, out, tiles, pad, offset, d, inv_norm, noise):  # pragm
                 for tx in range(-d, d + 1):
                     if tz == 0 and ty == 0 and tx == 0:
                         continue
-                    squares[:] = 0
-                    for kz in range(-offset + 1, offset + 1):
-                        for r in range(n_rows + span - 1):
-                            here = padded[zc + kz, r_first + r]
-                            there = padded[zc + kz + tz, r_first + r + ty]
-                            row = squares[r]
-                            for c in range(n_x + span - 1):
-                                diff = here[c_first + c] - there[c_first + c + tx]
-                                row[c] += diff * diff
-                    for r in range(n_rows + span - 1):
-                        row, summed = squares[r], along_x[r]
-                        for c in range(n_x):
-                            summed[c] = row[c]
-                        for k in range(1, span):
+                    for z in range(z0, z1):
+                        zc = z + pad
+                        if z == z0:  # the patch's planes in full
+                            squares[:] = zero
+                            for kz in range(-offset + 1, offset + 1):
+                                _add_squares(padded, squares, zc + kz, tz, r_first, ty,
+                                             c_first, tx, np.float32(1.0))
+                        else:  # one plane enters, one leaves
+                            _add_squares(padded, squares, zc + offset, tz, r_first, ty,
+                                         c_first, tx, np.float32(1.0))
+                            _add_squares(padded, squares, zc - offset, tz, r_first, ty,
+                                         c_first, tx, np.float32(-1.0))
+                        for r in range(n_sq_rows):
+                            row, summed = squares[r], along_x[r]
                             for c in range(n_x):
-                                summed[c] += row[c + k]
-                    for i in range(n_rows):
+                                summed[c] = row[c]
+                            for k in range(1, span):
+                                for c in range(n_x):
+                                    summed[c] += row[c + k]
                         for c in range(n_x):
-                            distance[c] = along_x[i, c]
+                            distance[c] = along_x[0, c]
                         for k in range(1, span):
-                            summed = along_x[i + k]
+                            summed = along_x[k]
                             for c in range(n_x):
                                 distance[c] += summed[c]
-                        source = padded[zc + tz, y0 + pad + i + ty]
-                        acc, wsum = total[i], weights[i]
-                        for c in range(n_x):
-                            dist = max(distance[c] - noise, np.float32(0.0)) * inv_norm
-                            w = _schraudolph_exp(-dist) if dist <= _DISTANCE_CUTOFF else np.float32(0.0)
-                            acc[c] += w * source[pad + c + tx]
-                            wsum[c] += w
-        w_centre = _schraudolph_exp(np.float32(0.0))  # distance 0: 0.971 with this exp
-        for i in range(n_rows):
-            centre = padded[zc, y0 + pad + i]
-            for c in range(n_x):
-                out[z, y0 + i, c] = ((w_centre * centre[pad + c] + total[i, c])
-                                     / (w_centre + weights[i, c]))
+                        for i in range(n_rows):
+                            if i > 0:  # one row enters, one leaves
+                                entering, leaving = along_x[i + span - 1], along_x[i - 1]
+                                for c in range(n_x):
+                                    distance[c] += entering[c] - leaving[c]
+                            source = padded[zc + tz, y0 + pad + i + ty]
+                            acc, wsum = total[z - z0, i], weights[z - z0, i]
+                            for c in range(n_x):
+                                dist = max(distance[c] - noise, zero) * inv_norm
+                                w = _schraudolph_exp(-dist) if dist <= _DISTANCE_CUTOFF else zero
+                                acc[c] += w * source[pad + c + tx]
+                                wsum[c] += w
+        w_centre = _schraudolph_exp(zero)  # distance 0: 0.971 with this exp
+        for z in range(z0, z1):
+            for i in range(n_rows):
+                centre = padded[z + pad, y0 + pad + i]
+                acc, wsum = total[z - z0, i], weights[z - z0, i]
+                for c in range(n_x):
+                    out[z, y0 + i, c] = (w_centre * centre[pad + c] + acc[c]) / (w_centre + wsum[c])
 
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _add_squares(padded, squares, plane, tz, r_first, ty, c_first, tx, sign):  # pragma: no cover
+    """squares += sign · (P - P shifted by t)² on one padded plane, over the tile's rows and columns."""
+    for r in range(squares.shape[0]):
+        here = padded[plane, r_first + r]
+        there = padded[plane + tz, r_first + r + ty]
+        row = squares[r]
+        for c in range(squares.shape[1]):
+            diff = here[c_first + c] - there[c_first + c + tx]
+            row[c] += sign * (diff * diff)
 
 NLM = Method(
     name="nlm",
