@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from superqt import QElidingLabel
+
 from et_denoise.gui.jobs.job_runner import Job, JobRunner
 from et_denoise.engine.describe import format_seconds
 
@@ -26,7 +28,8 @@ class JobStatus(QWidget):
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._jobs: list[Job] = []
-        self.title = QLabel()
+        self.title = QElidingLabel()  # a long title elides instead of squeezing the bar
+        self.title.setMinimumWidth(80)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setFixedWidth(180)
