@@ -337,10 +337,10 @@ class MainWindow(QMainWindow):
         self.central_stack.setCurrentWidget(self.canvas)
         self.mode_actions[self.canvas.mode].setChecked(True)
 
-    def _tab_with_view(self) -> Optional[QWidget]:
+    def _tab_with_view(self) -> Tab | None:
         """The current tab if it has a central view, else the first tab that has one (Compare)."""
-        tabs = [self._active_tab, *self._tabs]
-        return next((tab for tab in tabs if getattr(tab, "central_view", None) is not None), None)
+        tabs = [self._active_tab, *self._tabs] if self._active_tab is not None else self._tabs
+        return next((tab for tab in tabs if tab.central_view is not None), None)
 
     def show_tab_view(self) -> None:
         """Show the central view (the Compare grid), switching to its tab if another one is current."""

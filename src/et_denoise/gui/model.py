@@ -81,7 +81,7 @@ class Preview:
     z: int
     data: np.ndarray
     elapsed_s: float
-    block: Optional[tuple[int, int]] = None
+    block: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:

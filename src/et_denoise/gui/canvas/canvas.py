@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
@@ -72,7 +71,7 @@ class PixelInfo:
     y: int
     z: int
     original: float
-    compared: Optional[float]
+    compared: float | None
 
 
 class _Pane(QWidget):
@@ -123,14 +122,14 @@ class CompareCanvas(QWidget):
     hovered = Signal(object)
     mode_changed = Signal(object)
 
-    def __init__(self, document: Document, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self._mode = CompareMode.SPLIT
         self._wipe_fraction = 0.5
         self._shape = (1, 1)
         self._row_scale = 1.0
-        self._hover: Optional[tuple[int, int]] = None
+        self._hover: tuple[int, int] | None = None
         self._build_panes()
         self._build_items()
         self._build_histograms()
@@ -468,7 +467,7 @@ class CompareCanvas(QWidget):
             item.setLevels(levels)
             item.setLookupTable(self.item_a.lut)
 
-    def _plane_pixel(self, pane: _Pane, position: QPointF) -> Optional[tuple[int, int]]:
+    def _plane_pixel(self, pane: _Pane, position: QPointF) -> tuple[int, int] | None:
         """(row, column) of the plane shown under scene ``position``, or None off the image."""
         if not self.document.has_image or not pane.box.sceneBoundingRect().contains(position):
             return None

@@ -8,7 +8,6 @@ Outputs are named as the save dialog suggests (``tomo_Median.tif``).
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
@@ -24,7 +23,7 @@ from et_denoise.gui.settings import AppSettings
 SAMPLE_SEED = 0
 
 
-def _input(document: Document) -> Optional[str]:
+def _input(document: Document) -> str | None:
     """The image's file, or ``None`` for the built-in sample."""
     path = document.image.path
     return None if path is None else str(path)
@@ -44,7 +43,7 @@ def result_commands_text(document: Document, result: Result) -> str:
     return "\n".join(lines)
 
 
-def copy_result_command(parent: Optional[QWidget], document: Document, result: Result) -> bool:
+def copy_result_command(parent: QWidget | None, document: Document, result: Result) -> bool:
     """Put the commands of ``result`` on the clipboard; tell the user why when there are none."""
     try:
         text = result_commands_text(document, result)
@@ -68,8 +67,8 @@ def session_script_text(document: Document) -> str:
     return session_script(_input(document), entries, sample_shape=document.planes().shape, sample_seed=SAMPLE_SEED)
 
 
-def export_session_script(parent: Optional[QWidget], document: Document, settings: AppSettings,
-                          path: Optional[str] = None) -> Optional[str]:
+def export_session_script(parent: QWidget | None, document: Document, settings: AppSettings,
+                          path: str | None = None) -> str | None:
     """Ask where (unless ``path`` is given) and write :func:`session_script_text`; returns the path written."""
     if not document.has_image or len(document.results) == 0:
         return None
