@@ -104,10 +104,10 @@ def non_local_means(
         ``"2d"`` filters each plane of a stack on its own; ``"3d"`` uses 3-D
         patches and search windows.  A 2-D image is always filtered in 2-D.
     progress : callable, optional
-        ``progress(fraction)`` after each plane (2-D and 3-D; 3-D planes
-        larger than 512 × 512 report in parts); 1.0 exactly once at the end.
+        ``progress(fraction)`` after each plane (2-D) or each part of about
+        512 × 256 voxels, at least 8 parts (3-D); 1.0 exactly once at the end.
     cancel : CancelToken, optional
-        Checked before each plane (or part of a large plane in 3-D).
+        Checked before each plane (2-D) or part (3-D).
     workers : int, optional
         Threads; default one per core.
 
@@ -254,7 +254,7 @@ def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, 
     rounding and its approximate ``exp``): same reflect padding, patch
     distances summed over the same (s-1)³ voxels, the same cut-off and the
     same weight of the centre.  The threads share tiles of planes and rows,
-    about a 512 × 512 plane's voxels per call; progress and the cancel token
+    about 512 × 256 voxels per call; progress and the cancel token
     are checked between calls.
     """
     s = patch_size + 1 if patch_size % 2 == 0 else patch_size
@@ -267,9 +267,9 @@ def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, 
     depth = min(n_z, _TILE_PLANES)
     tiles = np.array([(z, min(z + depth, n_z), y, min(y + rows, n_y))
                       for z in range(0, n_z, depth) for y in range(0, n_y, rows)], dtype=np.int64)
-    # Tiles per call: about the voxels of a 512 × 512 plane, at least one per thread, and at
+    # Tiles per call: about the voxels of half a 512 × 512 plane, at least one per thread, and at
     # most an eighth of the volume; progress and the cancel check come between calls.
-    per_call = min(max(threads, math.ceil((1 << 18) / (rows * depth * n_x))),
+    per_call = min(max(threads, math.ceil((1 << 17) / (rows * depth * n_x))),
                    max(threads, math.ceil(len(tiles) / 8)))
     out = np.empty(volume.shape, np.float32)
     inv_norm = np.float32(1.0 / (h * h * s ** 3))
