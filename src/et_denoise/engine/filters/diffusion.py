@@ -134,8 +134,10 @@ def anisotropic_diffusion(
     cancel : CancelToken, optional
         Checked every few iterations (and at least once per plane).
     workers : int, optional
-        Threads: planes filtered at once in 2-D mode, threads sharing each
-        iteration in 3-D mode; default one per core.
+        Threads: planes filtered at once in 2-D mode (a single plane of at
+        least 256 rows is split into bands of rows, one per thread), threads
+        sharing each iteration in 3-D mode; default one per core.  The result
+        does not depend on it.
 
     Returns
     -------
