@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from et_denoise.gui.canvas.canvas import CompareMode
 from et_denoise.gui.main_window import MainWindow
+from et_denoise.gui.tabs.filters.filter_tab import FilterTab
 
 #: Give up (exit code 1) if the result is not there after this long.
 TIMEOUT_MS = 180_000
@@ -75,7 +76,7 @@ class ScreenshotScript(QObject):
 
     def _on_document_image_opened(self, _document) -> None:
         tab = self.window.tab(self.tab_key)
-        is_filter = callable(getattr(tab, "apply", None)) and hasattr(tab, "apply_job")
+        is_filter = isinstance(tab, FilterTab)
         job = self.window.select_tab(self.tab_key if is_filter else DIFFUSION_TAB).apply()
         job.failed.connect(lambda message: self._fail(f"the filter failed: {message}"))
         job.cancelled.connect(lambda: self._fail("the filter was cancelled"))
