@@ -5,8 +5,10 @@ import re
 import numba
 
 from et_denoise.cli import main
+from et_denoise.engine.filters import FILTERS
 
-CHECKS = ("sample", "numba", "median", "diffusion", "nlm", "structn2v", "export", "tiff", "mrc", "figure")
+#: One check per classic filter (every method in FILTERS), between numba and StructN2V.
+CHECKS = ("sample", "numba", *FILTERS, "structn2v", "export", "tiff", "mrc", "figure")
 
 
 def self_test(capsys):

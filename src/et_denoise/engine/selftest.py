@@ -212,7 +212,7 @@ def run_self_test(output: OutputFn = print) -> bool:
     >>> run_self_test(print)  # doctest: +SKIP
     ok      sample      8×96×128 voxels, noisy PSNR 11.4 dB (0.4 s)
     ...
-    self-test passed: 10 checks in 7.7 s
+    self-test passed: 11 checks in 7.7 s
     """
     start = time.perf_counter()
     failures = []
