@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench lock clean package
+.PHONY: setup run test lint bench lock clean package
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+# Style and errors a reader would trip over (configuration in pyproject.toml's [tool.ruff]).
+lint: setup
+	$(PY) -m ruff check .
 
 bench: setup
 	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -o addopts="" -s -q

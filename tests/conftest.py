@@ -11,7 +11,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture
 def poison_training_data():
     """``poison(monkeypatch)``: training data cut from then on is all NaN, so the loss becomes NaN."""
-    import et_denoise.engine.n2v.data
     from et_denoise import engine
 
     make = engine.n2v.data.make_training_data

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import tifffile
 
-import et_denoise.engine.io.checks
 from et_denoise import engine
 from et_denoise.engine.errors import ImageError, ParameterError
 from et_denoise.engine.io import SUPPORTED_EXTENSIONS, ImageData, read_image, write_image

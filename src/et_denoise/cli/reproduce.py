@@ -22,7 +22,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from et_denoise.cli.options import params_options
 from et_denoise.engine.describe import plain_text
@@ -50,7 +50,7 @@ def _join(words: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(word)) for word in words)
 
 
-def _filter_name(params: MethodParams) -> Optional[str]:
+def _filter_name(params: MethodParams) -> str | None:
     from et_denoise.engine.filters import FILTERS
 
     return next((name for name, method in FILTERS.items() if type(params) is method.params_type), None)
@@ -138,8 +138,8 @@ class ScriptEntry:
     params: MethodParams
 
 
-def session_script(input_path: Optional[str], entries: Sequence[ScriptEntry], *,
-                   sample_shape: Optional[Sequence[int]] = None, sample_seed: int = 0) -> str:
+def session_script(input_path: str | None, entries: Sequence[ScriptEntry], *,
+                   sample_shape: Sequence[int] | None = None, sample_seed: int = 0) -> str:
     """A bash script that computes every result of a session again.
 
     Parameters

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from et_denoise.engine.errors import ParameterError
 
@@ -73,7 +74,7 @@ class MethodParams:
     def validate(self) -> None:
         """Checks that involve several fields; subclasses override it."""
 
-    def replace(self, **changes: Any) -> "MethodParams":
+    def replace(self, **changes: Any) -> MethodParams:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft
@@ -267,7 +267,7 @@ def _tilt_angles(tilt_range: float, tilt_step: float) -> np.ndarray:
 # simulation
 
 
-def _simulate(shape, rng, dose, angles, noise, planes: Optional[slice] = None):
+def _simulate(shape, rng, dose, angles, noise, planes: slice | None = None):
     """Draw a section, simulate its tilt series and reconstruct it (noisy, clean)."""
     nz, ny, nx = shape
     margin = int(np.ceil(nz / 2 * np.tan(angles.max()))) + 2
@@ -314,7 +314,7 @@ class _Geometry:
     projector: scipy.sparse.csr_matrix  # (angles·detector, z·x)
     backprojector: scipy.sparse.csr_matrix  # (z·x, angles·detector)
 
-    def reconstruct(self, sinogram: np.ndarray, ramp: np.ndarray, planes: Optional[slice]) -> np.ndarray:
+    def reconstruct(self, sinogram: np.ndarray, ramp: np.ndarray, planes: slice | None) -> np.ndarray:
         """Filtered back-projection of sinograms (angles·detector, Y) → (z, x, Y).
 
         ``ramp`` is the filter along the detector in the rfft domain (see :func:`_ramp_filter`).

@@ -8,7 +8,6 @@ import os
 import platform
 import sys
 from importlib import metadata
-from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion

@@ -11,7 +11,8 @@ import dataclasses
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Union
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class Preview:
         return f"Preview of {where}: {describe_params(self.params)} · {self.elapsed_s * 1000:.0f} ms"
 
 
-Comparison = Union[Result, Preview]
+Comparison = Result | Preview
 
 
 class ResultList:

@@ -16,7 +16,6 @@ so that it can be passed as ``--mask`` to training.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
 
 import numpy as np
 from scipy import ndimage
@@ -100,7 +99,7 @@ class MaskSuggestion:
     """
 
     mask: np.ndarray
-    spec: Optional[str]
+    spec: str | None
     explanation: str
     threshold: float
     train_3d: bool = False
@@ -127,7 +126,7 @@ def suggest_mask(
     threshold: float = DEFAULT_THRESHOLD,
     max_half_size: int = MAX_HALF_SIZE,
     three_d: bool = False,
-    planes: Optional[int] = None,
+    planes: int | None = None,
 ) -> MaskSuggestion:
     """Suggest a StructN2V mask from a noise autocorrelation.
 
@@ -270,14 +269,14 @@ class NoiseAnalysis:
 def analyse_noise(
     image: np.ndarray,
     *,
-    denoised: Optional[np.ndarray] = None,
-    region: Union[str, Region, tuple, None] = None,
+    denoised: np.ndarray | None = None,
+    region: str | Region | tuple | None = None,
     radius: int = DEFAULT_RADIUS,
     highpass_sigma: float = DEFAULT_HIGHPASS_SIGMA,
     threshold: float = DEFAULT_THRESHOLD,
     three_d: bool = False,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> NoiseAnalysis:
     """Autocorrelation and suggested mask in one call (the ``autocorr`` command).
 
@@ -389,7 +388,7 @@ def _fill_towards_centre(mask: np.ndarray) -> np.ndarray:
     return filled
 
 
-def _preset_spec(mask: np.ndarray) -> Optional[str]:
+def _preset_spec(mask: np.ndarray) -> str | None:
     """The preset text (``horizontal:9`` ...) that builds exactly this mask, if any."""
     if mask.size == 1:
         return "none"

@@ -17,7 +17,7 @@ coefficient of a separable block transform (Mäkinen, Azzari & Foi 2020).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,9 +40,9 @@ def noise_covariance(
     radius: int,
     *,
     three_d: bool = False,
-    denoised: Optional[np.ndarray] = None,
-    sigma: Optional[float] = None,
-    cancel: Optional[CancelToken] = None,
+    denoised: np.ndarray | None = None,
+    sigma: float | None = None,
+    cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """Estimate the autocovariance of the noise of an image or stack.
 

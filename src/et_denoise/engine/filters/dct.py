@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 
 import numpy as np
 import scipy.fft
@@ -88,9 +87,9 @@ def dct_denoise(
     cube_size: int = DCTParams.cube_size,
     step: int = DCTParams.step,
     mode: str = DCTParams.mode,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
-    workers: Optional[int] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Denoise with per-frequency shrinkage of overlapping DCT blocks, using the noise's spectrum.
 
@@ -202,7 +201,7 @@ def dct_denoise(
 
 
 def _measured_covariance(planes: np.ndarray, params: DCTParams, volume: bool,
-                         cancel: Optional[CancelToken]) -> np.ndarray:
+                         cancel: CancelToken | None) -> np.ndarray:
     """The noise covariance, measured on the central region and refined on the filter's residuals."""
     radius = (params.cube_size if volume else params.block_size) - 1
     box = tuple(slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side)
@@ -220,7 +219,7 @@ def _measured_covariance(planes: np.ndarray, params: DCTParams, volume: bool,
 
 
 def _filter(planes: np.ndarray, covariance: np.ndarray, params: DCTParams, volume: bool,
-            progress: Optional[ProgressFn], cancel: Optional[CancelToken], workers: Optional[int]) -> np.ndarray:
+            progress: ProgressFn | None, cancel: CancelToken | None, workers: int | None) -> np.ndarray:
     """Both stages on a volume (3-D blocks) or on each plane (2-D blocks)."""
     if volume:
         counter = ProgressCounter(2 * _batch_count(planes.shape, params), progress)
@@ -232,7 +231,7 @@ def _filter(planes: np.ndarray, covariance: np.ndarray, params: DCTParams, volum
 
 
 def _shrink(image: np.ndarray, covariance: np.ndarray, params: DCTParams,
-            cancel: Optional[CancelToken], counter: Optional[ProgressCounter]) -> np.ndarray:
+            cancel: CancelToken | None, counter: ProgressCounter | None) -> np.ndarray:
     """Both stages on one 2-D plane or 3-D volume; ``covariance`` has the same number of axes."""
     sides = _sides(image.shape, params)
     bases = [_dct_matrix(side) for side in sides]
@@ -248,8 +247,8 @@ def _shrink(image: np.ndarray, covariance: np.ndarray, params: DCTParams,
     return np.ascontiguousarray(final[inside])
 
 
-def _stage(noisy: np.ndarray, pilot: Optional[np.ndarray], variance: np.ndarray, steps: tuple,
-           cancel: Optional[CancelToken], counter: Optional[ProgressCounter]) -> np.ndarray:
+def _stage(noisy: np.ndarray, pilot: np.ndarray | None, variance: np.ndarray, steps: tuple,
+           cancel: CancelToken | None, counter: ProgressCounter | None) -> np.ndarray:
     """One pass over all blocks: hard thresholding (no pilot) or Wiener filtering (with one)."""
     sides = variance.shape
     ndim = len(sides)

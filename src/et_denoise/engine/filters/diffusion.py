@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numba
 import numpy as np
@@ -102,9 +101,9 @@ def anisotropic_diffusion(
     gamma: float = DiffusionParams.gamma,
     conduction: str = DiffusionParams.conduction,
     mode: str = DiffusionParams.mode,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
-    workers: Optional[int] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Perona–Malik anisotropic diffusion of an image or a stack.
 
@@ -265,7 +264,7 @@ class _Run:
     iteration: _Iteration
     iterations: int
     counter: ProgressCounter
-    cancel: Optional[CancelToken]
+    cancel: CancelToken | None
 
     def chunks(self, size: int, most: int = 1 << 62):
         """Iteration counts per chunk: about :data:`_UPDATES_PER_CHUNK` pixel updates, at most ``most``."""

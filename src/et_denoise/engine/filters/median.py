@@ -24,7 +24,7 @@ reported between them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numba
 import numpy as np
@@ -310,7 +310,7 @@ def _quantised(data: np.ndarray):
     return levels.reshape(data.shape), values.astype(np.float32)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _selection_network(n: int):
     """Comparators that leave the median (rank ``n // 2``) of ``n`` values in one slot.
 

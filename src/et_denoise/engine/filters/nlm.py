@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numba
 import numpy as np
@@ -77,9 +76,9 @@ def non_local_means(
     h_relative: bool = NLMParams.h_relative,
     fast_mode: bool = NLMParams.fast_mode,
     mode: str = NLMParams.mode,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
-    workers: Optional[int] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Non-local means denoising of an image or a stack.
 

@@ -27,7 +27,7 @@ structured noise with self-supervised blind-spot networks. ISBI 2020, 159-163.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -187,7 +187,7 @@ class TrainedModel:
 
     @classmethod
     @runs_on_network_thread
-    def load(cls, folder: str | Path, *, cancel: CancelToken | None = None) -> "TrainedModel":
+    def load(cls, folder: str | Path, *, cancel: CancelToken | None = None) -> TrainedModel:
         """Read a model folder written by :meth:`save`.
 
         Parameters

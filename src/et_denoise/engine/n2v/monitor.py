@@ -15,7 +15,7 @@ import enum
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -92,7 +92,7 @@ class History:
                 "stopped": None if self.stopped is None else self.stopped.value}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         """Inverse of :meth:`as_dict`."""
         stopped = data.get("stopped")
         return cls([float(v) for v in data["loss"]], [None if v is None else float(v) for v in data["val_loss"]],

@@ -193,7 +193,7 @@ def _validation_pair(data: TrainingData, params: N2VParams, mask: np.ndarray | N
     return x, y
 
 
-def _monitor_callback(monitor: TrainingMonitor, network: "N2VModel"):
+def _monitor_callback(monitor: TrainingMonitor, network: N2VModel):
     """A Keras callback that reports to ``monitor`` and stops training when it says so.
 
     ``network`` wraps the model being trained; the monitor may preview with it after each epoch.

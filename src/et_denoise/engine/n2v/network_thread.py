@@ -25,7 +25,8 @@ from __future__ import annotations
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from et_denoise.engine.errors import Cancelled
 from et_denoise.engine.jobs import CancelToken

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
+from collections.abc import Callable
 
 from et_denoise.engine.filters import FILTERS
 from et_denoise.gui.tabs.base import Tab, TabContext

@@ -13,7 +13,7 @@ network thread (:mod:`engine.n2v.network_thread`).  Two ways to end it early:
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
