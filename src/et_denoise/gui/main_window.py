@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QStackedWidget, QToolBar, QVBoxLayout,
                                QWidget)
@@ -285,6 +285,8 @@ class MainWindow(QMainWindow):
         self.hide()
         self.jobs.cancel_all()
         self.jobs.wait()
+        # Deliver what the ended jobs posted while the widgets they update still exist.
+        QCoreApplication.sendPostedEvents()
         event.accept()
 
     def _restore_window(self) -> None:

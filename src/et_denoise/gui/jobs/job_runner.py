@@ -113,9 +113,10 @@ class Job(QObject):
         self._last_progress_time = 0.0
         self._lock = threading.Lock()
         self.started.connect(self._on_self_started)
-        self.succeeded.connect(lambda _value: self._end(JobState.SUCCEEDED))
-        self.failed.connect(lambda _message: self._end(JobState.FAILED))
-        self.cancelled.connect(lambda: self._end(JobState.CANCELLED))
+        #: Set on the worker thread; becomes ``state`` when ``finished`` reaches the GUI thread,
+        #: so that a job reads as done only once every handler of its outcome has run.
+        self._outcome = JobState.QUEUED
+        self.finished.connect(self._on_self_finished)
         self.progressed.connect(self._on_self_progressed)
 
     def cancel(self) -> None:
@@ -140,13 +141,16 @@ class Job(QObject):
             self.token.check()
         except Cancelled:
             self.elapsed_s = time.perf_counter() - start
+            self._outcome = JobState.CANCELLED
             self.cancelled.emit()
         except Exception as error:  # every failure becomes a message; the app keeps working
             self.elapsed_s = time.perf_counter() - start
+            self._outcome = JobState.FAILED
             log.warning("job %r failed:\n%s", self.title, traceback.format_exc())
             self.failed.emit(user_message(error))
         else:
             self.elapsed_s = time.perf_counter() - start
+            self._outcome = JobState.SUCCEEDED
             self.succeeded.emit(value)
         self.finished.emit()
 
@@ -166,8 +170,8 @@ class Job(QObject):
     def _on_self_progressed(self, fraction: float) -> None:
         self.progress = fraction
 
-    def _end(self, state: JobState) -> None:
-        self.state = state
+    def _on_self_finished(self) -> None:
+        self.state = self._outcome
 
 
 class _Runnable(QRunnable):
