@@ -118,6 +118,29 @@ def _training_sequence(data: TrainingData, params: N2VParams, mask: np.ndarray |
     return sequence
 
 
+def _as_dataset(sequence, params: N2VParams):
+    """The training batches as a ``tf.data`` pipeline without autotuning.
+
+    Given the plain iterator, Keras builds the pipeline itself with tf.data's
+    autotuning on, whose optimisation thread sleeps up to about ten seconds
+    between rounds, and destroying the pipeline at the end of ``fit`` waited
+    for it: every training ended some 10 s after its last epoch.  Each batch is
+    copied, as the wrapper refills the same arrays.
+    """
+    tf = tensorflow()
+    shape = (None, *(params.patch_size,) * params.ndim)
+
+    def batches():
+        for x, y in sequence:
+            yield x.copy(), y.copy()
+
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=(
+        tf.TensorSpec(shape=(*shape, 1), dtype=tf.float32), tf.TensorSpec(shape=(*shape, 2), dtype=tf.float32)))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options).prefetch(1)
+
+
 def hide_neighbours(patch: np.ndarray, coords: tuple, dims: int, mask: np.ndarray) -> None:
     """Hide the StructN2V neighbours of each blind spot under pixels of the same patch from just outside the mask.
 
@@ -315,7 +338,7 @@ class N2VBackend(Backend):
             sequence = _training_sequence(data, params, mask, length=steps_per_epoch * params.epochs)
             validation = _validation_pair(data, params, mask, sequence)
             # verbose=0 and the callbacks' own verbose=0: nothing is printed while training.
-            model.keras_model.fit(iter(sequence), validation_data=validation, epochs=params.epochs,
+            model.keras_model.fit(_as_dataset(sequence, params), validation_data=validation, epochs=params.epochs,
                                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
             if best.weights is not None:
                 model.keras_model.set_weights(best.weights)
