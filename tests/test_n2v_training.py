@@ -191,10 +191,29 @@ def test_missing_or_corrupt_model_folder_gives_a_clear_error(trained, tmp_path):
             {**json.loads((folder / "metadata.json").read_text()), "params": {"epochs": -1}})), "damaged"),
         "no-weights": (lambda d: (d / "weights_best.h5").unlink(), "weights_best.h5 is missing"),
         "cut-weights": (lambda d: (d / "weights_best.h5").write_bytes(b"\x89HDF\r\n"), "cannot be loaded"),
+        # A std of 0 would turn every prediction into NaN.
+        "zero-std": (lambda d: (d / "metadata.json").write_text(json.dumps(
+            {**json.loads((folder / "metadata.json").read_text()), "normalization": {"mean": 1.0, "std": 0.0}})),
+            r"normalisation is damaged \(mean 1, std 0; the std must be a positive number\)"),
     }
     for name, (edit, message) in cases.items():
         with pytest.raises(ModelError, match=message):
             TrainedModel.load(damaged(name, edit))
+
+
+def test_too_little_memory_is_refused_before_training_or_predicting_naming_both_sizes(trained, image,
+                                                                                     monkeypatch):
+    import et_denoise.engine.io.memory
+
+    model, _, _ = trained
+    monkeypatch.setattr(et_denoise.engine.io.memory, "available_memory", lambda: 50_000)
+    with pytest.raises(ImageError, match=r"^not enough memory to train on 10,752 pixels \(their patches as float32, "
+                                         r"twice while they are gathered\): it needs 86.0 kB, 50.0 kB are available$"):
+        train([image], TINY)
+    with pytest.raises(ImageError, match=r"^not enough memory to denoise this 96×112 image with the network "
+                                         r"\(a float32 copy, the result and one tile's activations\): it needs [\d.]+ MB, "
+                                         r"50.0 kB are available$"):
+        model.predict(image)
 
 
 def test_bioimageio_package_reproduces_the_model(trained, image, tmp_path):

@@ -38,6 +38,8 @@ NAN = GOOD.copy()
 NAN[3, 4] = np.nan
 INF = GOOD.astype(np.float64)
 INF[5, 5] = -np.inf
+HUGE = GOOD.astype(np.float64)
+HUGE[2, 2] = -1e300  # finite, but float32 results would be infinite
 BAD = {
     "bool": (GOOD > 0, "the {} must hold real numbers, got data of type bool"),
     "complex": (GOOD.astype(np.complex64), "the {} must hold real numbers, got data of type complex64"),
@@ -48,6 +50,8 @@ BAD = {
             "the {} must be a 2-D image or a 3-D stack (Z, Y, X), got shape (2, 2, 16, 16)"),
     "NaN": (NAN, "the {} contains NaN or infinite values; replace them first"),
     "infinite": (INF, "the {} contains NaN or infinite values; replace them first"),
+    "beyond float32": (HUGE, "the {} holds values up to 1e+300, too large to compute with in float32 "
+                             "(at most ±1.8e+19); rescale it first"),
 }
 
 

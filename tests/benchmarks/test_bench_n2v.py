@@ -11,8 +11,9 @@ the figures are printed for the README.  About 6 minutes on 2 cores.
    of ``n2v.models.N2V.train`` with the same configuration and patches.  Runs
    alternate, three each; each run's median step time is taken (steady state,
    without graph tracing and validation) and the fastest run of each side is
-   compared, since other work on the machine only slows runs down.  The whole
-   calls' wall times are printed too.
+   compared, since other work on the machine only slows runs down.  The
+   fastest whole call must also take at most 10 % longer than n2v's (a fit that
+   lingered 10 s past its last epoch once passed the step test).
 """
 
 import contextlib
@@ -119,3 +120,4 @@ def test_training_speed_is_within_5_percent_of_n2v(sample):
     print("whole calls (s): ours " + ", ".join(f"{w:.1f}" for _, w in ours)
           + "; n2v " + ", ".join(f"{w:.1f}" for _, w in direct))
     assert ours_step <= 1.05 * direct_step
+    assert min(w for _, w in ours) <= 1.10 * min(w for _, w in direct)

@@ -14,6 +14,10 @@ import numpy as np
 from et_denoise.engine.errors import ImageError
 
 
+MAX_MAGNITUDE = float(np.sqrt(np.finfo(np.float32).max))
+"""Largest value magnitude accepted: its square still fits in float32, as the filters' distances need."""
+
+
 def check_image(image: Any, *, name: str = "image", ndim: tuple[int, ...] = (2, 3), min_side: int = 1,
                 allow_nonfinite: bool = False) -> np.ndarray:
     """Check that ``image`` is a non-empty real image with an allowed number of axes; return it as an array.
@@ -41,13 +45,14 @@ def check_image(image: Any, *, name: str = "image", ndim: tuple[int, ...] = (2, 
     ------
     ImageError
         Not real numbers (bool, complex, text), wrong number of axes, empty or
-        smaller than ``min_side``, NaN or infinite values.
+        smaller than ``min_side``, NaN or infinite values, values beyond
+        :data:`MAX_MAGNITUDE` (float64 data near 1e300 would give infinite results).
 
     Notes
     -----
-    Non-finite values are found through the minimum and maximum (NaN
-    propagates through both), which allocates nothing even for a volume
-    larger than memory allows twice.
+    Non-finite and too large values are found through the minimum and
+    maximum (NaN propagates through both), which allocates nothing even for
+    a volume larger than memory allows twice.
 
     Examples
     --------
@@ -72,7 +77,12 @@ def check_image(image: Any, *, name: str = "image", ndim: tuple[int, ...] = (2, 
     if min(array.shape[-2:]) < min_side:
         raise ImageError(f"the {name} is {array.shape[-2]}×{array.shape[-1]} pixels; "
                          f"at least {min_side} are needed along Y and X")
-    if not allow_nonfinite and array.dtype.kind == "f" and not (np.isfinite(array.min())
-                                                                 and np.isfinite(array.max())):
-        raise ImageError(f"the {name} contains NaN or infinite values; replace them first")
+    if array.dtype.kind == "f":
+        low, high = array.min(), array.max()
+        if not allow_nonfinite and not (np.isfinite(low) and np.isfinite(high)):
+            raise ImageError(f"the {name} contains NaN or infinite values; replace them first")
+        peak = max(abs(float(low)), abs(float(high)))
+        if peak > MAX_MAGNITUDE and np.isfinite(peak):
+            raise ImageError(f"the {name} holds values up to {peak:.3g}, too large to compute with in float32 "
+                             f"(at most ±{MAX_MAGNITUDE:.2g}); rescale it first")
     return array

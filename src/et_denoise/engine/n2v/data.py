@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from et_denoise.engine.errors import ImageError
+from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.validation import check_image
@@ -83,8 +84,10 @@ def check_training_images(images: Sequence[np.ndarray], params: N2VParams) -> li
 def normalisation(stacks: Sequence[np.ndarray]) -> tuple[float, float]:
     """Mean and standard deviation over all pixels of all images (float64 sums)."""
     count = sum(s.size for s in stacks)
-    mean = sum(float(np.sum(s, dtype=np.float64)) for s in stacks) / count
-    variance = sum(float(np.sum((s.astype(np.float64) - mean) ** 2)) for s in stacks) / count
+    planes = [plane for s in stacks for plane in s.reshape((-1,) + s.shape[-2:])]
+    mean = sum(float(np.sum(plane, dtype=np.float64)) for plane in planes) / count
+    # Plane by plane: a float64 copy of a whole volume would need twice its float32 size.
+    variance = sum(float(np.sum((plane.astype(np.float64) - mean) ** 2)) for plane in planes) / count
     std = variance**0.5
     if not std > 0:
         raise ImageError("the training images are constant: there is no noise to learn from")
@@ -125,7 +128,8 @@ def make_training_data(images: Sequence[np.ndarray], params: N2VParams,
     Raises
     ------
     ImageError
-        See :func:`check_training_images`; also fewer than two patches in all.
+        See :func:`check_training_images`; also fewer than two patches in all,
+        or too little memory for the patches (checked before any is cut).
 
     Examples
     --------
@@ -135,6 +139,9 @@ def make_training_data(images: Sequence[np.ndarray], params: N2VParams,
     ((5, 32, 32, 1), (1, 32, 32, 1))
     """
     stacks = check_training_images(images, params)
+    voxels = sum(s.size for s in stacks)
+    require_memory(8 * voxels, f"to train on {voxels:,} pixels (their patches as float32, twice while "
+                   "they are gathered)")
     mean, std = normalisation(stacks)
     pieces = []
     for stack in stacks:

@@ -15,6 +15,7 @@ its ``config.json`` carries the same normalisation as ``metadata.json``.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from et_denoise import DISTRIBUTION, __version__
 from et_denoise.engine.errors import ImageError, ModelError, ParameterError
+from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.io.partial_files import staging_folder
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.validation import check_image
@@ -30,7 +32,7 @@ from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.masks import is_preset, mask_to_text
 from et_denoise.engine.n2v.monitor import History
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread
-from et_denoise.engine.n2v.tiling import predict_tiled
+from et_denoise.engine.n2v.tiling import prediction_bytes, predict_tiled
 
 METADATA = "metadata.json"
 MASK = "mask.txt"
@@ -45,12 +47,18 @@ def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams,
 
     The shared core of :meth:`TrainedModel.predict` and of the per-epoch
     preview during training (which runs with the weights of the moment).
+    Raises :class:`~engine.errors.ImageError`, naming both sizes, before
+    anything is allocated when that would not fit in the memory available.
     """
+    margin, multiple = get_backend(backend).receptive_radius(params), 2**params.unet_depth
+    require_memory(prediction_bytes(image.shape, ndim=params.ndim, margin=margin, multiple=multiple,
+                                    filters=params.unet_filters, tile_shape=tile_shape),
+                   f"to denoise this {'×'.join(map(str, image.shape))} image with the network "
+                   "(a float32 copy, the result and one tile's activations)")
     normalised = image.astype(np.float32)  # a copy, normalised in place to spare memory
     normalised -= np.float32(mean)
     normalised /= np.float32(std)
-    out = predict_tiled(network.predict, normalised, ndim=params.ndim,
-                        margin=get_backend(backend).receptive_radius(params), multiple=2**params.unet_depth,
+    out = predict_tiled(network.predict, normalised, ndim=params.ndim, margin=margin, multiple=multiple,
                         filters=params.unet_filters, tile_shape=tile_shape, progress=progress, cancel=cancel)
     out *= np.float32(std)
     out += np.float32(mean)
@@ -219,6 +227,9 @@ class TrainedModel:
             # A mask read from a file travels as the folder's own copy of it.
             params = N2VParams(**{**meta["params"], "mask": spec if is_preset(spec) else str(folder / MASK)})
             mean, std = float(meta["normalization"]["mean"]), float(meta["normalization"]["std"])
+            if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+                raise ModelError(f"{folder}: the model's normalisation is damaged (mean {mean:g}, std {std:g}; "
+                                 "the std must be a positive number)")
             history = History.from_dict(meta["history"])
             backend = meta["backend"]
         except ModelError:

@@ -23,6 +23,28 @@ from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn
 TILE_BUDGET_VOXELS = 2**21 * 32
 
 
+#: Full-resolution activations (tile voxels × filters) alive at once while a U-Net predicts a tile.
+ACTIVATIONS_PER_TILE = 4
+
+
+def prediction_bytes(shape: Sequence[int], *, ndim: int, margin: int, multiple: int, filters: int,
+                     tile_shape: int | Sequence[int] | None = None) -> int:
+    """Memory :func:`predict_tiled` and its caller need for an image of ``shape``: a normalised
+    float32 copy, the float32 result, and the activations of the largest tile."""
+    spatial = tuple(shape[-ndim:])
+    margin = _round_up(margin, multiple)
+    core = _tile_core(spatial, margin, multiple, filters, tile_shape)
+    tile = math.prod(min(_round_up(n, multiple), c + 2 * margin) for n, c in zip(spatial, core))
+    return 8 * math.prod(shape) + 4 * tile * filters * ACTIVATIONS_PER_TILE
+
+
+def _tile_core(spatial, margin: int, multiple: int, filters: int, tile_shape) -> tuple[int, ...]:
+    if tile_shape is None:
+        return auto_tile_shape(spatial, margin, multiple, filters)
+    sizes = (tile_shape,) * len(spatial) if np.isscalar(tile_shape) else tuple(tile_shape)
+    return tuple(_round_up(int(s), multiple) for s in sizes)
+
+
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
@@ -108,11 +130,7 @@ def predict_tiled(
     stack = image[np.newaxis] if ndim == 3 else image.reshape((-1,) + image.shape[-2:])
     spatial = stack.shape[1:]
     margin = _round_up(margin, multiple)
-    if tile_shape is None:
-        core = auto_tile_shape(spatial, margin, multiple, filters)
-    else:
-        sizes = (tile_shape,) * ndim if np.isscalar(tile_shape) else tuple(tile_shape)
-        core = tuple(_round_up(int(s), multiple) for s in sizes)
+    core = _tile_core(spatial, margin, multiple, filters, tile_shape)
     layout = tiles(spatial, core, margin)
     out = np.empty(stack.shape, dtype=np.float32)
     counter = ProgressCounter(len(stack) * len(layout), progress)
