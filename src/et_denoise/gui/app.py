@@ -77,8 +77,12 @@ def run_gui(path: str | None = None, *, sample: bool = False, screenshot: str | 
         QTimer.singleShot(0, script.start)
         app.exec()
         return script.exit_code
+    from et_denoise.gui.termination import TerminationSignals
+
+    signals = TerminationSignals(window)
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
     elif sample:
         QTimer.singleShot(0, window.opener.open_sample)
-    return app.exec()
+    code = app.exec()
+    return signals.exit_code or code

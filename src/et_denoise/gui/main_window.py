@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
+        self._ask_before_closing = True
         self.document = Document()
         self.jobs = JobRunner(self)
         self.opener = ImageOpener(self.document, self.jobs, self.settings, self)
@@ -271,8 +272,14 @@ class MainWindow(QMainWindow):
             self.open_path(paths[0])
 
     # ------------------------------------------------------------ closing
+    def close_without_asking(self) -> None:
+        """Close even with unsaved results (the system is ending the app: no dialog may wait)."""
+        self._ask_before_closing = False
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt's name
-        if not confirm_discard_results(self, len(self.document.results.unsaved()), "Quit"):
+        if self._ask_before_closing and not confirm_discard_results(
+                self, len(self.document.results.unsaved()), "Quit"):
             event.ignore()
             return
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
