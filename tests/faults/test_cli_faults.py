@@ -206,7 +206,7 @@ def test_ctrl_c_while_training_prepares_ends_at_once_and_saves_nothing(tmp_path)
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130 and err.strip().endswith("cancelled") and "Traceback" not in err
-    assert time.monotonic() - sent < 10  # it took 20 s: TensorFlow prepared the first batch first
+    assert time.monotonic() - sent < 10  # 0.01 s here; it took 20 s when TensorFlow prepared the first batch first
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
 
