@@ -122,6 +122,7 @@ def test_train_then_denoise_with_the_model(capsys, tmp_path):
     code, out, err = run(capsys, "train", tmp_path / "noisy.tif", "--model", model, *tiny)
     assert code == 0, err
     assert out.count("epoch ") == 2
+    assert out.splitlines()[-1].startswith("Under-trained: 6 batches saw 25 k pixels")  # 6 × 4 × 32²
     code, _, err = run(capsys, "denoise", tmp_path / "noisy.tif", "-o", tmp_path / "n2v.tif", "--method", "n2v",
                        "--model", model)
     assert code == 0, err

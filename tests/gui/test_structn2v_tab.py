@@ -67,6 +67,7 @@ def test_training_shows_each_epoch_while_it_trains_then_previews_and_applies(tab
     assert 2 <= len(batch_x) <= 2 * 3 and batch_x[-1] == 2.0  # at most one point per batch; the last one drawn
     assert tab.training_panel.progress.value() == 1000 and tab.training_panel.progress.text().startswith("Trained 2 epochs")
     assert tab.model.history.stopped is None and len(tab.model.history.loss) == 2
+    assert tab.status.text().startswith("Under-trained: 6 batches saw 49 k pixels")
 
     qtbot.waitUntil(lambda: isinstance(tab.document.comparison, Preview)
                     and tab.document.comparison.method_label == "StructN2V", timeout=TIMEOUT_MS)
@@ -101,8 +102,10 @@ def test_stop_ends_training_early_and_the_model_still_denoises(tab, qtbot):
     assert tab.model.history.stopped is StopReason.CANCELLED and len(tab.model.history.loss) == 1
     assert tab.training_panel.progress.text().startswith("Stopped after 1 epoch")
     assert tab.training_panel.loss_plot.epoch_points() == (1, 1)
+    assert tab.status.text().startswith("Stopped early: the best weights so far are kept. Under-trained: ")
     result = _apply(tab, qtbot)
     assert result.method == "n2v" and np.isfinite(result.data).all()
+    assert "Epochs 1 of 50" in result.summary()  # what it was trained for, not the 50 planned
 
 
 @pytest.mark.slow

@@ -115,6 +115,7 @@ def _autotuned(method, data, params, args, cancel):
 def run_train(args: argparse.Namespace, interrupts: Interrupts) -> int:
     from et_denoise.engine.io import read_image
     from et_denoise.engine.n2v import EventKind, StopReason, train
+    from et_denoise.engine.n2v.advice import training_advice
 
     if args.mask is not None and args.mask_file is not None:
         raise UserError("give either --mask or --mask-file, not both")
@@ -139,6 +140,9 @@ def run_train(args: argparse.Namespace, interrupts: Interrupts) -> int:
     if model.history.stopped is StopReason.CANCELLED:
         print("stopped early: the best weights so far are kept")
     print(f"saved model to {model_dir} after {time.perf_counter() - start:.0f} s")
+    advice = training_advice(model.history, model.params)
+    if advice:
+        print(advice)
     return 0
 
 

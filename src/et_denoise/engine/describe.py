@@ -56,7 +56,8 @@ def _value_text(value: Any) -> str:
     return choice_text(value)
 
 
-def describe_params(params: MethodParams | None, *, key: int | None = None) -> str:
+def describe_params(params: MethodParams | None, *, key: int | None = None,
+                    shown: dict[str, str] | None = None) -> str:
     """A parameters dataclass in its labels' words: ``"Size 5 · Mode 2-D"``.
 
     Parameters
@@ -68,6 +69,9 @@ def describe_params(params: MethodParams | None, *, key: int | None = None) -> s
         numeric or free-text parameters (on/off switches and choices left out)
         and any other such parameter that differs from its default, each
         label without its parenthesised unit.  By default every parameter.
+    shown : dict of str to str, optional
+        Texts that replace some parameters' values (a trained model's
+        "Epochs 2 of 10"); those parameters are always named.
 
     Examples
     --------
@@ -81,13 +85,13 @@ def describe_params(params: MethodParams | None, *, key: int | None = None) -> s
     for item in dataclasses.fields(params):
         value = getattr(params, item.name)
         label = item.metadata.get("label", item.name)
+        text = (shown or {}).get(item.name)
         if key is not None:
-            if isinstance(value, bool) or item.metadata.get("choices"):
-                continue
-            if len(parts) >= key and value == item.default:
+            if text is None and (isinstance(value, bool) or item.metadata.get("choices")
+                                 or (len(parts) >= key and value == item.default)):
                 continue
             label = label.split(" (")[0]
-        parts.append(f"{label} {_value_text(value)}")
+        parts.append(f"{label} {_value_text(value) if text is None else text}")
     return " · ".join(parts)
 
 

@@ -44,6 +44,9 @@ class Result:
         Computing time in seconds.
     saved_path : str or None
         Where it was last saved; ``None`` while unsaved.
+    shown : dict of str to str
+        How parameters whose saved values mislead read instead (see
+        :meth:`~engine.n2v.model.TrainedModel.shown_values`).
     """
 
     name: str
@@ -53,6 +56,7 @@ class Result:
     data: np.ndarray
     elapsed_s: float
     saved_path: str | None = None
+    shown: dict = field(default_factory=dict)
     created: float = field(default_factory=time.time)
     id: int = field(default_factory=lambda: next(_result_ids))
 
@@ -63,7 +67,7 @@ class Result:
 
     def summary(self) -> str:
         """One line: method, parameters and time taken."""
-        described = describe_params(self.params)
+        described = describe_params(self.params, shown=self.shown)
         parts = [self.method_label] + ([described] if described else []) + [format_seconds(self.elapsed_s)]
         return " · ".join(parts)
 

@@ -29,7 +29,7 @@ from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.n2v.backend import BackendModel, get_backend
 from et_denoise.engine.n2v.config import N2VParams
-from et_denoise.engine.n2v.masks import is_preset, mask_to_text
+from et_denoise.engine.n2v.masks import is_preset, mask_to_text, preset_of
 from et_denoise.engine.n2v.monitor import History
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread
 from et_denoise.engine.n2v.tiling import prediction_bytes, predict_tiled
@@ -94,6 +94,29 @@ class TrainedModel:
     history: History
     network: BackendModel
     backend: str = "n2v"
+
+    def shown_values(self) -> dict[str, str]:
+        """How the parameters that the saved ones misstate read for people (for :func:`~engine.describe.describe_params`).
+
+        A mask read from a file is named by its preset when it equals one, by
+        its shape otherwise (never by the file's path); when training stopped
+        early, the epochs read "2 of 10".
+
+        Examples
+        --------
+        >>> model = TrainedModel(N2VParams(epochs=10), None, 0.0, 1.0, History(loss=[0.3, 0.2]), None, "n2v")
+        >>> model.shown_values()
+        {'epochs': '2 of 10'}
+        """
+        shown = {}
+        if not is_preset(self.params.mask):
+            preset = preset_of(self.mask)
+            shown["mask"] = (f"{preset[0]}:{preset[1]}" if preset is not None
+                             else "custom " + "×".join(map(str, self.mask.shape)))
+        trained = len(self.history.loss)
+        if trained != self.params.epochs:
+            shown["epochs"] = f"{trained} of {self.params.epochs}"
+        return shown
 
     @runs_on_network_thread
     def predict(

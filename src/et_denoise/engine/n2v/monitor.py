@@ -85,18 +85,21 @@ class History:
     val_loss: list = field(default_factory=list)
     learning_rate: list = field(default_factory=list)
     stopped: StopReason | None = None
+    batches: int = 0
+    """Batches trained in all (0 in models saved before it was recorded)."""
 
     def as_dict(self) -> dict:
         """A JSON-ready dictionary."""
         return {"loss": self.loss, "val_loss": self.val_loss, "learning_rate": self.learning_rate,
-                "stopped": None if self.stopped is None else self.stopped.value}
+                "stopped": None if self.stopped is None else self.stopped.value, "batches": self.batches}
 
     @classmethod
     def from_dict(cls, data: dict) -> History:
         """Inverse of :meth:`as_dict`."""
         stopped = data.get("stopped")
         return cls([float(v) for v in data["loss"]], [None if v is None else float(v) for v in data["val_loss"]],
-                   [float(v) for v in data["learning_rate"]], None if stopped is None else StopReason(stopped))
+                   [float(v) for v in data["learning_rate"]], None if stopped is None else StopReason(stopped),
+                   int(data.get("batches", 0)))
 
 
 class TrainingMonitor:
@@ -152,6 +155,7 @@ class TrainingMonitor:
     def batch_done(self, epoch: int, batch: int, loss: float, learning_rate: float) -> bool:
         """Record a finished batch (1-based numbers); True means stop training."""
         self.where = (epoch, batch)
+        self.history.batches += 1
         self._event(EventKind.BATCH, epoch, batch, loss, None, learning_rate)
         return self._should_stop(loss)
 

@@ -274,7 +274,8 @@ class CompareTab(Tab):
         for index, (result, name) in enumerate(zip(results, names)):
             planes = result.data if result.data.ndim == 3 else result.data[np.newaxis]
             tooltip = f"{result.summary()}\nClick to compare it with the original in the main view."
-            tiles.append(Tile(result, name, describe_params(result.params, key=KEY_PARAMETERS), tooltip, result_colour(index), planes))
+            subtitle = describe_params(result.params, key=KEY_PARAMETERS, shown=result.shown)
+            tiles.append(Tile(result, name, subtitle, tooltip, result_colour(index), planes))
         return tiles
 
     def _metrics_function(self):

@@ -28,6 +28,7 @@ from superqt.utils import qdebounced
 
 from et_denoise.engine.describe import describe_params, format_seconds
 from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.n2v.advice import training_advice
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.engine.n2v.monitor import EventKind, StopReason, TrainingEvent
@@ -341,8 +342,11 @@ class StructN2VTab(Tab):
         self._use_model(model, f"Trained on {self.document.name or 'the image'}")
         elapsed = format_seconds(self.run.job.running_time()) if self.run is not None else ""
         self.training_panel.show_trained(model.history, elapsed)
-        if model.history.stopped is StopReason.CANCELLED:
-            set_status(self.status, "Stopped early: the best weights so far are kept.")
+        stopped = "Stopped early: the best weights so far are kept." if (
+            model.history.stopped is StopReason.CANCELLED) else ""
+        advice = training_advice(model.history, model.params)
+        if stopped or advice:
+            set_status(self.status, " ".join(filter(None, (stopped, advice))), error=advice is not None)
 
     def _on_training_failed(self, message: str) -> None:
         self.training_panel.show_failed()
@@ -391,7 +395,8 @@ class StructN2VTab(Tab):
         if image is not self.document.image:
             return
         label = method_label(model.mask)
-        self.document.add_result(Result(label, METHOD, label, model.params, data, job.elapsed_s))
+        self.document.add_result(Result(label, METHOD, label, model.params, data, job.elapsed_s,
+                                        shown=model.shown_values()))
         set_status(self.status, f"Done in {format_seconds(job.elapsed_s)}.")
 
     def _on_apply_finished(self) -> None:

@@ -1,0 +1,70 @@
+"""Whether a training run was long enough: said after it, in words a microscopist can act on.
+
+A Noise2Void network first learns the mean grey level, then coarse shapes,
+and only later the detail: a run stopped after a minute on a CPU gives a
+flat, blurred image that looks like a failure of the method.
+"""
+
+from __future__ import annotations
+
+from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.monitor import History
+
+MIN_USEFUL_PIXELS = 400 * 16 * 64 * 64
+"""Training pixels (batches × batch size × patch pixels, 2-D) a run needs before its output is useful.
+
+400 batches of 16 patches of 64² on the built-in sample: the run of
+``tests/benchmarks/test_bench_n2v.py`` in which StructN2V beats plain N2V by
+3 dB; shorter runs give visibly smoother, flatter output.
+"""
+
+STILL_FALLING = 0.02
+"""Relative drop of the validation loss over the last epoch above which training had not converged."""
+
+
+def training_advice(history: History, params: N2VParams) -> str | None:
+    """One line saying why a finished run is likely under-trained, or None when it looks long enough.
+
+    Parameters
+    ----------
+    history : History
+        The run's record (its ``batches`` and per-epoch validation losses).
+    params : N2VParams
+        Its parameters (batch size, patch size, mode).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> short = History(loss=[1.0], val_loss=[0.9], learning_rate=[4e-4], batches=40)
+    >>> print(training_advice(short, N2VParams()))  # doctest: +NORMALIZE_WHITESPACE
+    Under-trained: 40 batches saw 2.6 M pixels, about a tenth of the 26 M a useful model needs
+    (400 batches of this size); the result stays flat and blurred. Train longer.
+    """
+    pixels_per_batch = params.batch_size * params.patch_size ** params.ndim
+    seen = history.batches * pixels_per_batch
+    if history.batches and seen < MIN_USEFUL_PIXELS:
+        needed = -(-MIN_USEFUL_PIXELS // pixels_per_batch)
+        batches = f"{history.batches} batch{'es' if history.batches != 1 else ''}"
+        return (f"Under-trained: {batches} saw {_pixels(seen)} pixels, {_share(seen)} of the "
+                f"{MIN_USEFUL_PIXELS / 1e6:.0f} M a useful model needs ({needed} batches of this size); "
+                "the result stays flat and blurred. Train longer.")
+    losses = [loss for loss in history.val_loss if loss is not None]
+    if len(losses) >= 2 and losses[-2] > 0 and (losses[-2] - losses[-1]) / losses[-2] > STILL_FALLING:
+        drop = 100 * (losses[-2] - losses[-1]) / losses[-2]
+        return (f"Still improving: the validation loss fell {drop:.0f} % in the last epoch; "
+                "more epochs would give a cleaner result.")
+    return None
+
+
+def _pixels(count: float) -> str:
+    return f"{count / 1e6:.1f} M" if count >= 1e6 else f"{count / 1e3:.0f} k"
+
+
+def _share(seen: float) -> str:
+    fraction = seen / MIN_USEFUL_PIXELS
+    if fraction < 0.2:
+        return "about a tenth" if fraction >= 0.05 else "a small part"
+    return f"about {round(fraction * 10) * 10} %"
