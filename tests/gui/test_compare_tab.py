@@ -16,6 +16,7 @@ from et_denoise.engine.io import ImageData, read_image, write_image
 from et_denoise.engine.compare.metrics import psnr
 from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOptions
 from et_denoise.gui.model import Result
+from et_denoise.gui.slice_view import Orientation
 from et_denoise.gui.tabs.compare.compare_grid import ContrastMode
 from et_denoise.gui.tabs.compare.compare_tab import MetricsScope
 
@@ -63,6 +64,28 @@ def test_three_selected_results_give_four_tiles_that_zoom_pan_and_slice_together
     document.set_z(2)
     for view, tile in zip(tab.grid.views(), tab.grid.tiles):
         np.testing.assert_array_equal(view.item.image, tile.planes[2])
+
+
+def test_the_grid_shows_the_xz_and_yz_planes_through_the_cursor_with_the_profile_on_them(compare_tab,
+                                                                                        sample_window):
+    tab, _ = compare_tab
+    document = sample_window.document
+    sample_window.orientations.actions[Orientation.XZ].trigger()  # View > XZ (Ctrl+8)
+    document.view.set_cursor(y=40, x=17)
+    for view, tile in zip(tab.grid.views(), tab.grid.tiles):
+        np.testing.assert_array_equal(view.item.image, tile.planes[:, 40, :])  # Z rows, X columns
+    assert tab.grid.current_planes()[1].shape == (8, 96)
+    assert tab.grid.region_rois() == ([], []) and not tab.regions_box.isEnabled()  # SNR boxes are XY boxes
+    start, end = tab.grid.line()
+    assert 0 <= start[1] == end[1] < 8  # the line was put across the XZ plane
+    np.testing.assert_allclose(tab.profile.curves()[1].yData, line_profile(tab.grid.current_planes()[1], start, end)[1])
+
+    sample_window.orientations.actions[Orientation.YZ].trigger()
+    for view, tile in zip(tab.grid.views(), tab.grid.tiles):
+        np.testing.assert_array_equal(view.item.image, tile.planes[:, :, 17])
+    sample_window.orientations.actions[Orientation.XY].trigger()
+    assert tab.grid.current_planes()[0].shape == (96, 96) and len(tab.grid.region_rois()[0]) == 4
+    assert tab.grid.regions() is not None and tab.regions_box.isEnabled()
 
 
 def test_shared_contrast_is_the_originals_and_per_image_contrast_differs(compare_tab):

@@ -103,6 +103,13 @@ class SliceView:
         """Number of planes along the axis stepped through."""
         return self.shape[self.orientation.value]
 
+    @property
+    def plane_label(self) -> str:
+        """``"slice 17 of 32"`` (XY), ``"XZ plane at Y 49 of 96"``: the plane shown, for captions."""
+        if self.orientation is Orientation.XY:
+            return f"slice {self.index + 1} of {self.count}"
+        return f"{self.orientation.label} plane at {self.orientation.axis_name} {self.index + 1} of {self.count}"
+
     def set_index(self, index: int) -> None:
         """Show plane ``index`` along the current axis."""
         self.set_cursor(**{"zyx"[self.orientation.value]: index})

@@ -236,7 +236,7 @@ class CompareGrid(QWidget):
         super().__init__(parent)
         self._tiles: list[Tile] = []
         self._views: list[_TileView] = []
-        self._z = 0
+        self._plane: Callable[[np.ndarray], np.ndarray] = _first_plane
         self._contrast = ContrastMode.SHARED
         self._columns = 0
         self._line = _MirroredRoi(_line_roi)
@@ -278,19 +278,25 @@ class CompareGrid(QWidget):
         """The signal and the background rectangles on each tile."""
         return self._signal.rois, self._background.rois
 
-    def set_tiles(self, tiles: Sequence[Tile], z: int) -> None:
-        """Show ``tiles`` at slice ``z``, keeping the zoom when the image size is unchanged."""
-        old_shape = self._tiles[0].planes.shape[1:] if self._tiles else None
+    def set_tiles(self, tiles: Sequence[Tile], plane: Callable[[np.ndarray], np.ndarray] | None = None, *,
+                  regions: bool = True) -> None:
+        """Show ``plane(tile.planes)`` of each tile, keeping the zoom when the plane's size is unchanged.
+
+        ``plane`` picks the 2-D plane shown from a (Z, Y, X) stack (default its
+        first slice): an XY slice, or an XZ or YZ plane.  ``regions`` False
+        leaves the signal and background rectangles off (they are XY boxes).
+        """
+        old_shape = self._plane_shape() if self._tiles else None
         for view in self._views:
             self._grid.removeWidget(view)
             view.hide()  # at once: the deletion waits for the event loop
             view.deleteLater()
         for roi in (self._line, self._signal, self._background):
             roi.detach_all()
-        self._tiles, self._views, self._z, self._columns = list(tiles), [], z, 0
+        self._tiles, self._views, self._plane, self._columns = list(tiles), [], plane or _first_plane, 0
         if not self._tiles:
             return
-        height, width = self._tiles[0].planes.shape[1:]
+        height, width = self._plane_shape()
         bounds = QRectF(0, 0, width, height)
         for tile in self._tiles:
             copy = None if tile.key is None else (lambda _checked=False, key=tile.key: self.copy_requested.emit(key))
@@ -298,7 +304,7 @@ class CompareGrid(QWidget):
             if self._views:
                 view.box.setXLink(self._views[0].box)
                 view.box.setYLink(self._views[0].box)
-            for roi in (self._background, self._signal, self._line):
+            for roi in (self._background, self._signal, self._line) if regions else (self._line,):
                 roi.attach(view.box, bounds)
             view.view.scene().sigMouseClicked.connect(lambda event, key=tile.key: self._on_scene_clicked(event, key))
             view.box.sigRangeChangedManually.connect(lambda _mask, box=view.box: self._on_box_range_changed(box))
@@ -311,9 +317,9 @@ class CompareGrid(QWidget):
         else:
             self._apply_target()
 
-    def set_slice(self, z: int) -> None:
-        """Show slice ``z`` on every tile."""
-        self._z = z
+    def set_plane(self, plane: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Show ``plane(tile.planes)`` on every tile: another plane of the same size (the next slice)."""
+        self._plane = plane
         self._show_slice()
 
     def contrast_mode(self) -> ContrastMode:
@@ -330,13 +336,13 @@ class CompareGrid(QWidget):
         return [tuple(float(v) for v in view.item.getLevels()) for view in self._views]
 
     def current_planes(self) -> list[np.ndarray]:
-        """The slice each tile shows."""
-        return [tile.planes[self._z] for tile in self._tiles]
+        """The plane each tile shows."""
+        return [self._plane(tile.planes) for tile in self._tiles]
 
     def reset_view(self) -> None:
         """Fit the whole image in the views."""
         if self._tiles:
-            height, width = self._tiles[0].planes.shape[1:]
+            height, width = self._plane_shape()
             margin = 0.02 * max(height, width)
             self._target = QRectF(-margin, -margin, width + 2 * margin, height + 2 * margin)
             self._apply_target()
@@ -376,6 +382,9 @@ class CompareGrid(QWidget):
         self._background.set_visible(visible)
 
     # ------------------------------------------------------------ helpers
+    def _plane_shape(self) -> tuple[int, int]:
+        return self._plane(self._tiles[0].planes).shape
+
     def _show_slice(self) -> None:
         if not self._tiles:
             return
@@ -401,7 +410,7 @@ class CompareGrid(QWidget):
     def _best_columns(self) -> int:
         """The number of columns that makes the tiles largest in the widget's current size."""
         count = len(self._tiles)
-        height, width = self._tiles[0].planes.shape[1:]
+        height, width = self._plane_shape()
         room_w, room_h = max(self.width(), 1), max(self.height(), 1)
 
         def scale(columns: int) -> float:
@@ -432,6 +441,10 @@ class CompareGrid(QWidget):
     def _on_scene_clicked(self, event, key) -> None:
         if event.button() == Qt.MouseButton.LeftButton and not event.isAccepted() and not event.double():
             self.tile_clicked.emit(key)
+
+
+def _first_plane(planes: np.ndarray) -> np.ndarray:
+    return planes[0]
 
 
 def _region(state: dict) -> Region:

@@ -24,6 +24,7 @@ from et_denoise.engine.compare.comparison import (ORIGINAL_NAME, ComparedImage, 
 from et_denoise.engine.errors import ImageError
 from et_denoise.engine.compare.figure import Panel, result_colour, save_comparison_figure
 from et_denoise.engine.io import read_image
+from et_denoise.gui.slice_view import Orientation
 from et_denoise.gui.tabs.compare.compare_grid import CompareGrid, ContrastMode, Tile
 from et_denoise.gui.widgets.dialogs import show_error
 from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOptions, load_options, save_options
@@ -62,11 +63,13 @@ class CompareTab(Tab):
         self._loaded_reference: np.ndarray | None = None
         self._loaded_reference_name = ""
         self._stale = True
+        self._orientation = Orientation.XY
         self._build_widgets()
         self._build_layout()
         document = self.document
         document.image_opened.connect(self._on_document_image_opened)
         document.slice_changed.connect(self._on_document_slice_changed)
+        document.view.changed.connect(self._on_document_view_changed)
         document.results.added.connect(self._on_results_added)
         document.results.removed.connect(self._on_results_removed)
         document.results.changed.connect(self._on_results_changed)
@@ -201,10 +204,10 @@ class CompareTab(Tab):
         self._stale = False
         self._update_controls()
         if not self.document.has_image:
-            self.grid.set_tiles([], 0)
+            self.grid.set_tiles([])
             self.profile.set_profiles([])
             return
-        self.grid.set_tiles(self._tiles(), self.document.z)
+        self._show_tiles()
         self._update_profile()
         self.request_metrics()
 
@@ -243,7 +246,7 @@ class CompareTab(Tab):
         line = self.grid.line() if options.profile else None
         measure = self._metrics_function() if options.metrics else None
         known = self.metrics
-        where = f"slice {self.document.z + 1} of {self.document.n_slices} shown" if self.document.is_volume else ""
+        where = f"{self.document.view.plane_label} shown" if self.document.is_volume else ""
         voxel = self.document.voxel_size
         pixel_size = voxel[-1] if voxel else None  # the figure's scale bar
 
@@ -301,14 +304,24 @@ class CompareTab(Tab):
             profiles.append(Profile(tile.name, tile.colour, distance, values))
         self.profile.set_profiles(profiles)
 
+    def _show_tiles(self) -> None:
+        """Build the tiles on the plane the document shows; the SNR regions only on XY slices (they are XY boxes)."""
+        view = self.document.view
+        self._orientation = view.orientation
+        self.grid.set_tiles(self._tiles(), view.plane, regions=view.orientation is Orientation.XY)
+
+    def _reset_line(self) -> None:
+        """The profile line across the middle of the plane shown."""
+        height, width = self.document.view.original().shape
+        self.grid.set_line((0.1 * width, height / 2), (0.9 * width, height / 2))
+
     def _reset_geometry(self) -> None:
         """Default line (across the middle) and regions (chosen from the reference or the original)."""
         plane = self.document.current_slice()
         reference = self.reference()
         if reference is not None:
             plane = reference[self.document.z] if reference.ndim == 3 else reference
-        height, width = plane.shape
-        self.grid.set_line((0.1 * width, height / 2), (0.9 * width, height / 2))
+        self._reset_line()
         try:
             self.grid.set_regions(*default_regions(plane))
         except ImageError as error:
@@ -316,8 +329,9 @@ class CompareTab(Tab):
 
     def _update_controls(self) -> None:
         has_image = self.document.has_image
-        for widget in (self.reference_button, self.figure_button, self.contrast_box, self.regions_box):
+        for widget in (self.reference_button, self.figure_button, self.contrast_box):
             widget.setEnabled(has_image)
+        self.regions_box.setEnabled(has_image and self.document.view.orientation is Orientation.XY)
         self.scope_box.setEnabled(self.document.is_volume)
         self.script_button.setEnabled(has_image and len(self.document.results) > 0)
         self.csv_button.setEnabled(self.metrics is not None)
@@ -339,7 +353,7 @@ class CompareTab(Tab):
         self.metrics = None
         self.result_list.clear()
         if self.document.has_image:
-            self.grid.set_tiles(self._tiles(), self.document.z)
+            self._show_tiles()
             self._reset_geometry()
         self._stale = True
         self.refresh()
@@ -348,10 +362,22 @@ class CompareTab(Tab):
         if not self.active:
             self._stale = True
             return
-        self.grid.set_slice(z)
+        self.grid.set_plane(self.document.view.plane)
         self._update_profile()
         if self.scope_box.currentEnum() is MetricsScope.SLICE:
             self.request_metrics()
+
+    def _on_document_view_changed(self, view) -> None:
+        if not self.active:
+            self._stale = True
+            return
+        if view.orientation is not self._orientation:  # another plane, of another size
+            self._show_tiles()
+            self._reset_line()
+            self._update_controls()
+        else:
+            self.grid.set_plane(view.plane)
+        self._update_profile()
 
     def _on_results_added(self, result: Result) -> None:
         item = QListWidgetItem(result.name)
