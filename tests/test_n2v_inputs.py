@@ -95,6 +95,7 @@ def test_bad_mask_file_says_what_is_wrong(tmp_path, content, message):
     (dict(mask="horizontal:5", manipulator="median"), "only with mask 'none'"),
     (dict(patch_size=16, masked_fraction=0.198), "too small for 16-pixel patches"),
     (dict(epochs=0), "at least 1"),
+    (dict(unet_kernel=4), "Kernel size must be odd, got 4"),
 ])
 def test_bad_parameters_say_what_is_wrong(changes, message):
     with pytest.raises(ParameterError, match=message):

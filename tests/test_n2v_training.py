@@ -89,6 +89,18 @@ def test_saved_model_reloads_and_predicts_the_same(trained, image):
     np.testing.assert_allclose(loaded.predict(image), model.predict(image), atol=1e-5)
 
 
+def test_a_model_saved_before_the_kernel_size_was_recorded_loads_with_n2vs_kernel_5(trained, tmp_path):
+    _, _, folder = trained
+    copy = tmp_path / "old"
+    copy.mkdir()
+    for path in folder.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    meta = json.loads((copy / "metadata.json").read_text())
+    del meta["params"]["unet_kernel"]
+    (copy / "metadata.json").write_text(json.dumps(meta))
+    assert TrainedModel.load(copy).params.unet_kernel == 5
+
+
 def test_tiles_give_the_same_result_as_one_piece(trained):
     model, _, _ = trained
     volume = _noisy((2, 100, 136), seed=5)

@@ -14,6 +14,9 @@ the figures are printed for the README.  About 6 minutes on 2 cores.
    compared, since other work on the machine only slows runs down.  The
    fastest whole call must also take at most 10 % longer than n2v's (a fit that
    lingered 10 s past its last epoch once passed the step test).
+3. The default 3×3 kernel against n2v's 5×5 (app defaults, 32 filters): 510 steps of
+   the 3×3 network take at most the time of 240 steps of the 5×5 one and score a
+   higher PSNR; predicting the volume takes at most 0.6× the time.
 """
 
 import contextlib
@@ -121,3 +124,23 @@ def test_training_speed_is_within_5_percent_of_n2v(sample):
           + "; n2v " + ", ".join(f"{w:.1f}" for _, w in direct))
     assert ours_step <= 1.05 * direct_step
     assert min(w for _, w in ours) <= 1.10 * min(w for _, w in direct)
+
+
+def _kernel_run(sample, kernel, steps):
+    params = N2VParams(mask="horizontal:11", unet_kernel=kernel, epochs=3, steps_per_epoch=steps // 3,
+                       learning_rate=8e-4)
+    start = time.perf_counter()
+    model = train([sample.noisy], params)
+    trained = time.perf_counter() - start
+    start = time.perf_counter()
+    denoised = model.predict(sample.noisy)
+    return psnr(sample.clean, denoised), trained, time.perf_counter() - start
+
+
+def test_kernel_3_beats_kernel_5_after_the_same_time(sample):
+    five = _kernel_run(sample, 5, 240)
+    three = _kernel_run(sample, 3, 510)
+    print(f"\nkernel 5, 240 steps: PSNR {five[0]:.2f} dB, training {five[1]:.0f} s, prediction {five[2]:.1f} s")
+    print(f"kernel 3, 510 steps: PSNR {three[0]:.2f} dB, training {three[1]:.0f} s, prediction {three[2]:.1f} s")
+    assert three[1] <= 1.1 * five[1] and three[0] > five[0]
+    assert three[2] <= 0.6 * five[2]

@@ -47,6 +47,10 @@ class N2VParams(MethodParams):
                             help="Resolution levels of the network: deeper sees larger structures, trains slower.")
     unet_filters: int = param(32, label="First-layer filters", minimum=4, maximum=256, step=4,
                               help="Convolution filters of the first level (doubled at each level).")
+    unet_kernel: int = param(3, label="Kernel size", minimum=3, maximum=7, step=2,
+                             help="Width of the convolutions (odd; 3-D mode always uses 3). 3 trains and "
+                             "predicts about twice as fast as n2v's 5: on the sample it reaches the same "
+                             "PSNR in half the time, 5 is better after the same number of steps.")
     masked_fraction: float = param(1.0, label="Masked pixels (%)", minimum=0.05, maximum=10.0, step=0.05,
                                    help="Percentage of pixels (voxels in 3d) of each patch used as blind spots "
                                    "(n2v_perc_pix; n2v's default is 0.198). More blind spots give every step "
@@ -86,6 +90,8 @@ class N2VParams(MethodParams):
 
     def validate(self) -> None:
         mask = self.blind_spot_mask
+        if self.unet_kernel % 2 == 0:
+            raise ParameterError(f"Kernel size must be odd, got {self.unet_kernel}")
         if self.patch_size % 2**self.unet_depth:
             raise ParameterError(f"Patch size must be a multiple of {2**self.unet_depth} "
                                  f"for U-Net depth {self.unet_depth}, got {self.patch_size}")

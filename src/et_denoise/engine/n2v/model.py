@@ -248,7 +248,9 @@ class TrainedModel:
                 raise ModelError(f"{folder}: the model was saved by a newer ET Denoise; update the app")
             spec = meta["params"]["mask"]
             # A mask read from a file travels as the folder's own copy of it.
-            params = N2VParams(**{**meta["params"], "mask": spec if is_preset(spec) else str(folder / MASK)})
+            # Models saved before the kernel size was a parameter have n2v's 2-D default, 5.
+            params = N2VParams(**{"unet_kernel": 5, **meta["params"],
+                                  "mask": spec if is_preset(spec) else str(folder / MASK)})
             mean, std = float(meta["normalization"]["mean"]), float(meta["normalization"]["std"])
             if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
                 raise ModelError(f"{folder}: the model's normalisation is damaged (mean {mean:g}, std {std:g}; "

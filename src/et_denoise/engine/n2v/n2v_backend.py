@@ -74,7 +74,7 @@ def _n2v_config(data: TrainingData, params: N2VParams, mask: np.ndarray | None, 
     return N2VConfig(
         data.train,
         means=[repr(data.mean)], stds=[repr(data.std)],
-        unet_n_depth=params.unet_depth, unet_n_first=params.unet_filters,
+        unet_n_depth=params.unet_depth, unet_n_first=params.unet_filters, unet_kern_size=_kernel(params),
         train_epochs=params.epochs, train_steps_per_epoch=steps_per_epoch,
         train_batch_size=params.batch_size, train_learning_rate=params.learning_rate,
         train_tensorboard=False, train_reduce_lr={"factor": 0.5, "patience": 10, "verbose": 0},
@@ -82,6 +82,11 @@ def _n2v_config(data: TrainingData, params: N2VParams, mask: np.ndarray | None, 
         n2v_manipulator=params.manipulator, n2v_neighborhood_radius=params.neighborhood_radius,
         structN2Vmask=None if mask is None else mask.tolist(),
     )
+
+
+def _kernel(params: N2VParams) -> int:
+    """The convolutions' width: the parameter in 2-D; 3 in 3-D, as n2v's default there."""
+    return params.unet_kernel if params.ndim == 2 else 3
 
 
 def _perc_pix(params: N2VParams) -> float:
@@ -363,8 +368,8 @@ class N2VBackend(Backend):
 
     def receptive_radius(self, params: N2VParams) -> int:
         # n2v's U-Net: two convolutions per level down and up, two in the middle,
-        # kernel 5 in 2-D and 3 in 3-D; pooling and upsampling add one step per level.
-        half = 2 if params.ndim == 2 else 1
+        # of width _kernel(params); pooling and upsampling add one step per level.
+        half = _kernel(params) // 2
         levels = 2**params.unet_depth
         return (4 * half + 2) * (levels - 1) + 2 * half * levels
 
