@@ -25,8 +25,10 @@ run: setup
 	    echo "    sudo apt-get install -y $$missing" >&2; exit 1; fi
 	$(PY) main.py --sample
 
+# One worker per core (pytest-xdist); a test file stays on one worker, so that its shared fixtures
+# (a trained model, a window) are made once.
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto --dist loadfile
 
 # Style and errors a reader would trip over (configuration in pyproject.toml's [tool.ruff]).
 lint: setup

@@ -89,6 +89,16 @@ def test_saved_model_reloads_and_predicts_the_same(trained, image):
     np.testing.assert_allclose(loaded.predict(image), model.predict(image), atol=1e-5)
 
 
+def test_a_time_budget_ends_training_on_time_with_the_learning_rate_run_down(image):
+    events = []
+    model = train([image], TINY.replace(epochs=1000, minutes=0.1), progress=events.append)  # 6 s
+    history = model.history
+    assert history.stopped is StopReason.TIME_BUDGET and 1 <= len(history.loss) < 1000
+    assert events[-1].elapsed_s >= 6  # not before the budget; the epoch count shows it stopped soon after
+    assert events[-1].fraction == 1.0
+    assert history.learning_rate[-1] < 0.2 * TINY.learning_rate  # the cosine followed the clock to its end
+
+
 def test_a_model_saved_before_the_kernel_size_was_recorded_loads_with_n2vs_kernel_5(trained, tmp_path):
     _, _, folder = trained
     copy = tmp_path / "old"

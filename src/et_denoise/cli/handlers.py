@@ -139,6 +139,8 @@ def run_train(args: argparse.Namespace, interrupts: Interrupts) -> int:
         model = train(images, params, progress=report, cancel=token, model_dir=model_dir)
     if model.history.stopped is StopReason.CANCELLED:
         print("stopped early: the best weights so far are kept")
+    elif model.history.stopped is StopReason.TIME_BUDGET:
+        print(f"time budget of {params.minutes:g} min reached after {len(model.history.loss)} epochs")
     print(f"saved model to {model_dir} after {time.perf_counter() - start:.0f} s")
     advice = training_advice(model.history, model.params)
     if advice:

@@ -34,6 +34,7 @@ class StopReason(enum.Enum):
 
     CANCELLED = "cancelled"
     NOT_A_NUMBER = "nan"
+    TIME_BUDGET = "time budget"
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,18 @@ class TrainingMonitor:
     preview : callable, optional
         ``preview(network) -> ndarray``: denoises the preview image with the
         network's current weights; its result goes with every EPOCH event.
+    budget_s : float, optional
+        A time budget in seconds: training stops after the batch that reaches
+        it, and :meth:`fraction` (progress, ETA, the learning-rate schedule)
+        follows the time when that is further along than the steps.
     """
 
     def __init__(self, epochs: int, steps: int, progress: Callable[[TrainingEvent], None] | None = None,
                  cancel: CancelToken | None = None,
-                 preview: Callable[[object], np.ndarray] | None = None) -> None:
+                 preview: Callable[[object], np.ndarray] | None = None, budget_s: float | None = None) -> None:
         self.epochs = epochs
         self.steps = steps
+        self.budget_s = budget_s or None
         self.history = History()
         self.where = (0, 0)
         self._progress = progress
@@ -135,10 +141,16 @@ class TrainingMonitor:
         """Start the clock for elapsed time and ETA (the backend calls it when its training loop begins)."""
         self._start = time.perf_counter()
 
+    def fraction(self, batches: int) -> float:
+        """How far training is after ``batches`` batches: of the planned steps, or of the time budget if further."""
+        by_steps = batches / (self.epochs * self.steps)
+        if self.budget_s is None:
+            return by_steps
+        return min(max(by_steps, (time.perf_counter() - self._start) / self.budget_s), 1.0)
+
     def _event(self, kind: EventKind, epoch: int, batch: int, loss: float, val_loss: float | None,
                learning_rate: float, preview: np.ndarray | None = None) -> None:
-        done = (epoch - 1) * self.steps + batch
-        fraction = done / (self.epochs * self.steps)
+        fraction = self.fraction((epoch - 1) * self.steps + batch)
         elapsed = time.perf_counter() - self._start
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else math.inf
         if self._progress is not None:
@@ -150,6 +162,8 @@ class TrainingMonitor:
             self.history.stopped = StopReason.NOT_A_NUMBER
         elif self._cancel is not None and self._cancel.cancelled:
             self.history.stopped = StopReason.CANCELLED
+        elif self.budget_s is not None and time.perf_counter() - self._start >= self.budget_s:
+            self.history.stopped = StopReason.TIME_BUDGET
         return self.history.stopped is not None
 
     def batch_done(self, epoch: int, batch: int, loss: float, learning_rate: float) -> bool:

@@ -21,6 +21,7 @@ import os
 import tempfile
 import warnings
 from importlib.metadata import version
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -265,9 +266,10 @@ def _best_weights_callback():
     return BestWeights()
 
 
-def _cosine_schedule(initial: float, total_steps: int):
-    """A Keras callback that lowers the learning rate along half a cosine, from ``initial`` to 0 after
-    ``total_steps`` batches (Loshchilov & Hutter 2017, SGDR, without restarts)."""
+def _cosine_schedule(initial: float, fraction: Callable[[int], float]):
+    """A Keras callback that lowers the learning rate along half a cosine, from ``initial`` to 0 when
+    ``fraction(batches done)`` reaches 1: at the last planned step, or when a time budget runs out
+    (Loshchilov & Hutter 2017, SGDR, without restarts)."""
     tf = tensorflow()
 
     class CosineSchedule(tf.keras.callbacks.Callback):
@@ -275,9 +277,9 @@ def _cosine_schedule(initial: float, total_steps: int):
             self.step = 0
 
         def on_train_batch_begin(self, batch, logs=None):
-            fraction = min(self.step / total_steps, 1.0)
+            fraction_done = min(fraction(self.step), 1.0)
             tf.keras.backend.set_value(self.model.optimizer.learning_rate,
-                                       initial * 0.5 * (1.0 + math.cos(math.pi * fraction)))
+                                       initial * 0.5 * (1.0 + math.cos(math.pi * fraction_done)))
             self.step += 1
 
     return CosineSchedule()
@@ -336,7 +338,7 @@ class N2VBackend(Backend):
                 replaced += (tf.keras.callbacks.ReduceLROnPlateau,)
             callbacks = [c for c in model.callbacks if not isinstance(c, replaced)]
             if params.lr_schedule == "cosine":
-                callbacks.append(_cosine_schedule(params.learning_rate, steps_per_epoch * params.epochs))
+                callbacks.append(_cosine_schedule(params.learning_rate, monitor.fraction))
             network = N2VModel(model)
             best = _best_weights_callback()
             callbacks += [best, _monitor_callback(monitor, network)]

@@ -123,7 +123,7 @@ def train(
         def watch(network):
             return denoise_with(network, preview, params=params, mean=data.mean, std=data.std, backend=backend)
 
-    monitor = TrainingMonitor(params.epochs, steps, progress, cancel, watch)
+    monitor = TrainingMonitor(params.epochs, steps, progress, cancel, watch, budget_s=60 * params.minutes)
     engine = get_backend(backend)
     network = engine.train(data, params, mask, steps, monitor)
     history = monitor.history

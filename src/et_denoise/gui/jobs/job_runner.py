@@ -88,7 +88,8 @@ class Job(QObject):
         ``message`` is meant for the user.
     cancelled()
     finished()
-        After any of the three outcomes.
+        After any of the three outcomes.  :attr:`state` changes from RUNNING
+        to the outcome only then, once every handler of the outcome has run.
     """
 
     started = Signal()

@@ -39,7 +39,8 @@ class TrainingState(enum.Enum):
 def describe_training(params: N2VParams) -> str:
     """One line with the parameters that matter most, for the collapsed parameter section."""
     steps = params.steps_per_epoch or "auto"
-    return f"{choice_text(params.mode)} · patch {params.patch_size} · {params.epochs} epochs × {steps} steps"
+    budget = f" · at most {params.minutes:g} min" if params.minutes else ""
+    return f"{choice_text(params.mode)} · patch {params.patch_size} · {params.epochs} epochs × {steps} steps{budget}"
 
 
 class TrainingPanel(QGroupBox):
@@ -144,8 +145,13 @@ class TrainingPanel(QGroupBox):
         stopped = history.stopped is StopReason.CANCELLED
         epochs_text = f"{epochs} epoch{'s' if epochs != 1 else ''}"
         value = self.progress.value() if stopped else 1000
-        self._show_bar(value, f"Stopped after {epochs_text} · {elapsed}" if stopped
-                       else f"Trained {epochs_text} · {elapsed}", "")
+        if stopped:
+            text = f"Stopped after {epochs_text} · {elapsed}"
+        elif history.stopped is StopReason.TIME_BUDGET:
+            text = f"Time budget reached after {epochs_text} · {elapsed}"
+        else:
+            text = f"Trained {epochs_text} · {elapsed}"
+        self._show_bar(value, text, "")
 
     def show_failed(self) -> None:
         self._show_bar(0, "Training failed", self.progress.toolTip())
