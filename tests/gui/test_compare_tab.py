@@ -75,6 +75,9 @@ def test_the_grid_shows_the_xz_and_yz_planes_through_the_cursor_with_the_profile
     for view, tile in zip(tab.grid.views(), tab.grid.tiles):
         np.testing.assert_array_equal(view.item.image, tile.planes[:, 40, :])  # Z rows, X columns
     assert tab.grid.current_planes()[1].shape == (8, 96)
+    (left, right), (top, bottom) = tab.grid.boxes()[0].viewRange()
+    margin = 0.02 * 96  # the views are fitted to the 8 × 96 plane (one side spans it), not kept at the XY slice's
+    assert min(abs(right - left - (96 + 2 * margin)), abs(bottom - top - (8 + 2 * margin))) < 0.5
     assert tab.grid.region_rois() == ([], []) and not tab.regions_box.isEnabled()  # SNR boxes are XY boxes
     start, end = tab.grid.line()
     assert 0 <= start[1] == end[1] < 8  # the line was put across the XZ plane

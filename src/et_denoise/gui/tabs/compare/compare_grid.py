@@ -237,6 +237,7 @@ class CompareGrid(QWidget):
         self._tiles: list[Tile] = []
         self._views: list[_TileView] = []
         self._plane: Callable[[np.ndarray], np.ndarray] = _first_plane
+        self._shown_shape: tuple[int, int] | None = None  # of the planes shown (plane() may already differ)
         self._contrast = ContrastMode.SHARED
         self._columns = 0
         self._line = _MirroredRoi(_line_roi)
@@ -286,7 +287,7 @@ class CompareGrid(QWidget):
         first slice): an XY slice, or an XZ or YZ plane.  ``regions`` False
         leaves the signal and background rectangles off (they are XY boxes).
         """
-        old_shape = self._plane_shape() if self._tiles else None
+        old_shape = self._shown_shape
         for view in self._views:
             self._grid.removeWidget(view)
             view.hide()  # at once: the deletion waits for the event loop
@@ -295,8 +296,9 @@ class CompareGrid(QWidget):
             roi.detach_all()
         self._tiles, self._views, self._plane, self._columns = list(tiles), [], plane or _first_plane, 0
         if not self._tiles:
+            self._shown_shape = None
             return
-        height, width = self._plane_shape()
+        height, width = self._shown_shape = self._plane_shape()
         bounds = QRectF(0, 0, width, height)
         for tile in self._tiles:
             copy = None if tile.key is None else (lambda _checked=False, key=tile.key: self.copy_requested.emit(key))
