@@ -8,6 +8,26 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+class CancellingProgress:
+    """A ``progress`` callback that records each fraction and sets ``token``: a user pressing Cancel at once."""
+
+    def __init__(self) -> None:
+        from et_denoise.engine.jobs import CancelToken
+
+        self.token = CancelToken()
+        self.reports: list[float] = []
+
+    def __call__(self, fraction: float) -> None:
+        self.reports.append(fraction)
+        self.token.cancel()
+
+
+@pytest.fixture
+def cancel_at_first_report():
+    """A :class:`CancellingProgress`: pass it as ``progress`` and its ``token`` as ``cancel``."""
+    return CancellingProgress()
+
+
 @pytest.fixture
 def poison_training_data():
     """``poison(monkeypatch)``: training data cut from then on is all NaN, so the loss becomes NaN."""

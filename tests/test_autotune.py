@@ -10,7 +10,6 @@ from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.diffusion import DIFFUSION
 from et_denoise.engine.filters.median import MEDIAN
 from et_denoise.engine.filters.nlm import NLM
-from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample, make_sample_2d
 
@@ -64,22 +63,16 @@ def test_relative_values_are_reported_relative(sample):
     assert result.params.kappa in (1.5, 3.0)
 
 
-def test_progress_reaches_one_once_and_cancel_stops(sample):
+def test_progress_reaches_one_once_and_cancel_stops(sample, cancel_at_first_report):
     reports = []
     autotune(MEDIAN, sample.noisy, grid={"size": (3, 5, 7)}, progress=reports.append)
     assert reports.count(1.0) == 1 and reports[-1] == 1.0 and reports == sorted(reports)
     assert len(reports) == 4
 
-    token = CancelToken()
-    seen = []
-
-    def cancel_after_first(fraction):
-        seen.append(fraction)
-        token.cancel()
-
+    cancelling = cancel_at_first_report
     with pytest.raises(Cancelled):
-        autotune(MEDIAN, sample.noisy, grid={"size": (3, 5, 7, 9)}, progress=cancel_after_first, cancel=token)
-    assert 1.0 not in seen and len(seen) == 1
+        autotune(MEDIAN, sample.noisy, grid={"size": (3, 5, 7, 9)}, progress=cancelling, cancel=cancelling.token)
+    assert 1.0 not in cancelling.reports and len(cancelling.reports) == 1
 
 
 def test_volume_tunes_on_a_central_block():

@@ -88,18 +88,12 @@ def test_batches_give_the_one_batch_result(volume, monkeypatch):
     assert fractions.count(1.0) == 1
 
 
-def test_cancel_between_batches(volume, monkeypatch):
+def test_cancel_between_batches(volume, monkeypatch, cancel_at_first_report):
     monkeypatch.setattr(dct_module, "_BATCH_COEFFICIENTS", 4096)
-    token = CancelToken()
-    fractions = []
-
-    def progress(fraction):
-        fractions.append(fraction)
-        token.cancel()
-
+    cancelling = cancel_at_first_report
     with pytest.raises(Cancelled):
-        dct_denoise(volume.noisy, mode="3d", cube_size=4, progress=progress, cancel=token)
-    assert len(fractions) == 1  # stopped at the first check after the request
+        dct_denoise(volume.noisy, mode="3d", cube_size=4, progress=cancelling, cancel=cancelling.token)
+    assert len(cancelling.reports) == 1  # stopped at the first check after the request
 
 
 def test_cancelled_before_start_in_2d(sample):

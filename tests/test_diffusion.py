@@ -7,7 +7,6 @@ import pytest
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.diffusion import (DIFFUSION, DiffusionParams, _exp_conductance,
                                                  anisotropic_diffusion)
-from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample_2d
 
@@ -201,17 +200,11 @@ def test_progress_rises_to_one_exactly_once(noisy_volume, mode):
 
 
 @pytest.mark.parametrize("shape, mode", [((6, 64, 64), "2d"), ((64, 64, 64), "3d")])
-def test_cancel_from_progress_stops_early(shape, mode):
+def test_cancel_from_progress_stops_early(shape, mode, cancel_at_first_report):
     volume = np.random.default_rng(1).normal(size=shape).astype(np.float32)
-    token = CancelToken()
-    reports = []
-
-    def progress(fraction):
-        reports.append(fraction)
-        token.cancel()
-
+    cancelling, reports = cancel_at_first_report, cancel_at_first_report.reports
     with pytest.raises(Cancelled):
-        anisotropic_diffusion(volume, iterations=60, mode=mode, progress=progress, cancel=token,
+        anisotropic_diffusion(volume, iterations=60, mode=mode, progress=cancelling, cancel=cancelling.token,
                               workers=2)
     # Work already running when the token was set may finish: one plane per thread in 2-D.
     assert len(reports) <= (2 if mode == "2d" else 1) and max(reports) < 0.5

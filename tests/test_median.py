@@ -6,7 +6,6 @@ import scipy.ndimage as ndi
 
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.median import MEDIAN, SLAB_PLANES, MedianParams, median, median_footprint
-from et_denoise.engine.jobs import CancelToken
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
 
@@ -181,18 +180,12 @@ def test_progress_is_monotone_and_reaches_one_once(mode, depth, steps):
 
 
 @pytest.mark.parametrize("mode, size", [("2d", 3), ("2d", 14), ("3d", 3)])
-def test_cancel_after_the_first_plane_stops_the_filter(mode, size):
-    token = CancelToken()
-    fractions = []
-
-    def progress(fraction):
-        fractions.append(fraction)
-        token.cancel()
-
+def test_cancel_after_the_first_plane_stops_the_filter(mode, size, cancel_at_first_report):
+    cancelling = cancel_at_first_report
     with pytest.raises(Cancelled):
         median(_random((4 * SLAB_PLANES, 16, 16), np.float32), size=size, mode=mode,
-               progress=progress, cancel=token)
-    assert len(fractions) == 1 and fractions[0] < 1.0
+               progress=cancelling, cancel=cancelling.token)
+    assert len(cancelling.reports) == 1 and cancelling.reports[0] < 1.0
 
 
 def _psnr(image, clean):

@@ -6,7 +6,6 @@ from skimage.restoration import denoise_nl_means
 
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.filters.nlm import NLM, NLMParams, non_local_means
-from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.analysis.noise import estimate_noise_sigma
 from et_denoise.engine.sample import make_sample, make_sample_2d
@@ -107,15 +106,9 @@ def test_progress_rises_to_one_exactly_once(stack, mode):
 
 
 @pytest.mark.parametrize("mode", ["2d", "3d"])
-def test_cancel_from_progress_stops_early(stack, mode):
-    token = CancelToken()
-    reports = []
-
-    def progress(fraction):
-        reports.append(fraction)
-        token.cancel()
-
+def test_cancel_from_progress_stops_early(stack, mode, cancel_at_first_report):
+    cancelling = cancel_at_first_report
     with pytest.raises(Cancelled):
-        non_local_means(stack, patch_size=3, patch_distance=1, mode=mode, progress=progress,
-                        cancel=token, workers=1)
-    assert len(reports) == 1 and reports[0] < 0.5
+        non_local_means(stack, patch_size=3, patch_distance=1, mode=mode, progress=cancelling,
+                        cancel=cancelling.token, workers=1)
+    assert len(cancelling.reports) == 1 and cancelling.reports[0] < 0.5
