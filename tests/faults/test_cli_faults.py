@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tifffile
 import pytest
 
 from et_denoise.cli import main
@@ -128,6 +129,12 @@ def test_an_mrc_header_with_a_negative_dimension_is_a_damaged_file(capsys, work)
     (work / "neg.mrc").write_bytes(bytes(header))
     message = refused(capsys, work, "denoise", "neg.mrc", "-o", "out.tif", "--method", "median")
     assert message.startswith("error: neg.mrc: ") and "damaged" in message
+
+
+def test_float64_data_beyond_float32s_range_are_refused_before_an_infinite_result(capsys, work):
+    tifffile.imwrite(work / "huge.tif", np.full((16, 16), 1e300))
+    message = refused(capsys, work, "denoise", "huge.tif", "-o", "out.tif", "--method", "median")
+    assert "holds values up to 1e+300, too large to compute with in float32" in message
 
 
 # ---------------------------------------------------------------- signals, in a real process
