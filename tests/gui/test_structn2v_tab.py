@@ -5,7 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from et_denoise.engine.n2v import EventKind, N2VParams, StopReason, preset_mask
 from et_denoise.gui.jobs.job_runner import JobState
@@ -67,7 +68,7 @@ def test_training_shows_each_epoch_while_it_trains_then_previews_and_applies(tab
     assert 2 <= len(batch_x) <= 2 * 3 and batch_x[-1] == 2.0  # at most one point per batch; the last one drawn
     assert tab.training_panel.progress.value() == 1000 and tab.training_panel.progress.text().startswith("Trained 2 epochs")
     assert tab.model.history.stopped is None and len(tab.model.history.loss) == 2
-    assert tab.status.text().startswith("Under-trained: 6 batches saw 49 k pixels")
+    assert tab.training_panel.advice.text().startswith("Under-trained: 6 batches saw 49 k pixels")
 
     qtbot.waitUntil(lambda: isinstance(tab.document.comparison, Preview)
                     and tab.document.comparison.method_label == "StructN2V", timeout=TIMEOUT_MS)
@@ -81,6 +82,30 @@ def test_training_shows_each_epoch_while_it_trains_then_previews_and_applies(tab
     assert result.data.shape == tab.document.image.data.shape and np.isfinite(result.data).all()
     np.testing.assert_allclose(result.data[tab.document.z], preview.data, atol=1e-4 * result.data.std())
     assert tab.document.comparison is result and not dialogs.shown
+
+
+def _in_viewport(widget, scroll) -> bool:
+    """Shown and wholly inside the visible part of the scroll area."""
+    viewport = scroll.viewport()
+    return widget.isVisible() and viewport.rect().contains(QRect(widget.mapTo(viewport, QPoint(0, 0)), widget.size()))
+
+
+@pytest.mark.slow
+def test_the_under_trained_advice_is_in_sight_next_to_train_at_1024_by_700(tab, qtbot):
+    window, panel = tab.window(), tab.training_panel
+    window.resize(QSize(1024, 700))
+    qtbot.waitUntil(lambda: window.size() == QSize(1024, 700))
+    assert not panel.advice.isVisible()
+    _train(tab, qtbot, TINY.replace(epochs=1, steps_per_epoch=2))
+    QApplication.processEvents()
+    assert panel.advice.text().startswith("Under-trained: 2 batches")
+    assert window.size() == QSize(1024, 700)
+    assert _in_viewport(panel.advice, tab.scroll), "the advice is below the fold"
+    assert _in_viewport(panel.train_button, tab.scroll) and _in_viewport(panel.progress, tab.scroll)
+    tab.train()
+    assert not panel.advice.isVisible(), "a new run clears the advice of the last one"
+    with qtbot.waitSignal(tab.run.job.finished, timeout=TIMEOUT_MS):
+        pass
 
 
 @pytest.mark.slow
@@ -102,7 +127,8 @@ def test_stop_ends_training_early_and_the_model_still_denoises(tab, qtbot):
     assert tab.model.history.stopped is StopReason.CANCELLED and len(tab.model.history.loss) == 1
     assert tab.training_panel.progress.text().startswith("Stopped after 1 epoch")
     assert tab.training_panel.loss_plot.epoch_points() == (1, 1)
-    assert tab.status.text().startswith("Stopped early: the best weights so far are kept. Under-trained: ")
+    assert tab.status.text() == "Stopped early: the best weights so far are kept."
+    assert tab.training_panel.advice.text().startswith("Under-trained: ")
     result = _apply(tab, qtbot)
     assert result.method == "n2v" and np.isfinite(result.data).all()
     assert "Epochs 1 of 50" in result.summary()  # what it was trained for, not the 50 planned

@@ -107,14 +107,14 @@ class StructN2VTab(Tab):
         layout.addWidget(mask_group)
         layout.addWidget(self.training_panel, 1)
         layout.addWidget(self.model_panel)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(self.scroll)
 
     # ------------------------------------------------------------ public
     def set_active(self, active: bool) -> None:
@@ -342,11 +342,12 @@ class StructN2VTab(Tab):
         self._use_model(model, f"Trained on {self.document.name or 'the image'}")
         elapsed = format_seconds(self.run.job.running_time()) if self.run is not None else ""
         self.training_panel.show_trained(model.history, elapsed)
-        stopped = "Stopped early: the best weights so far are kept." if (
-            model.history.stopped is StopReason.CANCELLED) else ""
+        if model.history.stopped is StopReason.CANCELLED:
+            set_status(self.status, "Stopped early: the best weights so far are kept.")
         advice = training_advice(model.history, model.params)
-        if stopped or advice:
-            set_status(self.status, " ".join(filter(None, (stopped, advice))), error=advice is not None)
+        self.training_panel.show_advice(advice)
+        if advice is not None:
+            self._scroll_into_sight(self.training_panel.advice)
 
     def _on_training_failed(self, message: str) -> None:
         self.training_panel.show_failed()
@@ -424,6 +425,11 @@ class StructN2VTab(Tab):
             self._preview_soon()
 
     # ------------------------------------------------------------ helpers
+    def _scroll_into_sight(self, widget: QWidget) -> None:
+        """Scroll the panel (as little as needed) so that ``widget``, just laid out, is in sight."""
+        self.scroll.widget().layout().activate()
+        self.scroll.ensureWidgetVisible(widget, 0, 4)
+
     def _update_summary(self) -> None:
         try:
             params = self.form.params()

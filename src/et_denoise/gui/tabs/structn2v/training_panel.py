@@ -1,5 +1,5 @@
 """The StructN2V tab's training panel: the parameters (collapsed to a one-line summary), Train and Stop,
-the progress bar with the time left, and the live loss plot.
+the progress bar with the time left, the advice after a short run, and the live loss plot.
 
 The panel shows what it is told (:meth:`TrainingPanel.set_state` and the
 ``show_*`` methods) and asks for training with its signals; the tab owns the
@@ -19,7 +19,7 @@ from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.monitor import History, StopReason, TrainingEvent
 from et_denoise.gui.tabs.structn2v.loss_plot import LossPlot
 from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
-from et_denoise.gui.widgets.status_label import set_status
+from et_denoise.gui.widgets.status_label import set_status, status_label
 
 DESCRIPTION = ("Noise2Void (Krull et al. 2019) hides pixels and learns to predict them from their "
                "neighbours. StructN2V (Broaddus et al. 2020) also hides the neighbours that correlated "
@@ -86,6 +86,9 @@ class TrainingPanel(QGroupBox):
         self.progress.setFormat("Not trained yet")
         self.progress.setMinimumHeight(24)
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.advice = status_label()
+        self.advice.setToolTip("Why the last run is likely under-trained, and what to change.")
+        self.advice.hide()
         self.loss_plot = LossPlot()
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
@@ -95,6 +98,7 @@ class TrainingPanel(QGroupBox):
         layout.addWidget(self.params_section)
         layout.addWidget(self.params_summary)
         layout.addLayout(buttons)
+        layout.addWidget(self.advice)
         layout.addWidget(self.loss_plot, 1)
 
     # ------------------------------------------------------------ state
@@ -121,6 +125,7 @@ class TrainingPanel(QGroupBox):
     def show_started(self, epochs: int) -> None:
         """A run of ``epochs`` epochs is starting."""
         self.loss_plot.start(epochs)
+        self.show_advice(None)
         self._show_bar(0, "Preparing…", "Cutting training patches and building the network.")
 
     def show_event(self, event: TrainingEvent, *, counting: bool) -> None:
@@ -152,6 +157,11 @@ class TrainingPanel(QGroupBox):
         else:
             text = f"Trained {epochs_text} · {elapsed}"
         self._show_bar(value, text, "")
+
+    def show_advice(self, advice: str | None) -> None:
+        """Show ``advice`` (:func:`~engine.n2v.advice.training_advice`) as a warning under Train; None hides it."""
+        set_status(self.advice, advice or "", error=True)
+        self.advice.setVisible(advice is not None)
 
     def show_failed(self) -> None:
         self._show_bar(0, "Training failed", self.progress.toolTip())
