@@ -55,3 +55,15 @@ def test_a_value_finer_than_the_step_is_shown_and_returned_exactly(qtbot):
     qtbot.addWidget(form)
     form.set_params(NLMParams(h=0.65))  # what Auto chose, restored from the settings after a restart
     assert form.params().h == pytest.approx(0.65) and form.editor("h").text().startswith("0.65")
+
+
+def test_changed_follows_user_edits_and_values_set_by_the_program_edited_only_the_user(qtbot):
+    form = ParamForm(_Params)
+    qtbot.addWidget(form)
+    changed, edited = [], []
+    form.changed.connect(lambda: changed.append(form.params()))
+    form.edited.connect(lambda: edited.append(form.params()))
+    form.editor("size").setValue(7)
+    form.set_params(_Params(size=3, strength=0.5))  # e.g. chosen by Auto
+    assert edited == [_Params(size=7)]
+    assert changed == [_Params(size=7), _Params(size=3, strength=0.5)]  # one signal per set, with every value in

@@ -252,3 +252,16 @@ def test_the_parameter_section_opens_to_the_form_and_closes_to_its_summary(windo
     assert not panel.params_summary.isVisible()
     panel.params_section.toggleButton().click()
     qtbot.waitUntil(lambda: section.height() == 0 and panel.params_summary.isVisible())
+
+
+def test_the_collapsed_summary_follows_values_set_by_the_program(window):
+    tab = window.select_tab("structn2v")
+    summary = tab.training_panel.params_summary
+    tab.form.set_params(N2VParams(epochs=3, steps_per_epoch=7, patch_size=32, minutes=2))  # as a loaded model does
+    assert summary.text() == "2-D · patch 32 · 3 epochs × 7 steps · at most 2 min"
+    assert "Blind-spot mask horizontal:11" in summary.toolTip()
+    window.document.set_blind_spot_mask(preset_mask("vertical", 5))  # e.g. from the noise analysis
+    assert "Blind-spot mask vertical:5" in summary.toolTip()
+    tab.form.set_params(N2VParams(patch_size=48))
+    tab.form.editor("unet_depth").setValue(5)
+    assert summary.property("error") and "multiple of 32" in summary.text()

@@ -32,15 +32,20 @@ class ParamForm(QWidget):
     -------
     edited()
         The user changed a value.
+    changed()
+        The values changed: edited by the user, or set by :meth:`set_params`.
+        Views of the values (a summary line) follow this one.
     """
 
     edited = Signal()
+    changed = Signal()
 
     def __init__(self, params_type: type, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._params_type = params_type
         self._fields = dataclasses.fields(params_type)
         self._editors: dict[str, QWidget] = {}
+        self.edited.connect(self.changed)
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -65,10 +70,11 @@ class ParamForm(QWidget):
         return self._params_type(**self.values())
 
     def set_params(self, params) -> None:
-        """Show ``params`` without emitting :attr:`edited`."""
+        """Show ``params``: emits :attr:`changed` once, never :attr:`edited`."""
         for name, editor in self._editors.items():
             with QSignalBlocker(editor):
                 self._write(editor, getattr(params, name))
+        self.changed.emit()
 
     # ------------------------------------------------------------ builders
     def _field(self, name: str) -> dataclasses.Field:

@@ -5,13 +5,15 @@ except ``mask`` (free text in the dataclass), which is edited by a
 :class:`~gui.mask_editor.MaskEditor`.  The editor is taken out of the form's
 rows so that the tab can show it in a place of its own, but the form still
 reads and writes it: :meth:`params` includes the mask, :meth:`set_params`
-shows it and a change of mask emits ``edited``.
+shows it and a change of mask emits ``edited`` (by the user) or ``changed``
+(:meth:`N2VParamForm.set_mask`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 from PySide6.QtWidgets import QFormLayout, QWidget
 
 from et_denoise.engine.n2v.config import N2VParams
@@ -33,6 +35,11 @@ class N2VParamForm(ParamForm):
         label.deleteLater()
         self.mask_editor.setParent(None)
         self.mask_editor.setToolTip("")
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """Show ``mask`` (a bool array, or None for plain N2V) in the mask editor; emits ``changed``, not ``edited``."""
+        self.mask_editor.set_mask(mask)
+        self.changed.emit()
 
     def _build_editor(self, item: dataclasses.Field) -> QWidget:
         if item.name != MASK_FIELD:

@@ -26,7 +26,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QScrollArea, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
-from et_denoise.engine.describe import describe_params, format_seconds
+from et_denoise.engine.describe import format_seconds
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.advice import training_advice
 from et_denoise.engine.n2v.config import N2VParams
@@ -82,7 +82,6 @@ class StructN2VTab(Tab):
         self.document.image_opened.connect(self._on_document_image_opened)
         self.document.slice_changed.connect(self._on_document_slice_changed)
         self._publish_mask()
-        self._update_summary()
         self._update_state()
 
     # ------------------------------------------------------------ builders
@@ -303,18 +302,17 @@ class StructN2VTab(Tab):
 
     # ------------------------------------------------------------ handlers: parameters and mask
     def _on_form_edited(self) -> None:
-        self._update_summary()
         try:
             self.settings.set_method_params(METHOD, self.form.params())
-        except ParameterError as error:
-            self.training_panel.show_summary(None, str(error))
+        except ParameterError:
+            pass  # the training panel's summary says what is wrong; nothing invalid is remembered
 
     def _on_mask_editor_mask_changed(self, _mask) -> None:
         self._publish_mask()
 
     def _on_document_blind_spot_mask_changed(self, mask) -> None:
         if not same_mask(mask, self.mask_editor.mask()):  # not the echo of this editor's own change
-            self.mask_editor.set_mask(mask)
+            self.form.set_mask(mask)
             self._on_form_edited()
 
     def _publish_mask(self) -> None:
@@ -429,14 +427,6 @@ class StructN2VTab(Tab):
         """Scroll the panel (as little as needed) so that ``widget``, just laid out, is in sight."""
         self.scroll.widget().layout().activate()
         self.scroll.ensureWidgetVisible(widget, 0, 4)
-
-    def _update_summary(self) -> None:
-        try:
-            params = self.form.params()
-        except ParameterError as error:
-            self.training_panel.show_summary(None, str(error))
-            return
-        self.training_panel.show_summary(params, details=describe_params(params).replace(" · ", "\n"))
 
     def _update_state(self) -> None:
         """Every button, from the training state, the model, the image and the jobs running."""

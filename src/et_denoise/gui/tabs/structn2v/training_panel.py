@@ -3,7 +3,8 @@ the progress bar with the time left, the advice after a short run, and the live 
 
 The panel shows what it is told (:meth:`TrainingPanel.set_state` and the
 ``show_*`` methods) and asks for training with its signals; the tab owns the
-training run.
+training run.  The summary follows the form's ``changed`` signal: user edits
+and values set by the program (a loaded model, the document's mask) alike.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout
 from superqt import QCollapsible
 
-from et_denoise.engine.describe import choice_text, format_seconds
+from et_denoise.engine.describe import choice_text, describe_params, format_seconds
+from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.monitor import History, StopReason, TrainingEvent
 from et_denoise.gui.tabs.structn2v.loss_plot import LossPlot
@@ -70,6 +72,8 @@ class TrainingPanel(QGroupBox):
         self.params_summary.setWordWrap(True)
         self.params_summary.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.params_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.changed.connect(self._on_form_changed)
+        self._on_form_changed()
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("primary")
         self.train_button.setMinimumHeight(28)
@@ -112,14 +116,6 @@ class TrainingPanel(QGroupBox):
         self.setTitle(f"Training {text}")
         if tooltip:
             self.setToolTip(tooltip)
-
-    def show_summary(self, params: N2VParams | None, error: str = "", details: str = "") -> None:
-        """The one-line summary of ``params``, or ``error`` when the form holds invalid values."""
-        if params is None:
-            set_status(self.params_summary, error, error=True)
-            return
-        set_status(self.params_summary, describe_training(params))
-        self.params_summary.setToolTip(details)
 
     # ------------------------------------------------------------ progress
     def show_started(self, epochs: int) -> None:
@@ -179,6 +175,16 @@ class TrainingPanel(QGroupBox):
         self.progress.setValue(value)
         self.progress.setFormat(text)
         self.progress.setToolTip(tooltip)
+
+    def _on_form_changed(self) -> None:
+        """The one-line summary of the form's parameters, or why they are invalid."""
+        try:
+            params = self.form.params()
+        except ParameterError as error:
+            set_status(self.params_summary, str(error), error=True)
+            return
+        set_status(self.params_summary, describe_training(params))
+        self.params_summary.setToolTip(describe_params(params).replace(" · ", "\n"))
 
     def _on_params_section_toggled(self, shown: bool) -> None:
         self.params_summary.setVisible(not shown)
