@@ -15,6 +15,7 @@ COLLECTED_PACKAGES = (
 #: Packages whose data files are read at run time.
 DATA_OF_PACKAGES = (
     "bioimageio.spec",  # static/*.json: licences, tag categories and schema the export validates against
+    "dask",             # dask.yaml and dask-schema.yaml: its configuration, read when it is imported (volumes in slabs)
 )
 
 #: Single modules collected by hand.

@@ -6,6 +6,8 @@
   command line starts without Qt; it never imports Qt itself.
 - TensorFlow and the libraries built on it are imported only inside functions of
   ``et_denoise.engine.n2v``, which runs them on its one network thread.
+- Dask and distributed are imported only inside functions (a volume denoised in slabs),
+  so neither the window nor the command line pays for them at start.
 
 ``tests/test_engine_boundary.py`` checks the same boundary at run time.
 """
@@ -19,6 +21,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "et_denoise"
 QT = ("PySide6", "shiboken6", "pyqtgraph", "superqt")
 TENSORFLOW = ("tensorflow", "keras", "n2v", "csbdeep", "bioimageio")
+DASK = ("dask", "distributed")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ def test_the_command_line_opens_the_gui_only_from_inside_a_function():
 def test_tensorflow_is_imported_lazily_and_only_by_the_n2v_engine():
     offenders = [str(item) for item in IMPORTS if _is(item.target, TENSORFLOW)
                  and (item.top_level or not _in(item.module, "et_denoise.engine.n2v"))]
+    assert offenders == []
+
+
+def test_dask_is_imported_only_inside_functions():
+    offenders = [str(item) for item in IMPORTS if _is(item.target, DASK) and item.top_level]
     assert offenders == []
 
 

@@ -13,11 +13,12 @@ ENGINE_MODULES = sorted(
 )
 
 
-def test_importing_every_engine_module_loads_no_qt_and_no_tensorflow():
+def test_importing_every_engine_module_loads_no_qt_no_tensorflow_and_no_dask():
     code = (
         "import sys, importlib\n"
         f"for name in {ENGINE_MODULES!r}: importlib.import_module(name)\n"
-        "heavy = sorted(m for m in ('PySide6', 'pyqtgraph', 'tensorflow', 'keras', 'n2v') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('PySide6', 'pyqtgraph', 'tensorflow', 'keras', 'n2v', 'dask', 'distributed')"
+        " if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
