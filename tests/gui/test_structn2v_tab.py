@@ -254,6 +254,35 @@ def test_the_parameter_section_opens_to_the_form_and_closes_to_its_summary(windo
     qtbot.waitUntil(lambda: section.height() == 0 and panel.params_summary.isVisible())
 
 
+def test_before_training_the_tab_says_how_long_it_takes_and_follows_the_parameters(sample_window, sample_shape):
+    from et_denoise.engine.n2v.estimate import estimate_training
+
+    tab = sample_window.select_tab("structn2v")
+    estimate = tab.training_panel.estimate
+    tab.form.set_params(N2VParams(patch_size=32, epochs=100))  # 17 batches an epoch on the small sample
+    assert estimate.text() == estimate_training(sample_shape, tab.form.params()).headline()
+    assert estimate.text().startswith("About ") and "on a 2-core CPU" in estimate.text()  # nothing measured yet
+    assert "A useful model needs 1600 batches" in estimate.toolTip() and not estimate.property("error")
+    tab.form.editor("epochs").setValue(1)
+    assert estimate.text().startswith("Too short: ") and estimate.property("error")
+    tab.form.editor("patch_size").setValue(128)  # larger than the 96-pixel sample
+    assert estimate.text().startswith("Cannot train on this image") and estimate.property("error")
+
+
+@pytest.mark.slow
+def test_a_run_measures_the_speed_that_the_next_estimate_uses(tab, qtbot):
+    from et_denoise.engine.n2v.estimate import StepSpeed
+
+    assert "on a 2-core CPU" in tab.training_panel.estimate.text()
+    _train(tab, qtbot, TINY.replace(epochs=1, steps_per_epoch=6))
+    speed = StepSpeed.from_dict(tab.settings.json_value("n2v/step_speed", {}))
+    assert speed.params == TINY.replace(epochs=1, steps_per_epoch=6) and speed.device == tab.device
+    assert "on this machine" in tab.training_panel.estimate.text()
+    assert "(measured)" in tab.training_panel.estimate.toolTip()
+    tab.form.editor("unet_filters").setValue(16)
+    assert "(scaled from the last run's network)" in tab.training_panel.estimate.toolTip()
+
+
 def test_the_collapsed_summary_follows_values_set_by_the_program(window):
     tab = window.select_tab("structn2v")
     summary = tab.training_panel.params_summary

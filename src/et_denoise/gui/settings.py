@@ -70,6 +70,14 @@ class AppSettings:
         """Store another value."""
         self._store.setValue(key, value)
 
+    def json_value(self, key: str, default: dict) -> dict:
+        """A dictionary stored with :meth:`set_json_value`, or ``default`` when absent or unreadable."""
+        return self._read_json(key, default)
+
+    def set_json_value(self, key: str, value: dict) -> None:
+        """Store a JSON-ready dictionary."""
+        self._write_json(key, value)
+
     # ------------------------------------------------------------ parameters
     def method_params(self, name: str, params_type: type):
         """The parameters last used with method ``name``, or its defaults."""

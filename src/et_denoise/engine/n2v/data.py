@@ -8,6 +8,7 @@ all images; the same two numbers normalise the images at prediction time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import product
 from collections.abc import Sequence
@@ -48,6 +49,27 @@ def grid_starts(length: int, size: int) -> list[int]:
     if starts[-1] + size < length:
         starts.append(length - size)
     return starts
+
+
+def patch_count(shape: tuple[int, ...], params: N2VParams) -> int:
+    """Patches :func:`make_training_data` cuts from an image of ``shape`` (training and validation together).
+
+    Raises
+    ------
+    ValueError
+        ``shape`` has fewer axes than the mode needs, or is smaller than the patch.
+    """
+    if len(shape) < params.ndim or min(shape[-params.ndim:]) < params.patch_size:
+        raise ValueError(f"an image of shape {tuple(shape)} gives no {params.patch_size}-pixel "
+                         f"{params.ndim}-D patch")
+    samples = math.prod(shape[:-params.ndim])
+    return samples * math.prod(len(grid_starts(n, params.patch_size)) for n in shape[-params.ndim:])
+
+
+def validation_count(n_patches: int, params: N2VParams) -> int:
+    """Patches of ``n_patches`` held out for validation: the validation fraction, within bounds."""
+    max_validation = max(1, MAX_VALIDATION_VOXELS // params.patch_size**params.ndim)
+    return min(max(1, round(params.validation_fraction * n_patches)), max_validation, n_patches - 1)
 
 
 def check_training_images(images: Sequence[np.ndarray], params: N2VParams) -> list[np.ndarray]:
@@ -155,7 +177,6 @@ def make_training_data(images: Sequence[np.ndarray], params: N2VParams,
     np.random.default_rng(params.seed).shuffle(patches)
     patches -= np.float32(mean)
     patches /= np.float32(std)
-    max_validation = max(1, MAX_VALIDATION_VOXELS // params.patch_size**params.ndim)
-    n_validation = min(max(1, round(params.validation_fraction * len(patches))), max_validation, len(patches) - 1)
+    n_validation = validation_count(len(patches), params)
     return TrainingData(train=patches[n_validation:, ..., np.newaxis],
                         validation=patches[:n_validation, ..., np.newaxis], mean=mean, std=std)

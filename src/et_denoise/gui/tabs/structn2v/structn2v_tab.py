@@ -30,6 +30,7 @@ from et_denoise.engine.describe import format_seconds
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.advice import training_advice
 from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.estimate import StepSpeed, estimate_training
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.engine.n2v.monitor import EventKind, StopReason, TrainingEvent
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
@@ -44,6 +45,8 @@ from et_denoise.gui.widgets.status_label import set_status
 
 #: Key of the method: its results' ``method`` and its remembered parameters.
 METHOD = "n2v"
+#: Settings key of the last measured training speed (:class:`~engine.n2v.estimate.StepSpeed`).
+SPEED_KEY = "n2v/step_speed"
 #: Wait this long after the last slice change before previewing the new slice.
 PREVIEW_DELAY_MS = 150
 EXPORT_FILTER = "bioimage.io model (*.zip)"
@@ -72,16 +75,19 @@ class StructN2VTab(Tab):
         self._file_job: Job | None = None
         self._device_job: Job | None = None
         self.device = ""
+        self._run_batches: list[TrainingEvent] = []  # the first and the latest batch event of the run
         self._preview = LatestJob(context.jobs)
         self._preview_soon = qdebounced(self.run_preview, timeout=PREVIEW_DELAY_MS, parent=self)
         self._build_widgets()
         self.form.set_params(context.settings.method_params(METHOD, N2VParams))
         self.form.edited.connect(self._on_form_edited)
+        self.form.changed.connect(self._update_estimate)
         self.mask_editor.mask_changed.connect(self._on_mask_editor_mask_changed)
         self.document.blind_spot_mask_changed.connect(self._on_document_blind_spot_mask_changed)
         self.document.image_opened.connect(self._on_document_image_opened)
         self.document.slice_changed.connect(self._on_document_slice_changed)
         self._publish_mask()
+        self._update_estimate()
         self._update_state()
 
     # ------------------------------------------------------------ builders
@@ -180,6 +186,7 @@ class StructN2VTab(Tab):
         self.run.job.failed.connect(self._on_training_failed)
         self.run.job.cancelled.connect(self._on_training_cancelled)
         self.run.job.finished.connect(self._on_training_finished)
+        self._run_batches = []
         self.training_panel.show_started(params.epochs)
         set_status(self.status, "")
         self._update_state()
@@ -324,6 +331,7 @@ class StructN2VTab(Tab):
     def _on_device_succeeded(self, device: str) -> None:
         self.device = device
         self.training_panel.show_device(f"on {device}")
+        self._update_estimate()
 
     def _on_device_failed(self, message: str) -> None:
         self.training_panel.show_device("· device unknown (TensorFlow could not start)", message)
@@ -331,12 +339,15 @@ class StructN2VTab(Tab):
     def _on_run_event_reported(self, event: TrainingEvent) -> None:
         if self.run is None:
             return
+        if event.kind is EventKind.BATCH:
+            self._run_batches[1:] = [event]
         self.training_panel.show_event(event, counting=not (self.run.stopping or self.run.job.state.done))
         if event.kind is EventKind.EPOCH and event.preview is not None:
             label = f"{method_label(self.run.params.blind_spot_mask)} epoch {event.epoch}"
             self.document.show(Preview(label, self.run.params, self._preview_z, event.preview, 0.0))
 
     def _on_training_succeeded(self, model) -> None:
+        self._remember_speed()
         self._use_model(model, f"Trained on {self.document.name or 'the image'}")
         elapsed = format_seconds(self.run.job.running_time()) if self.run is not None else ""
         self.training_panel.show_trained(model.history, elapsed)
@@ -414,6 +425,7 @@ class StructN2VTab(Tab):
         if self._apply_job is not None:
             self._apply_job.cancel()
         self.model_panel.show_image_kind(self.document.is_volume)
+        self._update_estimate()
         self._update_state()
         self.run_preview()
 
@@ -423,6 +435,36 @@ class StructN2VTab(Tab):
             self._preview_soon()
 
     # ------------------------------------------------------------ helpers
+    def _remembered_speed(self) -> StepSpeed | None:
+        """The last speed measured on this machine's compute device, if any."""
+        try:
+            speed = StepSpeed.from_dict(self.settings.json_value(SPEED_KEY, {}))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return speed if not self.device or speed.device in ("", self.device) else None
+
+    def _remember_speed(self) -> None:
+        """Keep the speed of the run that just ended (from its batch events) for the next estimates."""
+        speed = StepSpeed.from_events(*self._run_batches, self.run.params, self.device) if (
+            self.run is not None and len(self._run_batches) == 2) else None
+        if speed is not None:
+            self.settings.set_json_value(SPEED_KEY, speed.as_dict())
+            self._update_estimate()
+
+    def _update_estimate(self) -> None:
+        """Say how long the form's parameters train on the open image, and what a useful run needs."""
+        if not self.document.has_image:
+            self.training_panel.show_estimate("")
+            return
+        try:
+            estimate = estimate_training(self.document.image.data.shape, self.form.params(), self._remembered_speed())
+        except ParameterError:
+            self.training_panel.show_estimate("")  # the summary above says what is wrong
+        except ValueError as error:
+            self.training_panel.show_estimate(f"Cannot train on this image: {error}.", warning=True)
+        else:
+            self.training_panel.show_estimate(estimate.headline(), estimate.describe(), warning=estimate.too_short)
+
     def _scroll_into_sight(self, widget: QWidget) -> None:
         """Scroll the panel (as little as needed) so that ``widget``, just laid out, is in sight."""
         self.scroll.widget().layout().activate()

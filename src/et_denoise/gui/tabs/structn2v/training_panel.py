@@ -1,5 +1,6 @@
 """The StructN2V tab's training panel: the parameters (collapsed to a one-line summary), Train and Stop,
-the progress bar with the time left, the advice after a short run, and the live loss plot.
+the progress bar with the time left, the expected time before a run, the advice after a short one, and the
+live loss plot.
 
 The panel shows what it is told (:meth:`TrainingPanel.set_state` and the
 ``show_*`` methods) and asks for training with its signals; the tab owns the
@@ -42,7 +43,8 @@ def describe_training(params: N2VParams) -> str:
     """One line with the parameters that matter most, for the collapsed parameter section."""
     steps = params.steps_per_epoch or "auto"
     budget = f" · at most {params.minutes:g} min" if params.minutes else ""
-    return f"{choice_text(params.mode)} · patch {params.patch_size} · {params.epochs} epochs × {steps} steps{budget}"
+    epochs = f"{params.epochs} epoch{'s' if params.epochs != 1 else ''}"
+    return f"{choice_text(params.mode)} · patch {params.patch_size} · {epochs} × {steps} steps{budget}"
 
 
 class TrainingPanel(QGroupBox):
@@ -90,6 +92,7 @@ class TrainingPanel(QGroupBox):
         self.progress.setFormat("Not trained yet")
         self.progress.setMinimumHeight(24)
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.estimate = status_label()
         self.advice = status_label()
         self.advice.setToolTip("Why the last run is likely under-trained, and what to change.")
         self.advice.hide()
@@ -102,6 +105,7 @@ class TrainingPanel(QGroupBox):
         layout.addWidget(self.params_section)
         layout.addWidget(self.params_summary)
         layout.addLayout(buttons)
+        layout.addWidget(self.estimate)
         layout.addWidget(self.advice)
         layout.addWidget(self.loss_plot, 1)
 
@@ -153,6 +157,11 @@ class TrainingPanel(QGroupBox):
         else:
             text = f"Trained {epochs_text} · {elapsed}"
         self._show_bar(value, text, "")
+
+    def show_estimate(self, text: str, details: str = "", *, warning: bool = False) -> None:
+        """Say before a run how long it will take (:class:`~engine.n2v.estimate.TrainingEstimate`), ``details`` on hover."""
+        set_status(self.estimate, text, error=warning)
+        self.estimate.setToolTip(details)
 
     def show_advice(self, advice: str | None) -> None:
         """Show ``advice`` (:func:`~engine.n2v.advice.training_advice`) as a warning under Train; None hides it."""
