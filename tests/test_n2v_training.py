@@ -11,6 +11,7 @@ from et_denoise.engine.errors import Cancelled, ImageError
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v import EventKind, ModelError, N2VParams, StopReason, TrainedModel, train
 from et_denoise.engine.n2v.export import export_bioimageio
+from et_denoise.engine.n2v.network_thread import run_on_network_thread
 from et_denoise.engine.n2v.tiling import predict_tiled
 
 TINY = N2VParams(patch_size=32, epochs=2, steps_per_epoch=5, batch_size=4, unet_depth=2, unet_filters=8)
@@ -117,13 +118,32 @@ def test_tiles_give_the_same_result_as_one_piece(trained):
     reported = []
     whole = model.predict(volume)
     tiled = model.predict(volume, tile_shape=(40, 48), progress=reported.append)
-    assert len(reported) == 2 * 3 * 3 + 1 and reported.count(1.0) == 1
+    # 3 x 3 tiles, the two planes of each predicted in one call
+    assert len(reported) == 3 * 3 + 1 and reported.count(1.0) == 1 and reported == sorted(reported)
     np.testing.assert_allclose(tiled, whole, atol=1e-4 * volume.std())
+    plane_by_plane = np.stack([model.predict(plane) for plane in volume])
+    np.testing.assert_allclose(whole, plane_by_plane, atol=1e-5 * volume.std())
     # The comparison is sensitive: tiles without their margins differ at the borders.
     normalised = (volume - model.mean) / model.std
     bare = predict_tiled(model.network.predict, normalised, ndim=2, margin=0, multiple=4, filters=8,
                          tile_shape=(40, 48))
     assert np.abs(bare * model.std + model.mean - whole).max() > 1e-2 * volume.std()
+
+
+def test_a_finished_network_predicts_as_keras_does_with_its_batch_norms_folded(trained):
+    _, _, folder = trained
+    model = TrainedModel.load(folder)
+    keras_model = model.network.n2v_model.keras_model
+    norms = [layer for layer in keras_model.layers if type(layer).__name__ == "BatchNormalization"]
+    rng = np.random.default_rng(3)
+    for norm in norms:  # statistics far from the initial ones, so that a wrong fold shows
+        gamma, beta, mean, variance = norm.get_weights()
+        norm.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 1, beta.shape),
+                          rng.normal(0, 1, mean.shape), rng.uniform(0.2, 3, variance.shape)])
+    batch = _noisy((3, 64, 48), seed=7)
+    eager = run_on_network_thread(lambda: np.asarray(keras_model(batch[..., None], training=False))[..., 0])
+    folded = run_on_network_thread(model.network.predict, batch)
+    assert norms and np.abs(folded - eager).max() <= 1e-5 * float(eager.max() - eager.min())
 
 
 def test_cancelled_prediction_raises(trained, image):

@@ -134,9 +134,9 @@ class TrainedModel:
         image : ndarray, shape (Y, X) or (Z, Y, X)
             A 2-D model denoises a volume plane by plane; a 3-D model needs a volume.
         progress : callable, optional
-            ``progress(fraction)`` after each tile; 1.0 exactly once at the end.
+            ``progress(fraction)`` after each batch of tiles; 1.0 exactly once at the end.
         cancel : CancelToken, optional
-            Checked before each tile and while the call waits for the network
+            Checked before each batch of tiles and while the call waits for the network
             thread; raises :class:`~engine.errors.Cancelled`.
         tile_shape : int or tuple of int, optional
             Size of the part of the image each tile writes, along the model's
