@@ -22,6 +22,7 @@ from superqt import QElidingLabel
 
 from et_denoise.engine.contrast import percentile_levels, symmetric_levels
 from et_denoise.gui.model import Document
+from et_denoise.gui.canvas.plane_aspect import place_plane
 from et_denoise.gui.canvas.scale_bar import ScaleBar
 from et_denoise.gui.slice_view import Orientation
 
@@ -340,8 +341,7 @@ class CompareCanvas(QWidget):
 
     def _place(self, item: pg.ImageItem) -> None:
         """Stretch the rows by the voxel aspect (Z over X in the XZ and YZ views)."""
-        height, width = self._shape
-        item.setRect(QRectF(0, 0, width, height * self._row_scale))
+        place_plane(item, self._shape, self._row_scale)
 
     def _update_cursor_lines(self) -> None:
         view = self.document.view

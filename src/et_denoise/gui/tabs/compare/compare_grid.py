@@ -4,7 +4,8 @@ Every tile shows the same slice; their view boxes are linked (``setXLink`` /
 ``setYLink``), so zooming or panning one moves all.  A line (for the
 intensity profile) and two rectangles (signal and background regions of the
 metrics) are drawn on every tile and mirrored: moving one on any tile moves
-it on all.
+it on all.  XZ and YZ planes are drawn at the voxel aspect, as in the main
+canvas (:mod:`gui.canvas.plane_aspect`); the line is given and read in pixels.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from superqt import QElidingLabel
 from et_denoise.engine.analysis.autocorr import Region
 from et_denoise.engine.compare.figure import BACKGROUND_COLOUR, LINE_COLOUR, SIGNAL_COLOUR
 from et_denoise.engine.contrast import percentile_levels
+from et_denoise.gui.canvas.plane_aspect import place_plane, plane_rect
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -238,6 +240,7 @@ class CompareGrid(QWidget):
         self._views: list[_TileView] = []
         self._plane: Callable[[np.ndarray], np.ndarray] = _first_plane
         self._shown_shape: tuple[int, int] | None = None  # of the planes shown (plane() may already differ)
+        self._row_scale = 1.0  # height of a plane pixel over its width (view units per row)
         self._contrast = ContrastMode.SHARED
         self._columns = 0
         self._line = _MirroredRoi(_line_roi)
@@ -280,14 +283,17 @@ class CompareGrid(QWidget):
         return self._signal.rois, self._background.rois
 
     def set_tiles(self, tiles: Sequence[Tile], plane: Callable[[np.ndarray], np.ndarray] | None = None, *,
-                  regions: bool = True) -> None:
+                  regions: bool = True, row_scale: float = 1.0) -> None:
         """Show ``plane(tile.planes)`` of each tile, keeping the zoom when the plane's size is unchanged.
 
         ``plane`` picks the 2-D plane shown from a (Z, Y, X) stack (default its
         first slice): an XY slice, or an XZ or YZ plane.  ``regions`` False
         leaves the signal and background rectangles off (they are XY boxes).
+        ``row_scale`` stretches the rows (the voxel aspect of an XZ or YZ plane,
+        :meth:`~gui.slice_view.SliceView.row_scale`); the line keeps its pixels.
         """
-        old_shape = self._shown_shape
+        old_shape, old_scale, line = self._shown_shape, self._row_scale, self.line()
+        self._row_scale = row_scale
         for view in self._views:
             self._grid.removeWidget(view)
             view.hide()  # at once: the deletion waits for the event loop
@@ -298,8 +304,8 @@ class CompareGrid(QWidget):
         if not self._tiles:
             self._shown_shape = None
             return
-        height, width = self._shown_shape = self._plane_shape()
-        bounds = QRectF(0, 0, width, height)
+        self._shown_shape = self._plane_shape()
+        bounds = plane_rect(self._shown_shape, row_scale)
         for tile in self._tiles:
             copy = None if tile.key is None else (lambda _checked=False, key=tile.key: self.copy_requested.emit(key))
             view = _TileView(tile, copy)
@@ -312,9 +318,11 @@ class CompareGrid(QWidget):
             view.box.sigRangeChangedManually.connect(lambda _mask, box=view.box: self._on_box_range_changed(box))
             view.box.sigResized.connect(self._fit_timer.start)
             self._views.append(view)
+        if line is not None and row_scale != old_scale:
+            self.set_line(*line)
         self._arrange()
         self._show_slice()
-        if self._target is None or old_shape != (height, width):
+        if self._target is None or (old_shape, old_scale) != (self._shown_shape, row_scale):
             self.reset_view()
         else:
             self._apply_target()
@@ -344,9 +352,9 @@ class CompareGrid(QWidget):
     def reset_view(self) -> None:
         """Fit the whole image in the views."""
         if self._tiles:
-            height, width = self._plane_shape()
-            margin = 0.02 * max(height, width)
-            self._target = QRectF(-margin, -margin, width + 2 * margin, height + 2 * margin)
+            rect = plane_rect(self._plane_shape(), self._row_scale)
+            margin = 0.02 * max(rect.width(), rect.height())
+            self._target = rect.adjusted(-margin, -margin, margin, margin)
             self._apply_target()
 
     def line(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
@@ -356,11 +364,14 @@ class CompareGrid(QWidget):
             return None
         x, y = state["pos"]
         (x0, y0), (x1, y1) = state["points"]
-        return (x + x0 - 0.5, y + y0 - 0.5), (x + x1 - 0.5, y + y1 - 0.5)
+        scale = self._row_scale
+        return (x + x0 - 0.5, (y + y0) / scale - 0.5), (x + x1 - 0.5, (y + y1) / scale - 0.5)
 
     def set_line(self, start: Sequence[float], end: Sequence[float]) -> None:
         """Put the profile line from ``start`` to ``end`` ``(x, y)``, pixel centres at whole numbers."""
-        points = [(float(start[0]) + 0.5, float(start[1]) + 0.5), (float(end[0]) + 0.5, float(end[1]) + 0.5)]
+        scale = self._row_scale
+        points = [(float(start[0]) + 0.5, (float(start[1]) + 0.5) * scale),
+                  (float(end[0]) + 0.5, (float(end[1]) + 0.5) * scale)]
         self._line.set_state({"pos": (0.0, 0.0), "size": (1.0, 1.0), "angle": 0.0, "points": points})
         self.line_moved.emit()
 
@@ -395,6 +406,7 @@ class CompareGrid(QWidget):
         for view, plane in zip(self._views, planes):
             levels = shared if self._contrast is ContrastMode.SHARED else percentile_levels(plane)
             view.item.setImage(plane, autoLevels=False, levels=levels)
+            place_plane(view.item, plane.shape, self._row_scale)
 
     def _apply_target(self) -> None:
         """Show the wanted rectangle again.
@@ -413,6 +425,7 @@ class CompareGrid(QWidget):
         """The number of columns that makes the tiles largest in the widget's current size."""
         count = len(self._tiles)
         height, width = self._plane_shape()
+        height *= self._row_scale
         room_w, room_h = max(self.width(), 1), max(self.height(), 1)
 
         def scale(columns: int) -> float:

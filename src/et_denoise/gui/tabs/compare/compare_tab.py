@@ -27,6 +27,7 @@ from et_denoise.engine.io import read_image
 from et_denoise.gui.slice_view import Orientation
 from et_denoise.gui.tabs.compare.compare_grid import CompareGrid, ContrastMode, Tile
 from et_denoise.gui.widgets.dialogs import show_error
+from et_denoise.gui.widgets.status_label import status_label
 from et_denoise.gui.tabs.compare.figure_dialog import FigureDialog, FigureOptions, load_options, save_options
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
 from et_denoise.gui.tabs.compare.line_profile import LineProfilePlot, Profile
@@ -70,6 +71,7 @@ class CompareTab(Tab):
         document.image_opened.connect(self._on_document_image_opened)
         document.slice_changed.connect(self._on_document_slice_changed)
         document.view.changed.connect(self._on_document_view_changed)
+        document.voxel_size_changed.connect(self._on_document_voxel_size_changed)
         document.results.added.connect(self._on_results_added)
         document.results.removed.connect(self._on_results_removed)
         document.results.changed.connect(self._on_results_changed)
@@ -106,8 +108,7 @@ class CompareTab(Tab):
         self.grid.regions_changed.connect(self.request_metrics)
         self.profile = LineProfilePlot()
         self.table = MetricsTableView()
-        self.status = QLabel()
-        self.status.setObjectName("muted")
+        self.status = status_label()  # wrapped: a long text must not widen the panel
         self.figure_button = QPushButton("Export figure…")
         self.figure_button.setObjectName("primary")
         self.figure_button.setToolTip("The grid, line profile and metrics as PNG or PDF, at a chosen size and dpi")
@@ -247,12 +248,13 @@ class CompareTab(Tab):
         measure = self._metrics_function() if options.metrics else None
         known = self.metrics
         where = f"{self.document.view.plane_label} shown" if self.document.is_volume else ""
+        scope_of = self._scope_text
         voxel = self.document.voxel_size
         pixel_size = voxel[-1] if voxel else None  # the figure's scale bar
 
         def work(progress, cancel):
             table = (known or measure(progress, cancel)) if measure is not None else None
-            caption = " · ".join(filter(None, (where, table and f"measured on {table.scope}")))
+            caption = " · ".join(filter(None, (where, table and f"measured on {scope_of(table)}")))
             return save_comparison_figure(path, panels, line=line, metrics=table, size=options.size,
                                           caption=caption or None, overwrite=True, pixel_size=pixel_size)
 
@@ -308,7 +310,21 @@ class CompareTab(Tab):
         """Build the tiles on the plane the document shows; the SNR regions only on XY slices (they are XY boxes)."""
         view = self.document.view
         self._orientation = view.orientation
-        self.grid.set_tiles(self._tiles(), view.plane, regions=view.orientation is Orientation.XY)
+        self.grid.set_tiles(self._tiles(), view.plane, regions=view.orientation is Orientation.XY,
+                            row_scale=view.row_scale())
+
+    def _scope_text(self, table: MetricsTable) -> str:
+        """What ``table`` was measured on: its slice is an XY slice, which matters when XZ or YZ is shown."""
+        off_xy = self.document.is_volume and self.document.view.orientation is not Orientation.XY
+        return f"XY {table.scope}" if off_xy and table.scope.startswith("slice") else table.scope
+
+    def _show_metrics_status(self, table: MetricsTable) -> None:
+        times = [row.elapsed_s for row in table.rows if row.elapsed_s is not None]
+        total = f" · methods took {format_seconds(sum(times))} in all" if times else ""
+        view = self.document.view
+        shown = "" if view.orientation is Orientation.XY or not self.document.is_volume else (
+            f", not on the {view.orientation.label} plane shown (SNR and CNR use XY boxes)")
+        self.status.setText(f"Measured on {self._scope_text(table)}{shown}{total}.")
 
     def _reset_line(self) -> None:
         """The profile line across the middle of the plane shown."""
@@ -375,9 +391,17 @@ class CompareTab(Tab):
             self._show_tiles()
             self._reset_line()
             self._update_controls()
+            if self.metrics is not None:
+                self._show_metrics_status(self.metrics)
         else:
             self.grid.set_plane(view.plane)
         self._update_profile()
+
+    def _on_document_voxel_size_changed(self, _voxel_size) -> None:
+        if not self.active:
+            self._stale = True
+        elif self.document.has_image:
+            self._show_tiles()  # the XZ and YZ aspect follows the voxel size
 
     def _on_results_added(self, result: Result) -> None:
         item = QListWidgetItem(result.name)
@@ -434,9 +458,7 @@ class CompareTab(Tab):
     def _on_metrics_succeeded(self, table: MetricsTable) -> None:
         self.metrics = table
         self.table.set_table(table, {tile.name: tile.colour for tile in self.grid.tiles})
-        times = [row.elapsed_s for row in table.rows if row.elapsed_s is not None]
-        total = f" · methods took {format_seconds(sum(times))} in all" if times else ""
-        self.status.setText(f"Measured on {table.scope}{total}.")
+        self._show_metrics_status(table)
         self._update_controls()
 
     def _on_metrics_failed(self, message: str) -> None:
