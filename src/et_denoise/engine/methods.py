@@ -9,12 +9,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.params import MethodParams
+
+
+class Halo(NamedTuple):
+    """Planes a slab of a volume needs on each side for its output to equal the whole volume's.
+
+    Attributes
+    ----------
+    planes : int
+        Planes read before and after the slab (clipped at the volume's ends).
+    align : int
+        The first plane read must be a multiple of this (a block grid or a
+        network's pooling grid that must stay where the whole volume has it).
+    """
+
+    planes: int = 0
+    align: int = 1
+
+
+class PlaneReader(Protocol):
+    """What :attr:`Method.volume_inputs` reads a volume through: its shape and runs of planes."""
+
+    shape: tuple[int, ...]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Planes ``start:stop`` as a new array in the file's data type."""
+
+
+def no_halo(params: MethodParams) -> Halo:
+    """The halo of a method that works on each plane on its own."""
+    return Halo()
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,15 @@ class Method:
     working_copies : float
         Working buffers the function allocates, in float32 copies of the image
         (besides the input as float32 and the result).
+    halo : callable
+        ``halo(params) -> Halo``: what a slab of planes needs around it in 3-D
+        mode (:mod:`engine.volume` cuts volumes into slabs with it).
+    volume_inputs : callable or None
+        ``volume_inputs(volume, params, cancel) -> dict``: what the function
+        would otherwise compute from the whole image (a noise σ, a noise
+        covariance, a value range), computed once from a
+        :class:`PlaneReader` and passed to each slab's call as keywords, so that
+        a volume filtered slab by slab equals the volume filtered whole.
     """
 
     name: str
@@ -44,6 +84,8 @@ class Method:
     params_type: type[MethodParams]
     function: Callable[..., np.ndarray]
     working_copies: float = 1.0
+    halo: Callable[[MethodParams], Halo] = no_halo
+    volume_inputs: Callable[[PlaneReader, MethodParams, CancelToken | None], dict[str, Any]] | None = None
 
     def apply(
         self,

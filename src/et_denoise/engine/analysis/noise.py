@@ -119,6 +119,41 @@ def estimate_noise_sigma(image: np.ndarray, *, max_shift: int = DEFAULT_MAX_SHIF
     return float(np.median([_plane_sigma(plane, max_shift) for plane in planes]))
 
 
+def volume_noise_sigma(volume, *, max_shift: int = DEFAULT_MAX_SHIFT, max_planes: int = 3) -> float:
+    """:func:`estimate_noise_sigma` of a volume read through ``volume.read(start, stop)``, plane by plane.
+
+    Reads only the planes :func:`estimate_noise_sigma` examines, so the result
+    equals it on the whole volume without the volume ever being in memory.
+
+    Parameters
+    ----------
+    volume : PlaneReader
+        Has ``shape`` ((Z, Y, X) or (Y, X)) and ``read(start, stop)``
+        returning planes ``start:stop`` (see :class:`engine.methods.PlaneReader`).
+    max_shift, max_planes : int
+        As for :func:`estimate_noise_sigma`.
+
+    Returns
+    -------
+    float
+        The estimated σ.
+
+    Examples
+    --------
+    >>> from et_denoise.engine.io.lazy import LazyImage
+    >>> data = np.random.default_rng(1).normal(size=(9, 64, 64))
+    >>> volume_noise_sigma(LazyImage.from_array(data)) == estimate_noise_sigma(data)
+    True
+    """
+    if len(volume.shape) == 2:
+        return estimate_noise_sigma(volume.read(0, 1)[0], max_shift=max_shift, max_planes=max_planes)
+    _check_whole_number(max_planes, "max_planes")
+    count = min(max_planes, volume.shape[0])
+    indices = np.linspace(0, volume.shape[0], count + 2)[1:-1].astype(int)
+    planes = np.concatenate([volume.read(int(index), int(index) + 1) for index in indices])
+    return estimate_noise_sigma(planes, max_shift=max_shift, max_planes=count)
+
+
 def _planes(image, max_planes):
     image = check_image(image, min_side=_MIN_SIDE)
     _check_whole_number(max_planes, "max_planes")

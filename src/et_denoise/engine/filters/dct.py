@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.analysis.noise_spectrum import coefficient_variance, noise_covariance
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, run_slicewise
-from et_denoise.engine.methods import Method
+from et_denoise.engine.methods import Halo, Method
 from et_denoise.engine.params import MethodParams, param
 
 THRESHOLD = 2.7
@@ -90,6 +90,7 @@ def dct_denoise(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     workers: int | None = None,
+    covariance: np.ndarray | None = None,
 ) -> np.ndarray:
     """Denoise with per-frequency shrinkage of overlapping DCT blocks, using the noise's spectrum.
 
@@ -118,6 +119,11 @@ def dct_denoise(
         Checked between batches of blocks.
     workers : int, optional
         Threads over the planes in 2-D mode; default one per core.
+    covariance : ndarray, optional
+        The noise covariance measured and refined on the central region,
+        when ``image`` is a slab of a larger volume (:mod:`engine.volume`
+        passes the volume's, see :func:`volume_covariance`); by default
+        measured on ``image``.
 
     Returns
     -------
@@ -193,11 +199,48 @@ def dct_denoise(
     data = check_image(image, min_side=8)
     volume = params.mode == "3d" and data.ndim == 3
     planes = np.array(data, dtype=np.float32)
-    covariance = _measured_covariance(planes, params, volume, cancel)
+    if covariance is None:
+        covariance = _measured_covariance(planes, params, volume, cancel)
     if not covariance.max() > 0:  # noise-free: nothing to remove
         ProgressCounter(1, progress).finish()
         return planes
     return _filter(planes, covariance, params, volume, progress, cancel, workers)
+
+
+def volume_covariance(volume, params: DCTParams, cancel: CancelToken | None = None) -> dict:
+    """The noise covariance :func:`dct_denoise` measures, from a volume read through ``volume.read``.
+
+    Reads only the central planes the measurement uses, so that a volume
+    denoised slab by slab with it equals the volume denoised whole.
+
+    Parameters
+    ----------
+    volume : PlaneReader
+        Has ``shape`` and ``read(start, stop)`` (see :class:`engine.methods.PlaneReader`).
+    params : DCTParams
+        The parameters the volume is filtered with.
+    cancel : CancelToken, optional
+        Checked during the measurement.
+
+    Returns
+    -------
+    dict
+        ``{"covariance": ndarray}``, keywords for :func:`dct_denoise`.
+    """
+    if len(volume.shape) == 2:
+        return {"covariance": _measured_covariance(volume.read(0, 1)[0].astype(np.float32), params, False, cancel)}
+    n_z = volume.shape[0]
+    start = max((n_z - _ESTIMATION_REGION[0]) // 2, 0)
+    planes = np.asarray(volume.read(start, min(start + _ESTIMATION_REGION[0], n_z)), dtype=np.float32)
+    return {"covariance": _measured_covariance(planes, params, params.mode == "3d", cancel)}
+
+
+def _halo(params: DCTParams) -> Halo:
+    """3-D mode: a block reaches side - 1 planes, the pilot it is filtered with as far again, and the
+    first plane read must keep the block grid where the whole volume has it (a multiple of the step)."""
+    if params.mode != "3d":
+        return Halo()
+    return Halo(2 * (params.cube_size - 1) + params.step, align=params.step)
 
 
 def _measured_covariance(planes: np.ndarray, params: DCTParams, volume: bool,
@@ -352,4 +395,6 @@ DCT = Method(
     params_type=DCTParams,
     function=dct_denoise,
     working_copies=5.0,  # 3-D mode: padded input, pilot, two sums and their quotient (batches are bounded)
+    halo=_halo,
+    volume_inputs=volume_covariance,
 )

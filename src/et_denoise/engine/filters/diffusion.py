@@ -34,8 +34,8 @@ from numba import njit, prange
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters._fastexp import exp_nonpositive
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
-from et_denoise.engine.methods import Method
-from et_denoise.engine.analysis.noise import estimate_noise_sigma
+from et_denoise.engine.methods import Halo, Method
+from et_denoise.engine.analysis.noise import estimate_noise_sigma, volume_noise_sigma
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.params import MethodParams, param
 
@@ -104,6 +104,7 @@ def anisotropic_diffusion(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     workers: int | None = None,
+    noise_sigma: float | None = None,
 ) -> np.ndarray:
     """Perona–Malik anisotropic diffusion of an image or a stack.
 
@@ -137,6 +138,10 @@ def anisotropic_diffusion(
         least 256 rows is split into bands of rows, one per thread), threads
         sharing each iteration in 3-D mode; default one per core.  The result
         does not depend on it.
+    noise_sigma : float, optional
+        The noise σ that a relative κ multiplies, when ``image`` is a slab of
+        a larger volume (:mod:`engine.volume` passes the volume's); by default
+        estimated from ``image``.
 
     Returns
     -------
@@ -188,7 +193,10 @@ def anisotropic_diffusion(
     params = DiffusionParams(iterations=iterations, kappa=kappa, kappa_relative=kappa_relative,
                              gamma=gamma, conduction=conduction, mode=mode)
     data = check_image(image)
-    kappa_value = params.kappa * estimate_noise_sigma(data) if params.kappa_relative else params.kappa
+    if params.kappa_relative:
+        kappa_value = params.kappa * (estimate_noise_sigma(data) if noise_sigma is None else noise_sigma)
+    else:
+        kappa_value = params.kappa
     stack = np.array(data[np.newaxis] if data.ndim == 2 else data, dtype=np.float32, order="C")
     threads = max(int(workers or default_workers()), 1)
     planes = 1 if params.mode == "3d" else len(stack)
@@ -427,4 +435,8 @@ DIFFUSION = Method(
                 "edges stronger than κ; fast, good for membranes and large structures.",
     params_type=DiffusionParams,
     function=anisotropic_diffusion,
+    # 3-D mode: each iteration moves information by one plane.
+    halo=lambda params: Halo(params.iterations if params.mode == "3d" else 0),
+    volume_inputs=lambda volume, params, cancel: (
+        {"noise_sigma": volume_noise_sigma(volume)} if params.kappa_relative else {}),
 )

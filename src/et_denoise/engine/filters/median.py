@@ -32,7 +32,7 @@ import numpy as np
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
-from et_denoise.engine.methods import Method
+from et_denoise.engine.methods import Halo, Method
 from et_denoise.engine.params import MethodParams, param
 
 #: Windows with at most this many pixels use the selection network; larger ones
@@ -105,6 +105,7 @@ def median(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     workers: int | None = None,
+    value_bins: tuple | None = None,
 ) -> np.ndarray:
     """Median filter of an image or a stack.
 
@@ -127,6 +128,11 @@ def median(
         Checked between planes or slabs; raises :class:`~engine.errors.Cancelled`.
     workers : int, optional
         Threads that share each plane's rows; default one per core.
+    value_bins : tuple, optional
+        The 16-bit levels of large windows (see Notes) when ``image`` is a
+        slab of a larger volume: :func:`volume_value_bins` of the volume, so
+        that the slab gets the levels the whole volume has.  By default taken
+        from ``image``.
 
     Returns
     -------
@@ -188,7 +194,7 @@ def median(
                              f"this image is 2-D {array.shape}. Use mode 2d.")
     window = median_footprint(size, footprint, 3 if mode == "3d" else 2).reshape(
         (-1, size, size))
-    kernel = _kernel_for(window, array)
+    kernel = _kernel_for(window, array, value_bins)
     chunks = max(int(workers or default_workers()), 1)
     if mode == "2d":
         return run_slicewise(lambda plane: kernel.filter_plane(plane, chunks), kernel.source,
@@ -203,14 +209,68 @@ MEDIAN = Method(
                 "salt-and-pepper noise while keeping edges sharper than a mean.",
     params_type=MedianParams,
     function=median,
+    halo=lambda params: Halo(params.size // 2 if params.mode == "3d" else 0),
+    volume_inputs=lambda volume, params, cancel: (
+        {"value_bins": volume_value_bins(volume, cancel=cancel)}
+        if _uses_histogram(params) else {}),
 )
 
+#: Bytes of a volume read at once by :func:`volume_value_bins`.
+_BINS_READ_BYTES = 64 * 1024**2
 
-def _kernel_for(window: np.ndarray, array: np.ndarray):
+
+def volume_value_bins(volume, *, cancel: CancelToken | None = None) -> tuple:
+    """The 16-bit levels a large-window median uses, from a volume read through ``volume.read``.
+
+    Two passes over the volume, a few planes at a time: its range, then the
+    smallest and largest value falling in each of the 65,536 bins.
+
+    Parameters
+    ----------
+    volume : PlaneReader
+        Has ``shape`` and ``read(start, stop)`` (see :class:`engine.methods.PlaneReader`).
+    cancel : CancelToken, optional
+        Checked between reads.
+
+    Returns
+    -------
+    tuple
+        ``(low, scale, bin_min, bin_max)`` for :func:`median`'s ``value_bins``.
+    """
+    n_planes = volume.shape[0] if len(volume.shape) == 3 else 1
+    plane_bytes = 4 * int(np.prod(volume.shape[-2:]))
+    step = max(1, _BINS_READ_BYTES // plane_bytes)
+
+    def parts():
+        for start in range(0, n_planes, step):
+            if cancel is not None:
+                cancel.check()
+            yield volume.read(start, min(start + step, n_planes)).astype(np.float32, copy=False).reshape(-1)
+
+    low, high = np.inf, -np.inf
+    for part in parts():
+        low, high = min(low, float(part.min())), max(high, float(part.max()))
+    span = high - low
+    scale = (HISTOGRAM_LEVELS - 1) / span if span > 0 else 0.0
+    bin_min = np.full(HISTOGRAM_LEVELS, np.inf, np.float32)
+    bin_max = np.full(HISTOGRAM_LEVELS, -np.inf, np.float32)
+    for part in parts():
+        _, part_min, part_max = _quantise(part, low, scale, HISTOGRAM_LEVELS)
+        np.minimum(bin_min, part_min, out=bin_min)
+        np.maximum(bin_max, part_max, out=bin_max)
+    return low, scale, bin_min, bin_max
+
+
+def _uses_histogram(params: MedianParams) -> bool:
+    window = median_footprint(params.size, params.footprint, 3 if params.mode == "3d" else 2)
+    return int(window.sum()) > NETWORK_MAX_ELEMENTS
+
+
+def _kernel_for(window: np.ndarray, array: np.ndarray, value_bins: tuple | None = None):
     """The fastest exact (or, for large windows on float data, 16-bit) kernel."""
     if window.sum() <= NETWORK_MAX_ELEMENTS:
         return _NetworkMedian(window, array)
-    return _HistogramMedian(window, array)
+    return _HistogramMedian(window, array, value_bins)
 
 
 def _filter_volume(kernel, chunks: int, progress, cancel) -> np.ndarray:
@@ -281,9 +341,9 @@ class _NetworkMedian(_SlabKernel):
 class _HistogramMedian(_SlabKernel):
     """Median of large windows by a sliding histogram over 16-bit levels."""
 
-    def __init__(self, window: np.ndarray, array: np.ndarray) -> None:
+    def __init__(self, window: np.ndarray, array: np.ndarray, value_bins: tuple | None = None) -> None:
         super().__init__(window)
-        self.source, self.values = _quantised(array.astype(np.float32, copy=False))
+        self.source, self.values = _quantised(array.astype(np.float32, copy=False), value_bins)
         runs = []  # each footprint row is one run of pixels [x0, x1) along X
         for z, y in np.ndindex(window.shape[:2]):
             xs = np.flatnonzero(window[z, y])
@@ -296,12 +356,20 @@ class _HistogramMedian(_SlabKernel):
         _histogram_rows(padded, self.values, out, self.runs, self.rank, chunks)
 
 
-def _quantised(data: np.ndarray):
-    """Levels (uint16, one per occupied bin, in order) and the value of each level."""
-    low = float(data.min())
-    span = float(data.max()) - low
-    scale = (HISTOGRAM_LEVELS - 1) / span if span > 0 else 0.0
-    bins, bin_min, bin_max = _quantise(data.reshape(-1), low, scale, HISTOGRAM_LEVELS)
+def _quantised(data: np.ndarray, value_bins: tuple | None = None):
+    """Levels (uint16, one per occupied bin, in order) and the value of each level.
+
+    With ``value_bins`` (:func:`volume_value_bins`) the bins are the volume's
+    that ``data`` is a slab of; otherwise ``data``'s own.
+    """
+    if value_bins is None:
+        low = float(data.min())
+        span = float(data.max()) - low
+        scale = (HISTOGRAM_LEVELS - 1) / span if span > 0 else 0.0
+        bins, bin_min, bin_max = _quantise(data.reshape(-1), low, scale, HISTOGRAM_LEVELS)
+    else:
+        low, scale, bin_min, bin_max = value_bins
+        bins, _, _ = _quantise(data.reshape(-1), low, scale, HISTOGRAM_LEVELS)
     occupied = bin_min <= bin_max
     level_of_bin = (np.cumsum(occupied) - 1).astype(np.uint16)
     lows, highs = bin_min[occupied], bin_max[occupied]

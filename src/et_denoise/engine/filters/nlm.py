@@ -27,8 +27,8 @@ from skimage.restoration import denoise_nl_means
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters._fastexp import float_from_bits
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
-from et_denoise.engine.methods import Method
-from et_denoise.engine.analysis.noise import estimate_noise_sigma
+from et_denoise.engine.methods import Halo, Method
+from et_denoise.engine.analysis.noise import estimate_noise_sigma, volume_noise_sigma
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.params import MethodParams, param
 
@@ -79,6 +79,7 @@ def non_local_means(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     workers: int | None = None,
+    noise_sigma: float | None = None,
 ) -> np.ndarray:
     """Non-local means denoising of an image or a stack.
 
@@ -109,6 +110,10 @@ def non_local_means(
         Checked before each plane (2-D) or part (3-D).
     workers : int, optional
         Threads; default one per core.
+    noise_sigma : float, optional
+        The noise σ (scikit-image's ``sigma``, and the unit of a relative h)
+        when ``image`` is a slab of a larger volume (:mod:`engine.volume`
+        passes the volume's); by default estimated from ``image``.
 
     Returns
     -------
@@ -183,7 +188,7 @@ def non_local_means(
     params = NLMParams(patch_size=patch_size, patch_distance=patch_distance, h=h,
                        h_relative=h_relative, fast_mode=fast_mode, mode=mode)
     data = check_image(image)
-    sigma = estimate_noise_sigma(data)
+    sigma = estimate_noise_sigma(data) if noise_sigma is None else float(noise_sigma)
     strength = params.h * sigma if params.h_relative else params.h
     planes = np.array(data, dtype=np.float32)
     if strength == 0:  # noise-free: the limit h -> 0 of the filter is the identity
@@ -385,4 +390,13 @@ NLM = Method(
                 "textures and fine structure; slower than diffusion, much slower in 3-D.",
     params_type=NLMParams,
     function=non_local_means,
+    halo=lambda params: Halo(_reach(params) if params.mode == "3d" else 0),
+    volume_inputs=lambda volume, params, cancel: {"noise_sigma": volume_noise_sigma(volume)},
 )
+
+
+def _reach(params: NLMParams) -> int:
+    """Planes a 3-D output voxel depends on, each side: the search distance, half a patch, and the
+    plane the kernel's padding adds (an even patch size counts as the next odd one)."""
+    patch = params.patch_size + 1 if params.patch_size % 2 == 0 else params.patch_size
+    return params.patch_distance + patch // 2 + 1

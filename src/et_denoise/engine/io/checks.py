@@ -109,25 +109,73 @@ def check_finite(array: np.ndarray, path) -> None:
                 "replace them before denoising", path)
 
 
-def converted_slabs(array: np.ndarray, dtype: np.dtype, path) -> Iterator[tuple[slice, np.ndarray]]:
+def converted_slabs(array, dtype: np.dtype, path) -> Iterator[tuple[slice, np.ndarray]]:
     """Yield ``(part, values)``: slabs of ``array`` converted to the native ``dtype`` a file stores.
+
+    ``array`` is an ndarray, or a :class:`SlabStream` whose blocks are made
+    as they are asked for (a volume denoised slab by slab).
 
     Raises ImageError, before a non-finite value reaches a file, if a slab
     holds NaN or infinity or a value too large for ``dtype`` (float64 data
     beyond float32's ±3.4e38).
     """
-    for part in slabs(array):
-        with np.errstate(over="ignore", invalid="ignore"):
-            values = np.ascontiguousarray(array[part], dtype=dtype)
-        if values.dtype.kind == "f" and not np.isfinite(values).all():
-            index = part.start + int(np.argmax(~np.isfinite(values).reshape(len(values), -1).all(axis=1)))
-            where = f"slice {index}" if array.ndim == 3 else f"row {index}"
-            if np.isfinite(array[index]).all():
-                problem = f"values too large for {dtype} (beyond ±{np.finfo(dtype).max:.3g})"
-            else:
-                problem = "NaN or infinite values"
-            raise ImageError(f"nothing was saved: the result contains {problem} (first in {where})", path)
-        yield part, values
+    blocks = array.blocks() if isinstance(array, SlabStream) else [(0, array)]
+    for first, block in blocks:
+        for part in slabs(block):
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = np.ascontiguousarray(block[part], dtype=dtype)
+            if values.dtype.kind == "f" and not np.isfinite(values).all():
+                local = part.start + int(np.argmax(~np.isfinite(values).reshape(len(values), -1).all(axis=1)))
+                index = first + local
+                where = f"slice {index}" if array.ndim == 3 else f"row {index}"
+                if np.isfinite(block[local]).all():
+                    problem = f"values too large for {dtype} (beyond ±{np.finfo(dtype).max:.3g})"
+                else:
+                    problem = "NaN or infinite values"
+                raise ImageError(f"nothing was saved: the result contains {problem} (first in {where})", path)
+            yield slice(first + part.start, first + part.stop), values
+
+
+class SlabStream:
+    """A ``(Z, Y, X)`` array given as consecutive blocks of planes, made one after another.
+
+    The writers (:func:`engine.io.write_image`) take it in place of an array,
+    so that a result larger than memory streams into its file.
+
+    Parameters
+    ----------
+    shape : tuple of 3 int
+        The whole array's shape.
+    dtype : numpy.dtype
+        Its data type.
+    make_blocks : callable
+        ``make_blocks()`` returns an iterator of arrays of shape (n, Y, X), in
+        order, together covering ``shape[0]`` planes.
+
+    Examples
+    --------
+    >>> stream = SlabStream((3, 2, 2), np.float32, lambda: iter([np.zeros((2, 2, 2)), np.ones((1, 2, 2))]))
+    >>> [(first, block.shape[0]) for first, block in stream.blocks()]
+    [(0, 2), (2, 1)]
+    """
+
+    def __init__(self, shape, dtype, make_blocks) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+        self._make_blocks = make_blocks
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first plane, block)``; ImageError if the blocks do not match the shape."""
+        first = 0
+        for block in self._make_blocks():
+            if block.ndim != 3 or block.shape[1:] != self.shape[1:] or first + len(block) > self.shape[0]:
+                raise ImageError(f"a block of shape {block.shape} does not fit planes {first}: of {self.shape}")
+            yield first, block
+            first += len(block)
+        if first != self.shape[0]:
+            raise ImageError(f"the blocks hold {first} planes, {self.shape[0]} were expected")
 
 
 class RunningStats:

@@ -16,12 +16,14 @@ from typing import NamedTuple
 import numpy as np
 
 from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
-from et_denoise.engine.io.checks import check_finite
+from et_denoise.engine.io.checks import SlabStream, check_finite
 from et_denoise.engine.io.image_data import ImageData, Vector3
 from et_denoise.engine.io.memory import default_mmap_threshold
+from et_denoise.engine.io.lazy import LazyImage, file_region_reader
 from et_denoise.engine.io.partial_files import atomic_file
-from et_denoise.engine.io.mrc import MRC_EXTENSIONS, MRC_WRITE_TYPES, read_mrc, write_mrc
-from et_denoise.engine.io.tiff import TIFF_EXTENSIONS, TIFF_WRITE_TYPES, read_tiff, read_tiff_folder, write_tiff
+from et_denoise.engine.io.mrc import MRC_EXTENSIONS, MRC_WRITE_TYPES, open_mrc_lazily, read_mrc, write_mrc
+from et_denoise.engine.io.tiff import (TIFF_EXTENSIONS, TIFF_WRITE_TYPES, open_tiff_folder_lazily, open_tiff_lazily,
+                                       read_tiff, read_tiff_folder, write_tiff)
 
 #: File extensions for file dialogs.  Besides files, :func:`read_image` also
 #: opens a folder of 2-D TIFF slices.
@@ -107,6 +109,63 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
     return image
 
 
+def open_image_lazily(path) -> LazyImage:
+    """Open a TIFF or MRC file, or a folder of 2-D TIFF slices, without reading its pixels.
+
+    The same files as :func:`read_image`, with the same checks of the file
+    itself (header, size, type); the pixels are read a run of planes at a
+    time by :meth:`LazyImage.read`, which checks them for NaN and infinity.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file or folder.
+
+    Returns
+    -------
+    LazyImage
+        Shape, data type and metadata now; planes on demand.
+
+    Raises
+    ------
+    ImageError
+        As :func:`read_image`, for what can be told without reading the pixels.
+
+    Examples
+    --------
+    >>> volume = open_image_lazily("tomogram.rec")        # doctest: +SKIP
+    >>> volume.shape, volume.read(0, 8).shape              # doctest: +SKIP
+    ((600, 2048, 2048), (8, 2048, 2048))
+    """
+    path = _checked_path(path)
+    with _library_errors(path, "read"):
+        is_folder = path.is_dir()
+        if is_folder:
+            image, read = open_tiff_folder_lazily(path)
+        else:
+            _format_of(path)  # an unsupported extension is refused first
+            if not path.exists():
+                raise ImageError("file not found", path)
+            if path.stat().st_size == 0:
+                raise ImageError("the file is empty (0 bytes)", path)
+            if path.suffix.lower() in MRC_EXTENSIONS:
+                image, offset, dtype = open_mrc_lazily(path)
+                shape = image.data.shape
+                read = file_region_reader(path, offset, dtype, (shape[0] if len(shape) == 3 else 1,) + shape[-2:])
+            else:
+                image, read = open_tiff_lazily(path)
+    return LazyImage(image, _reading_errors(path, read))
+
+
+def _reading_errors(path: pathlib.Path, read):
+    """``read`` with the library's exceptions turned into ImageError naming the file."""
+    def guarded(start: int, stop: int) -> np.ndarray:
+        with _library_errors(path, "read"):
+            return read(start, stop)
+
+    return guarded
+
+
 def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = False,
                 like: ImageData | None = None) -> pathlib.Path:
     """Write a 2-D image or 3-D stack as TIFF or MRC, chosen by the file extension.
@@ -118,8 +177,11 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
         ``.mrc``, ``.rec``, ``.map`` a volume (space group 1), ``.mrcs``,
         ``.st``, ``.ali`` an image stack (space group 0).  A ``.mrc`` written
         ``like`` a stack is a stack too.
-    data : array_like
-        ``(Z, Y, X)`` or ``(Y, X)`` array.  Its type is kept: TIFF takes uint8,
+    data : array_like or SlabStream
+        ``(Z, Y, X)`` or ``(Y, X)`` array, or a :class:`~engine.io.checks.SlabStream`
+        whose blocks of planes are made while the file is written (a result
+        larger than memory; an error or :class:`~engine.errors.Cancelled`
+        raised by a block leaves no file).  Its type is kept: TIFF takes uint8,
         uint16, int16, float32; MRC takes int8, uint8, int16, uint16, float16,
         float32.  float64 is written as float32 and bool as uint8 (TIFF also
         widens int8 to int16 and float16 to float32); other types are refused.
@@ -170,7 +232,7 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
     """
     path = _checked_path(path)
     file_format = _format_of(path)
-    array = np.asarray(data)
+    array = data if isinstance(data, SlabStream) else np.asarray(data)
     if array.ndim not in (2, 3) or array.size == 0:
         raise ImageError(f"cannot save an array of shape {array.shape}: it must be a non-empty "
                          "2-D image or 3-D stack", path)

@@ -53,6 +53,51 @@ _MAX_LABELS = 10
 
 def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
     """Read an MRC file, memory-mapped if larger than ``mmap_threshold`` bytes."""
+    header, dtype, file_shape, shape = _checked_header(path)
+    data_bytes = int(np.prod(file_shape, dtype=np.int64)) * dtype.itemsize
+    with mrcfile.mmap(path, mode="r") as mrc:
+        memory_mapped = data_bytes > mmap_threshold and is_native(dtype)
+        if not memory_mapped:
+            require_memory(data_bytes, f"to open this {'×'.join(map(str, file_shape))} {dtype} image", path)
+        data = mrc.data if memory_mapped else np.array(mrc.data)
+        extended_header = mrc.extended_header.tobytes()
+    if int(header.mode) == 0 and _has_unsigned_bytes(header):
+        data = data.view(np.uint8)
+    return ImageData(native(data.reshape(shape)), _voxel_size(header), _origin(header), path,
+                     memory_mapped, "Å" if _voxel_size(header) else None, _header_info(header, extended_header))
+
+
+def open_mrc_lazily(path: pathlib.Path) -> tuple[ImageData, int, np.dtype]:
+    """The image an MRC file holds, without reading its data: where the data start and their type.
+
+    Returns
+    -------
+    image : ImageData
+        Voxel size, origin and header details as :func:`read_mrc` gives them;
+        its ``data`` is a zero-strided placeholder of the image's shape and type
+        (it holds one value and no pixel of the file).
+    offset : int
+        Byte offset of the first voxel in the file.
+    dtype : numpy.dtype
+        The voxels' type as stored (byte order included; mode 0 as uint8 when
+        IMOD's flags say its bytes are unsigned).
+    """
+    header, dtype, _file_shape, shape = _checked_header(path)
+    extended = int(header.nsymbt)
+    with open(path, "rb") as stream:
+        stream.seek(header.nbytes)
+        extended_header = stream.read(extended)
+    if int(header.mode) == 0 and _has_unsigned_bytes(header):
+        dtype = np.dtype(np.uint8)
+    voxel_size = _voxel_size(header)
+    placeholder = np.broadcast_to(np.zeros((), native(np.zeros(0, dtype)).dtype), shape)
+    image = ImageData(placeholder, voxel_size, _origin(header), path, True, "Å" if voxel_size else None,
+                      _header_info(header, extended_header))
+    return image, header.nbytes + extended, dtype
+
+
+def _checked_header(path: pathlib.Path):
+    """The header, data type, shape in the file and image shape; ImageError for what cannot be read."""
     _check_extended_header_fits(path)
     try:
         with mrcfile.open(path, header_only=True) as mrc:
@@ -79,15 +124,11 @@ def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
         raise ImageError(
             f"the file is truncated: its header describes {expected} bytes but the file has "
             f"only {actual}", path)
-    with mrcfile.mmap(path, mode="r") as mrc:
-        memory_mapped = data_bytes > mmap_threshold and is_native(dtype)
-        if not memory_mapped:
-            require_memory(data_bytes, f"to open this {'×'.join(map(str, file_shape))} {dtype} image", path)
-        data = mrc.data if memory_mapped else np.array(mrc.data)
-        extended_header = mrc.extended_header.tobytes()
-    if mode == 0 and _has_unsigned_bytes(header):
-        data = data.view(np.uint8)
-    info = MrcHeaderInfo(
+    return header, dtype, file_shape, shape
+
+
+def _header_info(header, extended_header: bytes) -> MrcHeaderInfo:
+    return MrcHeaderInfo(
         labels=tuple(label.decode("latin-1").rstrip()
                      for label in header.label[:min(max(int(header.nlabl), 0), _MAX_LABELS)]),
         image_stack=int(header.ispg) == 0,
@@ -95,9 +136,6 @@ def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
         extended_header=extended_header,
         exttyp=bytes(header.exttyp) if extended_header else b"",
     )
-    voxel_size = _voxel_size(header)
-    return ImageData(native(data.reshape(shape)), voxel_size, _origin(header), path,
-                     memory_mapped, "Å" if voxel_size else None, info)
 
 
 def _check_extended_header_fits(path: pathlib.Path) -> None:

@@ -78,12 +78,86 @@ def read_tiff(path: pathlib.Path, mmap_threshold: float) -> ImageData:
     return ImageData(native(data.reshape(shape)), voxel_size, None, path, memory_mapped, unit)
 
 
-def read_tiff_folder(folder: pathlib.Path) -> ImageData:
-    """Read a folder of 2-D TIFF slices, in natural file-name order, as one stack.
+def open_tiff_lazily(path: pathlib.Path):
+    """The image a TIFF file holds, and a function reading runs of its planes, without reading its data.
 
-    Hidden files (names starting with a dot) are skipped.  The voxel size is
-    the first slice's.
+    Returns
+    -------
+    image : ImageData
+        Voxel size and unit as :func:`read_tiff` gives them; its ``data`` is a
+        zero-strided placeholder of the image's shape and type.
+    read : callable
+        ``read(start, stop)``: planes ``start:stop`` as a new native array of
+        shape (stop - start, Y, X).  Uncompressed contiguous data are read by
+        explicit reads at their offset; otherwise one page per plane; a file
+        whose pages are not its planes (a tiled 3-D page) is loaded once, if
+        it fits in memory.
     """
+    from et_denoise.engine.io.lazy import file_region_reader
+
+    try:
+        tif = tifffile.TiffFile(path)
+    except tifffile.TiffFileError as exc:
+        raise ImageError("this is not a TIFF file, or it is damaged", path) from exc
+    with tif:
+        if len(tif.series) != 1:
+            shapes = ", ".join(str(series.shape) for series in tif.series)
+            raise ImageError(
+                f"the file holds {len(tif.series)} images of different sizes ({shapes}); "
+                "only single images and stacks of equal-size images can be opened", path)
+        series = tif.series[0]
+        shape = image_shape(series.shape, series.dtype, path, axes=series.axes)
+        voxel_size, unit = _voxel_size(tif)
+        dtype = series.dtype.newbyteorder(tif.byteorder)
+        n_planes = shape[0] if len(shape) == 3 else 1
+        contiguous = series.dataoffset is not None
+        paged = len(series.pages) == n_planes and all(page is not None for page in series.pages)
+        whole = None
+        if not (contiguous or paged):
+            require_memory(series.nbytes, f"to open this {'×'.join(map(str, series.shape))} {series.dtype} image",
+                           path)
+            whole = native(series.asarray().reshape((n_planes,) + shape[-2:]))
+        offset = series.dataoffset
+    placeholder = np.broadcast_to(np.zeros((), native(np.zeros(0, dtype)).dtype), shape)
+    image = ImageData(placeholder, voxel_size, None, path, True, unit)
+    if contiguous:
+        return image, file_region_reader(path, offset, dtype, (n_planes,) + shape[-2:])
+    if whole is not None:
+        return image, lambda start, stop: whole[start:stop].copy()
+
+    def read_pages(start: int, stop: int) -> np.ndarray:
+        with tifffile.TiffFile(path) as tif:
+            pages = tif.series[0].pages
+            return native(np.stack([pages[index].asarray().reshape(shape[-2:]) for index in range(start, stop)]))
+
+    return image, read_pages
+
+
+def open_tiff_folder_lazily(folder: pathlib.Path):
+    """A folder of 2-D TIFF slices as :func:`open_tiff_lazily` gives a file: each plane read from its own file.
+
+    Every slice's size and type is checked against the first's when it is read.
+    """
+    files = _slice_files(folder)
+    first_image = read_tiff(files[0], math.inf)
+    first = first_image.data
+    _check_slice(first, files[0], first, files[0], folder)
+    shape = image_shape((len(files),) + first.shape, first.dtype, folder)
+    placeholder = np.broadcast_to(np.zeros((), first.dtype), shape)
+    image = ImageData(placeholder, first_image.voxel_size, None, folder, True, first_image.unit)
+
+    def read_slices(start: int, stop: int) -> np.ndarray:
+        planes = []
+        for file in files[start:stop]:
+            plane = read_tiff(file, math.inf).data
+            _check_slice(plane, file, first, files[0], folder)
+            planes.append(plane)
+        return np.stack(planes)
+
+    return image, read_slices
+
+
+def _slice_files(folder: pathlib.Path) -> list[pathlib.Path]:
     files = sorted(
         (entry for entry in folder.iterdir()
          if entry.suffix.lower() in TIFF_EXTENSIONS and not entry.name.startswith(".")
@@ -92,6 +166,16 @@ def read_tiff_folder(folder: pathlib.Path) -> ImageData:
     )
     if not files:
         raise ImageError("the folder contains no TIFF files (.tif, .tiff)", folder)
+    return files
+
+
+def read_tiff_folder(folder: pathlib.Path) -> ImageData:
+    """Read a folder of 2-D TIFF slices, in natural file-name order, as one stack.
+
+    Hidden files (names starting with a dot) are skipped.  The voxel size is
+    the first slice's.
+    """
+    files = _slice_files(folder)
     first_image = read_tiff(files[0], math.inf)
     first = first_image.data
     _check_slice(first, files[0], first, files[0], folder)
