@@ -308,19 +308,38 @@ def test_compressed_tiff_bigger_than_memory_is_refused_naming_both_sizes(tmp_pat
     assert_one_clear_line(str(error.value), "bomb.tif", "not enough memory", "18.0 MB", "10.0 MB")
 
 
-def test_denoising_a_volume_larger_than_memory_is_refused_before_allocating(tmp_path):
-    """A sparse 40 GB MRC is mapped; denoising it would need 240 GB: refused at once, naming both sizes."""
-    path = tmp_path / "sparse.mrc"
+def sparse_mrc(path, shape):
+    """An int16 MRC file of ``shape`` whose data are a hole in the file (no disk used)."""
     with mrcfile.new(path) as mrc:
-        mrc.set_data(np.zeros((1, 1000, 1000), np.int16))
-        mrc.header.nz = mrc.header.mz = 20_000
+        mrc.set_data(np.zeros((1, 1, 1), np.int16))
+        mrc.header.nz = mrc.header.mz = shape[0]
+        mrc.header.ny = mrc.header.my = shape[1]
+        mrc.header.nx = mrc.header.mx = shape[2]
     with open(path, "r+b") as stream:
-        stream.truncate(1024 + 20_000 * 1000 * 1000 * 2)
+        stream.truncate(1024 + int(np.prod(shape, dtype=np.int64)) * 2)
+
+
+def test_denoising_a_volume_whose_planes_do_not_fit_in_memory_is_refused_before_allocating(tmp_path):
+    """A sparse 40 GB MRC of two 100000×100000 planes: even one plane (22 bytes a pixel for the median) is more than
+    the memory budget."""
+    path = tmp_path / "sparse.mrc"
+    sparse_mrc(path, (2, 100_000, 100_000))
     run = subprocess.run([sys.executable, "-m", "et_denoise", "denoise", str(path), "-o", str(tmp_path / "o.mrc"),
                           "--method", "median"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stderr
-    assert_one_clear_line(run.stderr, "error: ", "not enough memory to denoise this 20000×1000×1000 image",
-                          "it needs 240.0 GB")
+    assert_one_clear_line(run.stderr, "error: ", "one slab of 100000×100000 planes needs 220.0 GB for Median",
+                          "more than the memory budget of", "this machine has")
+    assert sorted(os.listdir(tmp_path)) == ["sparse.mrc"]
+
+
+def test_denoising_into_a_folder_without_room_for_the_result_is_refused_at_once(tmp_path):
+    """A sparse 2 TB MRC is denoised in slabs, but its 4 TB float32 result cannot fit: refused before computing."""
+    path = tmp_path / "sparse.mrc"
+    sparse_mrc(path, (1_000_000, 1000, 1000))
+    run = subprocess.run([sys.executable, "-m", "et_denoise", "denoise", str(path), "-o", str(tmp_path / "o.mrc"),
+                          "--method", "median", "--memory", "1GB"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert_one_clear_line(run.stderr, "error: ", "not enough disk space for the result: it needs 4.0 TB")
     assert sorted(os.listdir(tmp_path)) == ["sparse.mrc"]
 
 

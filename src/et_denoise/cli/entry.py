@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     if argv is None:  # the process's own command line: its signals are ours to handle
         interrupts.install()
     argv = sys.argv[1:] if argv is None else list(argv)
+    command = None
     try:
         from et_denoise.cli.handlers import HANDLERS, run_self_test
         from et_denoise.cli.parser import parse
@@ -35,6 +36,7 @@ def main(argv=None) -> int:
 
         try:
             args = parse(argv)
+            command = args.command
             handler = run_self_test if getattr(args, "self_test", False) else HANDLERS[args.command]
             return handler(args, interrupts)
         except (UserError, ImageError, ParameterError, ModelError) as error:
@@ -44,7 +46,8 @@ def main(argv=None) -> int:
             print("cancelled", file=sys.stderr)
             return interrupts.exit_code
         except MemoryError:
-            print("error: not enough memory for this image; try 2-D mode or a smaller region", file=sys.stderr)
+            hint = "2-D mode, or a smaller --memory budget (slabs of fewer planes)" if command == "denoise" else "2-D mode"
+            print(f"error: not enough memory for this image; try {hint}", file=sys.stderr)
             return 1
     except SystemExit as done:  # --help and --version: argparse has printed them
         return done.code if isinstance(done.code, int) else 0

@@ -17,6 +17,11 @@ from et_denoise.cli.errors import UserError
 from et_denoise.cli.interrupts import Interrupts
 from et_denoise.cli.options import filter_owners, given_params, n2v_owners, option_names, params_from_args
 from et_denoise.cli.outputs import check_distinct, check_output_file, check_output_folder
+from et_denoise.engine.io.memory import available_memory, format_bytes
+
+
+#: Seconds after a first Ctrl+C or SIGTERM by which a denoising run has ended, even if a write is blocked.
+CANCEL_GRACE_S = 3.0
 
 
 class TerminalProgress:
@@ -61,7 +66,9 @@ def run_sample(args: argparse.Namespace, interrupts: Interrupts) -> int:
 
 
 def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
-    from et_denoise.engine.io import read_image, write_image
+    """Denoise one file slab by slab within the memory budget (:mod:`engine.volume`), streaming the result."""
+    from et_denoise.engine.io import open_image_lazily
+    from et_denoise.engine.volume import MemoryBudgetError, denoise_to_file, method_job, model_job
 
     output = check_output_file(args.output, option="-o", overwrite=args.overwrite, inputs=[args.input])
     if args.method == "n2v":
@@ -74,8 +81,9 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
         from et_denoise.engine.n2v import TrainedModel
 
         model = TrainedModel.load(args.model)
-        label = "StructN2V" if model.mask is not None else "N2V"
-        apply = model.predict
+
+        def make_job(volume, cancel):
+            return model_job(model)
     else:
         if args.model:
             raise UserError(f"--model applies only to --method n2v, not {args.method}")
@@ -83,24 +91,58 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
 
         method = FILTERS[args.method]
         params = params_from_args(args.method, filter_owners(), args)
-        label = method.label
 
-        def apply(data, **kwargs):
-            tuned = _autotuned(method, data, params, args, kwargs["cancel"]) if args.auto else params
-            return method.apply(data, tuned, **kwargs)
+        def make_job(volume, cancel):
+            tuned = _autotuned(method, args.input, params, args, cancel) if args.auto else params
+            return method_job(method, tuned, volume, cancel=cancel)
 
-    image = read_image(args.input)
+    volume = open_image_lazily(args.input)
     start = time.perf_counter()
-    with interrupts.cancelling() as token:
-        result = apply(image.data, progress=TerminalProgress(label), cancel=token)
-    path = write_image(output, result, like=image, overwrite=args.overwrite)
-    print(f"{label}: wrote {path} {tuple(result.shape)} float32 in {time.perf_counter() - start:.1f} s")
+    # Computing and writing go together: a first signal stops both at the next plane, or after the grace.
+    with interrupts.cancelling(grace_s=CANCEL_GRACE_S) as token:
+        job = make_job(volume, token)
+        try:
+            path = denoise_to_file(volume, output, job, memory=args.memory, overwrite=args.overwrite,
+                                   progress=TerminalProgress(job.label), cancel=token)
+        except MemoryBudgetError as error:
+            raise UserError(_budget_advice(error)) from None
+    shape = tuple(volume.shape)
+    print(f"{job.label}: wrote {path} {shape} float32 in {time.perf_counter() - start:.1f} s")
     return 0
 
 
-def _autotuned(method, data, params, args, cancel):
-    """Parameters chosen by J-invariance with the noise's own blind-spot mask (``--auto``)."""
+def _budget_advice(error) -> str:
+    """The one line for a slab that does not fit: what budget it needs, and what else would help."""
+    available = available_memory()
+    if error.needed <= available:
+        advice = f"give --memory {_rounded_up(error.needed)} or more"
+    else:
+        advice = f"this machine has {format_bytes(available)} available"
+    if error.halo:
+        advice += ", or use 2-D mode (no planes around each slab)"
+    return f"{error}; {advice}"
+
+
+def _rounded_up(nbytes: int) -> str:
+    """``nbytes`` as :func:`format_bytes` writes it, rounded up (a budget of that size suffices)."""
+    text = format_bytes(nbytes)
+    number, unit = text.split()
+    scale = {"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
+    if float(number) * scale < nbytes:
+        number = f"{float(number) + (0.1 if unit != 'bytes' else 1):.{0 if unit == 'bytes' else 1}f}"
+    return f"{number}{'' if unit == 'bytes' else unit}" if unit != "bytes" else f"{number}B"
+
+
+def _autotuned(method, input_path, params, args, cancel):
+    """Parameters chosen by J-invariance with the noise's own blind-spot mask (``--auto``).
+
+    The image is memory-mapped where the file allows it: the calibration reads
+    its central region and the planes the noise σ is measured on.
+    """
     from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
+    from et_denoise.engine.io import read_image
+
+    data = read_image(input_path, mmap_threshold_bytes=0).data
 
     fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
     if fixed:

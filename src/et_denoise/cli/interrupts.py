@@ -9,7 +9,10 @@ written and while TensorFlow prepares training, whatever thread is busy.
 Inside :meth:`Interrupts.cancelling` a first signal only sets the cancel
 token, so that the computation stops at its next check: filters raise
 :class:`~engine.errors.Cancelled`, training ends and keeps the best
-weights.  A second signal ends the process at once.
+weights.  A second signal ends the process at once.  A block given a
+``grace_s`` (denoising, which computes and writes its output at once) also
+ends the process that many seconds after the first signal if the work has
+not stopped by then (a write or read blocked on a slow disk or share).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 from et_denoise.cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
@@ -42,6 +46,8 @@ class Interrupts:
         self.token = CancelToken()
         self.received = None  # the last signal's number
         self._cancelling = False
+        self._grace_s = None
+        self._grace_timer = None
 
     def install(self) -> None:
         """Handle SIGINT and SIGTERM from now on (the main thread only may call it)."""
@@ -59,16 +65,23 @@ class Interrupts:
         return EXIT_TERMINATED if self.received == signal.SIGTERM else EXIT_INTERRUPTED
 
     @contextlib.contextmanager
-    def cancelling(self, *, from_start: bool = True) -> Iterator[object]:
+    def cancelling(self, *, from_start: bool = True, grace_s: float | None = None) -> Iterator[object]:
         """A block in which a first signal sets the cancel token (yielded) instead of ending the process.
 
-        With ``from_start`` False, only from the block's first :meth:`allow_cancel` on.
+        With ``from_start`` False, only from the block's first :meth:`allow_cancel` on.  With
+        ``grace_s``, the process still ends that many seconds after the first signal if the
+        block has not ended by then.
         """
         self._cancelling = from_start
+        self._grace_s = grace_s
         try:
             yield self.token
         finally:
             self._cancelling = False
+            self._grace_s = None
+            if self._grace_timer is not None:  # the block ended in time
+                self._grace_timer.cancel()
+                self._grace_timer = None
 
     def allow_cancel(self) -> None:
         """From now on, until the :meth:`cancelling` block ends, a first signal sets the token."""
@@ -78,6 +91,10 @@ class Interrupts:
         self.received = number
         if self._cancelling and not self.token.cancelled:
             self.token.cancel()
+            if self._grace_s is not None:
+                self._grace_timer = threading.Timer(self._grace_s, self.exit_now)
+                self._grace_timer.daemon = True
+                self._grace_timer.start()
             return
         self.exit_now()
 

@@ -31,6 +31,17 @@ def _seed(text: str) -> int:
     return _whole(text, minimum=0, maximum=2**32 - 1)
 
 
+def _memory(text: str) -> int:
+    """An argparse type: a memory size such as 4GB or 500MB, in bytes."""
+    from et_denoise.engine.errors import ParameterError
+    from et_denoise.engine.volume.budget import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ParameterError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _whole(text: str, *, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
@@ -98,13 +109,18 @@ def _add_denoise(commands) -> None:
     denoise = commands.add_parser("denoise", help="denoise an image file with one method",
                                   description="Denoise INPUT with one method and write OUTPUT as float32, "
                                   "keeping the voxel size. Formats follow the file extensions "
-                                  "(.tif/.tiff, .mrc/.rec/.st/.mrcs).")
+                                  "(.tif/.tiff, .mrc/.rec/.st/.mrcs). A volume is read, denoised and written "
+                                  "in slabs of planes that fit the memory budget (--memory), so it may be "
+                                  "larger than the memory.")
     denoise.add_argument("input", metavar="INPUT", help="image file or folder of 2-D TIFF slices")
     denoise.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="file to write")
     denoise.add_argument("--method", required=True, choices=(*filter_owners(), "n2v"),
                          help="denoising method; n2v predicts with a trained Noise2Void/StructN2V model (--model)")
     denoise.add_argument("--model", metavar="DIR", help="with --method n2v: the model folder to predict with")
     denoise.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    denoise.add_argument("--memory", type=_memory, metavar="SIZE",
+                         help="memory budget, such as 4GB or 500MB: the volume is processed in slabs of planes that "
+                         "fit in it (default: half the memory available when the run starts)")
     denoise.add_argument("--auto", action="store_true",
                          help="choose the method's main parameters by self-supervised J-invariance with a blind-spot "
                          "mask fitted to the noise's correlation (no clean image needed)")
