@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from et_denoise.engine.errors import Cancelled, ImageError
+from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v import EventKind, ModelError, N2VParams, StopReason, TrainedModel, train
 from et_denoise.engine.n2v.export import export_bioimageio
@@ -90,6 +90,24 @@ def test_saved_model_reloads_and_predicts_the_same(trained, image):
     np.testing.assert_allclose(loaded.predict(image), model.predict(image), atol=1e-5)
 
 
+def test_an_n2v2_network_trains_and_reloads_predicting_the_same(image, tmp_path):
+    params = TINY.replace(epochs=1, blur_pool=True, top_skip=False)
+    model = train([image], params, model_dir=tmp_path / "n2v2")
+    keras_model = model.network.n2v_model.keras_model
+    layers = {type(layer).__name__ for layer in keras_model.layers}
+    assert "MaxBlurPool2D" in layers and "MaxPooling2D" not in layers
+    # without the top skip connection the last level concatenates nothing at full resolution
+    assert sum(type(layer).__name__ == "Concatenate" for layer in keras_model.layers) == params.unet_depth - 1
+    loaded = TrainedModel.load(tmp_path / "n2v2")
+    assert loaded.params == params
+    np.testing.assert_allclose(loaded.predict(image), model.predict(image), atol=1e-5)
+
+
+def test_blur_pooling_is_refused_in_3d():
+    with pytest.raises(ParameterError, match="2d mode only"):
+        TINY.replace(mode="3d", blur_pool=True).validate()
+
+
 def test_a_time_budget_ends_training_on_time_with_the_learning_rate_run_down(image):
     events = []
     model = train([image], TINY.replace(epochs=1000, minutes=0.1), progress=events.append)  # 6 s
@@ -144,6 +162,27 @@ def test_a_finished_network_predicts_as_keras_does_with_its_batch_norms_folded(t
     eager = run_on_network_thread(lambda: np.asarray(keras_model(batch[..., None], training=False))[..., 0])
     folded = run_on_network_thread(model.network.predict, batch)
     assert norms and np.abs(folded - eager).max() <= 1e-5 * float(eager.max() - eager.min())
+
+
+def test_prediction_with_flips_averages_the_flipped_predictions_flipped_back(trained):
+    model, _, _ = trained  # mask horizontal: symmetric under both flips
+    volume = _noisy((2, 64, 80), seed=9)
+    reported = []
+    averaged = model.predict(volume, flips=True, progress=reported.append)
+    by_hand = np.mean([np.flip(model.predict(np.flip(volume, axes)), axes)
+                       for axes in ((), (-1,), (-2,), (-2, -1))], axis=0)
+    np.testing.assert_allclose(averaged, by_hand, atol=1e-5 * volume.std())
+    assert np.abs(averaged - model.predict(volume)).max() > 1e-3 * volume.std()
+    assert reported == sorted(reported) and reported.count(1.0) == 1 and reported[-1] == 1.0
+
+
+def test_flips_keep_only_those_the_mask_shares():
+    from et_denoise.engine.n2v.masks import flip_symmetries, parse_mask
+
+    assert flip_symmetries(parse_mask("horizontal:5"), 3) == ((), (-3,), (-2,), (-1,), (-3, -2), (-3, -1),
+                                                               (-2, -1), (-3, -2, -1))
+    assert flip_symmetries(np.array([[0, 1, 1]]), 2) == ((), (-2,))
+    assert len(flip_symmetries(None, 2)) == 4
 
 
 def test_cancelled_prediction_raises(trained, image):

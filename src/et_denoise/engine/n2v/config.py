@@ -55,6 +55,12 @@ class N2VParams(MethodParams):
                              help="Width of the convolutions (odd; 3-D mode always uses 3). 3 trains and "
                              "predicts about twice as fast as n2v's 5: on the sample it reaches the same "
                              "PSNR in half the time, 5 is better after the same number of steps.")
+    blur_pool: bool = param(False, label="Blur pooling (N2V2)",
+                            help="Pool with a blur before taking the maximum (N2V2, Höck et al. 2022): fewer "
+                            "checkerboard artefacts; 2d mode only.")
+    top_skip: bool = param(True, label="Top skip connection",
+                           help="Pass the full-resolution features straight to the last layers. N2V2 (Höck et "
+                           "al. 2022) leaves this out, so the output cannot copy the input's pixel-level noise.")
     masked_fraction: float = param(1.0, label="Masked pixels (%)", minimum=0.05, maximum=10.0, step=0.05,
                                    help="Percentage of pixels (voxels in 3d) of each patch used as blind spots "
                                    "(n2v_perc_pix; n2v's default is 0.198). More blind spots give every step "
@@ -96,6 +102,8 @@ class N2VParams(MethodParams):
         mask = self.blind_spot_mask
         if self.unet_kernel % 2 == 0:
             raise ParameterError(f"Kernel size must be odd, got {self.unet_kernel}")
+        if self.blur_pool and self.ndim == 3:
+            raise ParameterError("Blur pooling works in 2d mode only (n2v has no 3-D blur pool)")
         if self.patch_size % 2**self.unet_depth:
             raise ParameterError(f"Patch size must be a multiple of {2**self.unet_depth} "
                                  f"for U-Net depth {self.unet_depth}, got {self.patch_size}")

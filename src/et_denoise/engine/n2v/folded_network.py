@@ -53,7 +53,7 @@ def fold_batch_norms(network):
     def clone(layer):
         if isinstance(layer, layers.BatchNormalization):
             return layers.Activation("linear", name=layer.name)
-        if isinstance(layer, layers.Lambda):  # stateless; rebuilding it from its config needs unsafe deserialisation
+        if not layer.weights:  # stateless layers are shared (a Lambda rebuilt from its config needs unsafe loading)
             return layer
         return layer.__class__.from_config(layer.get_config())
 

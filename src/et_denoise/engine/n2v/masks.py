@@ -26,8 +26,9 @@ structured noise with self-supervised blind-spot networks. ISBI 2020, 159-163.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Callable
+from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 
@@ -298,6 +299,30 @@ def symmetries(mask: np.ndarray | None) -> tuple[tuple[int, bool], ...]:
     if mask is None:
         return transforms
     return tuple(t for t in transforms if np.array_equal(apply_symmetry(mask, t), mask))
+
+
+def flip_symmetries(mask: np.ndarray | None, ndim: int) -> tuple[tuple[int, ...], ...]:
+    """The flips that leave the mask unchanged, as the axes each one reverses: test-time augmentation's set.
+
+    A network trained with a mask sees noise whose correlation the mask
+    hides; averaging its predictions of flipped copies (each flipped back)
+    keeps that so only for flips the mask shares.  A 2-D network (``ndim``
+    2) flips Y and X, a 3-D one also Z.  The first entry, ``()``, is the
+    image itself.
+
+    Examples
+    --------
+    >>> flip_symmetries(preset_mask("horizontal", 5), 2)
+    ((), (-2,), (-1,), (-2, -1))
+    >>> flip_symmetries(np.array([[1, 1, 0]]), 2)
+    ((), (-2,))
+    """
+    axes = (-1, -2, -3)[:ndim]
+    flips = [combo for count in range(ndim + 1) for combo in combinations(sorted(axes), count)]
+    if mask is None:
+        return tuple(flips)
+    mask = mask_for_dims(mask, ndim)
+    return tuple(flip for flip in flips if np.array_equal(np.flip(mask, flip) if flip else mask, mask))
 
 
 def apply_symmetry(array: np.ndarray, transform: tuple[int, bool], axes: tuple[int, int] = (-2, -1)) -> np.ndarray:

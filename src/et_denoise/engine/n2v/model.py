@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.n2v.backend import BackendModel, get_backend
 from et_denoise.engine.n2v.config import N2VParams
-from et_denoise.engine.n2v.masks import is_preset, mask_to_text, preset_of
+from et_denoise.engine.n2v.masks import flip_symmetries, is_preset, mask_to_text, preset_of
 from et_denoise.engine.n2v.monitor import History
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread
 from et_denoise.engine.n2v.tiling import prediction_bytes, predict_tiled
@@ -42,28 +43,42 @@ FORMAT_VERSION = 1
 
 def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mean: float, std: float,
                  backend: str, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 tile_shape=None) -> np.ndarray:
+                 tile_shape=None, flips: Sequence[tuple[int, ...]] = ((),)) -> np.ndarray:
     """Normalise ``image`` as in training, predict it tile by tile with ``network`` and scale it back.
 
     The shared core of :meth:`TrainedModel.predict` and of the per-epoch
     preview during training (which runs with the weights of the moment).
-    Raises :class:`~engine.errors.ImageError`, naming both sizes, before
-    anything is allocated when that would not fit in the memory available.
+    With several ``flips`` (axes to reverse, see
+    :func:`~engine.n2v.masks.flip_symmetries`), the predictions of the flipped
+    images, flipped back, are averaged.  Raises :class:`~engine.errors.ImageError`,
+    naming both sizes, before anything is allocated when that would not fit
+    in the memory available.
     """
     margin, multiple = get_backend(backend).receptive_radius(params), 2**params.unet_depth
+    averaged = len(flips) > 1
     require_memory(prediction_bytes(image.shape, ndim=params.ndim, margin=margin, multiple=multiple,
-                                    filters=params.unet_filters, tile_shape=tile_shape),
+                                    filters=params.unet_filters, tile_shape=tile_shape) + 4 * averaged * image.size,
                    f"to denoise this {'×'.join(map(str, image.shape))} image with the network "
-                   "(a float32 copy, the result and one tile's activations)")
+                   f"(a float32 copy, the result{', the sum over flips' if averaged else ''} and one tile's activations)")
     normalised = image.astype(np.float32)  # a copy, normalised in place to spare memory
     normalised -= np.float32(mean)
     normalised /= np.float32(std)
-    out = predict_tiled(network.predict, normalised, ndim=params.ndim, margin=margin, multiple=multiple,
-                        filters=params.unet_filters, tile_shape=tile_shape, progress=progress, cancel=cancel)
+    out = None
+    for index, axes in enumerate(flips):
+        report = None if progress is None else (lambda fraction, index=index: progress((index + fraction) / len(flips)))
+        part = predict_tiled(network.predict, np.flip(normalised, axes) if axes else normalised, ndim=params.ndim,
+                             margin=margin, multiple=multiple, filters=params.unet_filters, tile_shape=tile_shape,
+                             progress=report, cancel=cancel)
+        part = np.flip(part, axes) if axes else part
+        if out is None:
+            out = part
+        else:
+            out += part
+    if averaged:
+        out /= np.float32(len(flips))
     out *= np.float32(std)
     out += np.float32(mean)
     return out
-
 
 
 @dataclass(eq=False)
@@ -126,6 +141,7 @@ class TrainedModel:
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
         tile_shape: int | tuple[int, ...] | None = None,
+        flips: bool = False,
     ) -> np.ndarray:
         """Denoise an image or volume.
 
@@ -141,6 +157,12 @@ class TrainedModel:
         tile_shape : int or tuple of int, optional
             Size of the part of the image each tile writes, along the model's
             axes; by default the largest that fits a fixed memory budget.
+        flips : bool, optional
+            Test-time augmentation: average the predictions of the image
+            flipped along Y, X (and Z for a 3-D model), each flipped back, over
+            the flips that leave the blind-spot mask unchanged (see
+            :func:`~engine.n2v.masks.flip_symmetries`): up to 4 (2-D) or 8 (3-D)
+            times the time.
 
         Returns
         -------
@@ -169,7 +191,8 @@ class TrainedModel:
         if tile_shape is not None and min(np.atleast_1d(tile_shape)) < 1:
             raise ParameterError(f"tile size must be positive, got {tile_shape}")
         return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
-                            backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape)
+                            backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape,
+                            flips=flip_symmetries(self.mask, self.params.ndim) if flips else ((),))
 
     @runs_on_network_thread
     def save(self, folder: str | Path, *, cancel: CancelToken | None = None) -> Path:

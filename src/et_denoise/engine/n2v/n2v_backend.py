@@ -82,6 +82,7 @@ def _n2v_config(data: TrainingData, params: N2VParams, mask: np.ndarray | None, 
         n2v_perc_pix=_perc_pix(params), n2v_patch_shape=(params.patch_size,) * params.ndim,
         n2v_manipulator=params.manipulator, n2v_neighborhood_radius=params.neighborhood_radius,
         structN2Vmask=None if mask is None else mask.tolist(),
+        blurpool=params.blur_pool, skip_skipone=not params.top_skip,
     )
 
 
