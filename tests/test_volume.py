@@ -238,3 +238,31 @@ def test_collect_gives_the_whole_result_as_one_array(noisy):
     job = method_job(FILTERS["diffusion"], None, volume)
     whole = collect(denoise_volume(volume, job, memory=budget_for(job, SHAPE, 4, 5)))
     np.testing.assert_array_equal(whole, FILTERS["diffusion"].apply(noisy))
+
+
+def _n2v_noisy(shape, seed):
+    rng = np.random.default_rng(seed)
+    grids = np.meshgrid(*(np.linspace(0, 3, n) for n in shape), indexing="ij")
+    return (100 + 20 * np.sin(sum(grids)) + rng.normal(0, 10, shape)).astype(np.float32)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["2d", "3d"])
+def test_n2v_prediction_in_slabs_equals_the_whole_volume_predicted_at_once(tmp_path, mode):
+    from et_denoise.engine.n2v import N2VParams, train
+    from et_denoise.engine.volume import model_job
+
+    data = _n2v_noisy((23, 40, 48), seed=2)
+    if mode == "3d":  # a 3-D network: each slab reads its receptive field, its first plane on the pooling grid
+        params = N2VParams(mode="3d", patch_size=16, masked_fraction=1.0, epochs=1, steps_per_epoch=3, batch_size=2,
+                           unet_depth=1, unet_filters=8, mask="horizontal:5")
+    else:
+        params = N2VParams(patch_size=32, epochs=1, steps_per_epoch=3, batch_size=4, unet_depth=2, unet_filters=8)
+    model = train([data], params)
+    path = tmp_path / "in.mrc"
+    write_image(path, data)
+    volume = open_image_lazily(path)
+    job = model_job(model)
+    assert job.halo.planes == (0 if mode == "2d" else 12) and job.halo.align == (1 if mode == "2d" else 2)
+    out = denoise_to_file(volume, tmp_path / "out.mrc", job, memory=budget_for(job, volume.shape, 4, 4))
+    np.testing.assert_allclose(read_image(out).data, model.predict(data), rtol=0, atol=1e-5 * float(np.ptp(data)))
