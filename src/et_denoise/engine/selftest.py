@@ -5,7 +5,7 @@ small synthetic tomogram: the sample generator, numba's thread-safe parallel
 layer and its kernel cache, every classic filter (which must improve the PSNR),
 a few StructN2V training steps with a saved, reloaded and applied model, its
 export as a bioimage.io package, a TIFF and an MRC file written and read back,
-and a comparison figure written as PNG and PDF.  A failing check is reported by
+an MRC volume denoised in slabs on Dask (as volumes larger than memory are), and a comparison figure written as PNG and PDF.  A failing check is reported by
 name with its error in one line; the others still run.
 """
 
@@ -147,6 +147,26 @@ def _file_check(suffix: str) -> Callable[[_Context], str]:
     return check
 
 
+def _check_slabs(context: _Context) -> str:
+    """3-D diffusion of an MRC file in slabs of 2 planes (halo, volume-wide σ, streamed MRC) equals it in memory."""
+    from et_denoise.engine.filters import FILTERS
+    from et_denoise.engine.io import open_image_lazily, read_image, write_image
+    from et_denoise.engine.volume import denoise_to_file, method_job
+    from et_denoise.engine.volume.budget import slab_bytes
+
+    method = FILTERS["diffusion"]
+    params = method.params_type(mode="3d", iterations=3)
+    path = write_image(context.workdir / "slabs-in.mrc", context.noisy, voxel_size=context.voxel_size)
+    volume = open_image_lazily(path)
+    job = method_job(method, params, volume)
+    out = denoise_to_file(volume, context.workdir / "slabs-out.mrc", job,
+                          memory=slab_bytes(volume.shape, volume.dtype.itemsize, job, 2))
+    difference = float(np.abs(read_image(out).data - method.apply(context.noisy, params)).max())
+    if difference > 1e-5 * float(np.ptp(context.noisy)):
+        raise CheckFailed(f"the volume denoised in slabs differs from it denoised whole by {difference:.3g}")
+    return f"{-(-volume.n_planes // 2)} slabs of 2 planes, streamed to MRC, equal to the volume denoised whole"
+
+
 def _check_figure(context: _Context) -> str:
     from et_denoise.engine.compare.figure import FigureSize, Panel, save_comparison_figure
 
@@ -176,6 +196,7 @@ def _checks() -> list[_Check]:
         _Check("export", _check_export, needs=("structn2v",)),
         _Check("tiff", _file_check(".tif"), needs=("sample",)),
         _Check("mrc", _file_check(".mrc"), needs=("sample",)),
+        _Check("slabs", _check_slabs, needs=("sample", "numba", "mrc")),
         _Check("figure", _check_figure, needs=("sample",)),
     ]
 
