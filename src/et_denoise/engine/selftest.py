@@ -5,8 +5,9 @@ small synthetic tomogram: the sample generator, numba's thread-safe parallel
 layer and its kernel cache, every classic filter (which must improve the PSNR),
 a few StructN2V training steps with a saved, reloaded and applied model, its
 export as a bioimage.io package, a TIFF and an MRC file written and read back,
-an MRC volume denoised in slabs on Dask (as volumes larger than memory are), and a comparison figure written as PNG and PDF.  A failing check is reported by
-name with its error in one line; the others still run.
+an MRC volume denoised in slabs on Dask (as volumes larger than memory are),
+and a comparison figure written as PNG and PDF.  A failing check is reported
+by name with its error in one line; the others still run.
 """
 
 from __future__ import annotations
