@@ -16,6 +16,16 @@ def run(capsys, *args):
     return code, out, err
 
 
+@pytest.fixture(autouse=True)
+def holding(monkeypatch):
+    """``holding(nbytes)``: the process holds that much memory besides the slabs (0 unless a test says)."""
+    def hold(nbytes):
+        monkeypatch.setattr("et_denoise.cli.handlers.process_private_memory", lambda: nbytes)
+
+    hold(0)  # budgets of a few kB below: the test process's own hundreds of MB are not the point
+    return hold
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sample")
@@ -49,6 +59,15 @@ def test_a_budget_below_one_slab_is_one_line_naming_the_budget_it_needs(capsys, 
     assert "\n" not in line and line.startswith(f"error: {sample}: one slab of 40×48 planes with its halo of 2 planes")
     assert "more than the memory budget of 10.0 kB; give --memory" in line and "or use 2-D mode" in line
     assert not (tmp_path / "o.mrc").exists()
+
+
+def test_the_memory_the_program_holds_counts_against_the_budget(capsys, sample, tmp_path, holding):
+    holding(999_990_000)
+    code, _, err = run(capsys, "denoise", sample, "-o", tmp_path / "o.mrc", "--method", "median", "--memory", "1GB")
+    assert code == 2
+    assert "more than the memory budget of 1.0 GB less the 1000.0 MB the program holds; give --memory 1.1GB" in err
+    holding(0)
+    assert run(capsys, "denoise", sample, "-o", tmp_path / "o.mrc", "--method", "median", "--memory", "1GB")[0] == 0
 
 
 @pytest.mark.parametrize("text", ["lots", "-4GB", "4 parsecs", "0"])

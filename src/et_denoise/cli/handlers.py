@@ -17,7 +17,7 @@ from et_denoise.cli.errors import UserError
 from et_denoise.cli.interrupts import Interrupts
 from et_denoise.cli.options import filter_owners, given_params, n2v_owners, option_names, params_from_args
 from et_denoise.cli.outputs import check_distinct, check_output_file, check_output_folder
-from et_denoise.engine.io.memory import available_memory, format_bytes
+from et_denoise.engine.io.memory import available_memory, format_bytes, process_private_memory
 
 
 #: Seconds after a first Ctrl+C or SIGTERM by which a denoising run has ended, even if a write is blocked.
@@ -102,7 +102,9 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
     with interrupts.cancelling(grace_s=CANCEL_GRACE_S) as token:
         job = make_job(volume, token)
         try:
-            path = denoise_to_file(volume, output, job, memory=args.memory, overwrite=args.overwrite,
+            # --memory bounds the whole process: the slabs get what it does not hold already.
+            in_use = process_private_memory() if args.memory is not None else 0
+            path = denoise_to_file(volume, output, job, memory=args.memory, in_use=in_use, overwrite=args.overwrite,
                                    progress=TerminalProgress(job.label), cancel=token)
         except MemoryBudgetError as error:
             raise UserError(_budget_advice(error)) from None

@@ -38,6 +38,22 @@ def available_memory() -> int:
         return _FALLBACK_AVAILABLE
 
 
+def process_private_memory() -> int:
+    """Bytes of anonymous (private, not file-backed) memory this process holds now; 0 where unknown.
+
+    Linux reports it in ``/proc/self/smaps_rollup`` (``Anonymous``): the heap,
+    arrays and libraries' data, not the pages of files it maps or reads.
+    """
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Anonymous:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def default_mmap_threshold() -> int:
     """Return the image size in bytes above which files are memory-mapped."""
     return int(MMAP_FRACTION * available_memory())

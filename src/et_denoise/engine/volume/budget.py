@@ -21,7 +21,7 @@ class MemoryBudgetError(ImageError):
     Attributes
     ----------
     needed : int
-        Bytes the smallest slab needs.
+        Bytes the smallest slab needs, with what the process holds besides (the least budget that works).
     budget : int
         The budget, in bytes.
     halo : int
@@ -91,7 +91,7 @@ def slab_bytes(shape: tuple[int, ...], itemsize: int, job, planes: int) -> int:
                + planes * pixels * WRITER_BYTES_PER_PIXEL)
 
 
-def slab_planes(shape: tuple[int, ...], itemsize: int, job, budget: int, *, path=None) -> int:
+def slab_planes(shape: tuple[int, ...], itemsize: int, job, budget: int, *, path=None, in_use: int = 0) -> int:
     """The most planes a slab of ``job`` may hold so that :func:`slab_bytes` stays within ``budget``.
 
     Parameters
@@ -106,6 +106,9 @@ def slab_planes(shape: tuple[int, ...], itemsize: int, job, budget: int, *, path
         Bytes.
     path : path-like, optional
         The input file, named in the error.
+    in_use : int
+        Bytes of the budget the process holds already (its libraries, a
+        loaded network): the slabs get the rest.
 
     Returns
     -------
@@ -119,13 +122,15 @@ def slab_planes(shape: tuple[int, ...], itemsize: int, job, budget: int, *, path
     """
     n_planes = shape[0] if len(shape) == 3 else 1
     needed = slab_bytes(shape, itemsize, job, 1)
-    if needed > budget:
+    if needed > budget - in_use:
         plane_shape = tuple(shape[-2:])
         halo = f" with its halo of {job.halo.planes} planes on each side" if job.halo.planes else ""
+        held = f" less the {format_bytes(in_use)} the program holds" if in_use else ""
         raise MemoryBudgetError(
             f"one slab of {'×'.join(map(str, plane_shape))} planes{halo} needs {format_bytes(needed)} for "
-            f"{job.label}, more than the memory budget of {format_bytes(budget)}", path, needed=needed, budget=budget,
-            halo=job.halo.planes)
+            f"{job.label}, more than the memory budget of {format_bytes(budget)}{held}", path,
+            needed=needed + in_use, budget=budget, halo=job.halo.planes)
+    budget -= in_use
     low, high = 1, n_planes  # the largest slab within the budget (slab_bytes grows with planes)
     while low < high:
         middle = (low + high + 1) // 2

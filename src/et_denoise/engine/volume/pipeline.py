@@ -87,7 +87,7 @@ def slab_reach(start: int, stop: int, n_planes: int, job: SlabJob) -> tuple[int,
     return first, min(stop + job.halo.planes, n_planes)
 
 
-def denoise_volume(volume: LazyImage, job: SlabJob, *, memory: int | None = None,
+def denoise_volume(volume: LazyImage, job: SlabJob, *, memory: int | None = None, in_use: int = 0,
                    progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                    scheduler="sync") -> SlabStream | np.ndarray:
     """The denoised volume, made slab by slab as it is consumed (a 2-D image: the denoised image).
@@ -101,6 +101,10 @@ def denoise_volume(volume: LazyImage, job: SlabJob, *, memory: int | None = None
         What denoises a slab.
     memory : int, optional
         Memory budget in bytes; default :func:`~engine.volume.budget.default_budget`.
+    in_use : int
+        Bytes of ``memory`` the process holds already (for a budget of the
+        whole process, :func:`engine.io.memory.process_private_memory`): the
+        slabs get the rest.
     progress : callable, optional
         ``progress(fraction)`` as planes are done, below 1.0; the caller
         reports 1.0 once the result is consumed (:func:`denoise_to_file` does).
@@ -126,7 +130,7 @@ def denoise_volume(volume: LazyImage, job: SlabJob, *, memory: int | None = None
     if len(volume.shape) == 2:
         return job.run(volume.read(0, 1)[0], progress=_below_one(progress), cancel=cancel)
     budget = default_budget() if memory is None else int(memory)
-    planes = slab_planes(volume.shape, volume.dtype.itemsize, job, budget, path=volume.path)
+    planes = slab_planes(volume.shape, volume.dtype.itemsize, job, budget, path=volume.path, in_use=in_use)
     array = denoised_array(volume, job, planes, progress=progress, cancel=cancel)
 
     def blocks():
@@ -145,7 +149,7 @@ def collect(result: SlabStream | np.ndarray) -> np.ndarray:
     return np.concatenate([block for _first, block in result.blocks()])
 
 
-def denoise_to_file(volume: LazyImage, output, job: SlabJob, *, memory: int | None = None,
+def denoise_to_file(volume: LazyImage, output, job: SlabJob, *, memory: int | None = None, in_use: int = 0,
                     overwrite: bool = False, progress: ProgressFn | None = None,
                     cancel: CancelToken | None = None, scheduler="sync"):
     """Denoise ``volume`` slab by slab into the file ``output``, never holding it whole.
@@ -160,6 +164,8 @@ def denoise_to_file(volume: LazyImage, output, job: SlabJob, *, memory: int | No
         What denoises a slab.
     memory : int, optional
         Memory budget in bytes; default :func:`~engine.volume.budget.default_budget`.
+    in_use : int
+        Bytes of ``memory`` the process holds already; see :func:`denoise_volume`.
     overwrite : bool
         Replace an existing file (without it, an existing file is never touched).
     progress : callable, optional
@@ -196,7 +202,8 @@ def denoise_to_file(volume: LazyImage, output, job: SlabJob, *, memory: int | No
     """
     from et_denoise.engine.io.files import write_image
 
-    result = denoise_volume(volume, job, memory=memory, progress=progress, cancel=cancel, scheduler=scheduler)
+    result = denoise_volume(volume, job, memory=memory, in_use=in_use, progress=progress, cancel=cancel,
+                            scheduler=scheduler)
     require_disk_space(output, 4 * int(np.prod(volume.shape, dtype=np.int64)))
     path = write_image(output, result, like=volume.image, overwrite=overwrite)
     if progress is not None:
