@@ -107,13 +107,13 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
             path = denoise_to_file(volume, output, job, memory=args.memory, in_use=in_use, overwrite=args.overwrite,
                                    progress=TerminalProgress(job.label), cancel=token)
         except MemoryBudgetError as error:
-            raise UserError(_budget_advice(error)) from None
+            raise UserError(budget_advice(error)) from None
     shape = tuple(volume.shape)
     print(f"{job.label}: wrote {path} {shape} float32 in {time.perf_counter() - start:.1f} s")
     return 0
 
 
-def _budget_advice(error) -> str:
+def budget_advice(error) -> str:
     """The one line for a slab that does not fit: what budget it needs, and what else would help."""
     available = available_memory()
     if error.needed <= available:
@@ -280,5 +280,11 @@ def run_self_test(args: argparse.Namespace, interrupts: Interrupts) -> int:
     return 0 if check_installation(print) else 1
 
 
-HANDLERS = {"sample": run_sample, "denoise": run_denoise, "train": run_train, "autocorr": run_autocorr,
+def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    from et_denoise.cli.batch import run_batch as denoise_all
+
+    return denoise_all(args, interrupts)
+
+
+HANDLERS = {"sample": run_sample, "denoise": run_denoise, "batch": run_batch, "train": run_train, "autocorr": run_autocorr,
             "compare": run_compare, "gui": run_gui}

@@ -11,7 +11,7 @@ from et_denoise.cli.options import add_param_options, filter_owners, n2v_owners
 
 PROGRAM = DISTRIBUTION
 #: The subcommands; ``gui`` is also what runs without one.
-COMMANDS = ("gui", "sample", "denoise", "train", "autocorr", "compare")
+COMMANDS = ("gui", "sample", "denoise", "batch", "train", "autocorr", "compare")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gui(commands)
     _add_sample(commands)
     _add_denoise(commands)
+    _add_batch(commands)
     _add_train(commands)
     _add_autocorr(commands)
     _add_compare(commands)
@@ -125,6 +126,26 @@ def _add_denoise(commands) -> None:
                          help="choose the method's main parameters by self-supervised J-invariance with a blind-spot "
                          "mask fitted to the noise's correlation (no clean image needed)")
     add_param_options(denoise, filter_owners(), "method parameters (each applies to the methods named in brackets)")
+
+
+def _add_batch(commands) -> None:
+    batch = commands.add_parser(
+        "batch", help="denoise many image files with one setting (options or a recipe)",
+        description="Denoise every INPUT (files, folders of image files, or glob patterns) with one method and its "
+        "options, or with a recipe, into OUTDIR under the input's name, as denoise does (in slabs within --memory). "
+        "Run it again after an interruption: complete outputs are skipped, the one being written is redone. "
+        "A summary CSV (file, output, shape, method, seconds, status) is rewritten after every file.")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders holding image files, or globs")
+    batch.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder to write into (created if missing)")
+    batch.add_argument("--method", choices=(*filter_owners(), "n2v"), help="denoising method (or give --recipe)")
+    batch.add_argument("--model", metavar="DIR", help="with --method n2v: the model folder to predict with")
+    batch.add_argument("--recipe", metavar="FILE",
+                       help="a recipe file (JSON: method and parameters) or a model folder, instead of --method")
+    batch.add_argument("--memory", type=_memory, metavar="SIZE",
+                       help="memory budget per file, such as 4GB (default: half the memory available)")
+    batch.add_argument("--summary", metavar="FILE", help="the summary CSV (default OUTDIR/batch-summary.csv)")
+    batch.add_argument("--overwrite", action="store_true", help="redo outputs that are already complete")
+    add_param_options(batch, filter_owners(), "method parameters (each applies to the methods named in brackets)")
 
 
 def _add_train(commands) -> None:

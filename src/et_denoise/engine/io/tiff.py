@@ -162,7 +162,7 @@ def _slice_files(folder: pathlib.Path) -> list[pathlib.Path]:
         (entry for entry in folder.iterdir()
          if entry.suffix.lower() in TIFF_EXTENSIONS and not entry.name.startswith(".")
          and entry.is_file()),
-        key=lambda entry: _natural_key(entry.name),
+        key=lambda entry: natural_key(entry.name),
     )
     if not files:
         raise ImageError("the folder contains no TIFF files (.tif, .tiff)", folder)
@@ -280,6 +280,12 @@ def _voxel_size(tif: tifffile.TiffFile) -> tuple[Vector3 | None, str | None]:
     return (z, y, x), unit
 
 
-def _natural_key(name: str) -> list:
-    """Sort key that orders ``slice2`` before ``slice10``."""
+def natural_key(name: str) -> list:
+    """Sort key that orders ``slice2`` before ``slice10``.
+
+    Examples
+    --------
+    >>> sorted(["s10.tif", "s2.tif"], key=natural_key)
+    ['s2.tif', 's10.tif']
+    """
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
