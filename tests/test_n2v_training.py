@@ -118,28 +118,29 @@ def test_a_time_budget_ends_training_on_time_with_the_learning_rate_run_down(ima
     assert history.learning_rate[-1] < 0.2 * TINY.learning_rate  # the cosine followed the clock to its end
 
 
-def test_a_model_saved_before_the_kernel_size_was_recorded_loads_with_n2vs_kernel_5(trained, tmp_path):
+def test_a_model_saved_before_the_kernel_size_and_flips_were_recorded_loads_with_kernel_5_and_no_flips(trained, tmp_path):
     _, _, folder = trained
     copy = tmp_path / "old"
     copy.mkdir()
     for path in folder.iterdir():
         (copy / path.name).write_bytes(path.read_bytes())
     meta = json.loads((copy / "metadata.json").read_text())
-    del meta["params"]["unet_kernel"]
+    del meta["params"]["unet_kernel"], meta["params"]["test_time_flips"]
     (copy / "metadata.json").write_text(json.dumps(meta))
-    assert TrainedModel.load(copy).params.unet_kernel == 5
+    params = TrainedModel.load(copy).params
+    assert params.unet_kernel == 5 and not params.test_time_flips
 
 
 def test_tiles_give_the_same_result_as_one_piece(trained):
     model, _, _ = trained
     volume = _noisy((2, 100, 136), seed=5)
     reported = []
-    whole = model.predict(volume)
-    tiled = model.predict(volume, tile_shape=(40, 48), progress=reported.append)
+    whole = model.predict(volume, flips=False)
+    tiled = model.predict(volume, tile_shape=(40, 48), progress=reported.append, flips=False)
     # 3 x 3 tiles, the two planes of each predicted in one call
     assert len(reported) == 3 * 3 + 1 and reported.count(1.0) == 1 and reported == sorted(reported)
     np.testing.assert_allclose(tiled, whole, atol=1e-4 * volume.std())
-    plane_by_plane = np.stack([model.predict(plane) for plane in volume])
+    plane_by_plane = np.stack([model.predict(plane, flips=False) for plane in volume])
     np.testing.assert_allclose(whole, plane_by_plane, atol=1e-5 * volume.std())
     # The comparison is sensitive: tiles without their margins differ at the borders.
     normalised = (volume - model.mean) / model.std
@@ -168,11 +169,12 @@ def test_prediction_with_flips_averages_the_flipped_predictions_flipped_back(tra
     model, _, _ = trained  # mask horizontal: symmetric under both flips
     volume = _noisy((2, 64, 80), seed=9)
     reported = []
-    averaged = model.predict(volume, flips=True, progress=reported.append)
-    by_hand = np.mean([np.flip(model.predict(np.flip(volume, axes)), axes)
+    assert model.params.test_time_flips  # the default
+    averaged = model.predict(volume, progress=reported.append)
+    by_hand = np.mean([np.flip(model.predict(np.flip(volume, axes), flips=False), axes)
                        for axes in ((), (-1,), (-2,), (-2, -1))], axis=0)
     np.testing.assert_allclose(averaged, by_hand, atol=1e-5 * volume.std())
-    assert np.abs(averaged - model.predict(volume)).max() > 1e-3 * volume.std()
+    assert np.abs(averaged - model.predict(volume, flips=False)).max() > 1e-3 * volume.std()
     assert reported == sorted(reported) and reported.count(1.0) == 1 and reported[-1] == 1.0
 
 
@@ -292,7 +294,8 @@ def test_too_little_memory_is_refused_before_training_or_predicting_naming_both_
                                          r"twice while they are gathered\): it needs 86.0 kB, 50.0 kB are available$"):
         train([image], TINY)
     with pytest.raises(ImageError, match=r"^not enough memory to denoise this 96×112 image with the network "
-                                         r"\(a float32 copy, the result and one tile's activations\): it needs [\d.]+ MB, "
+                                         r"\(a float32 copy, the result, the sum over flips and one tile's activations\): "
+                                         r"it needs [\d.]+ MB, "
                                          r"50.0 kB are available$"):
         model.predict(image)
 
@@ -314,7 +317,8 @@ def test_bioimageio_package_reproduces_the_model(trained, image, tmp_path):
     normalised = tf.constant((test_input - model.mean) / model.std, tf.float32)
     output = next(iter(network(normalised).values())).numpy() * model.std + model.mean
     np.testing.assert_allclose(output, test_output, atol=1e-4 * image.std())
-    np.testing.assert_allclose(test_output[0, ..., 0], model.predict(test_input[0, ..., 0]), atol=1e-4 * image.std())
+    np.testing.assert_allclose(test_output[0, ..., 0], model.predict(test_input[0, ..., 0], flips=False),
+                               atol=1e-4 * image.std())
 
 
 @pytest.mark.parametrize("mode, shape", [("2d", (96, 112)), ("3d", (40, 48, 48))])

@@ -114,7 +114,7 @@ def export_bioimageio(
     if not isinstance(model.network, N2VModel):
         raise ModelError("only models trained with the n2v backend can be exported to bioimage.io")
     crop = _test_crop(model, test_image)
-    expected = model.predict(crop, cancel=cancel)
+    expected = model.predict(crop, cancel=cancel, flips=False)  # the package's network predicts in one pass
     tensorflow()
     from bioimageio.spec import save_bioimageio_package
     from bioimageio.spec.model import v0_5 as spec

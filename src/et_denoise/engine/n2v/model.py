@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,18 +42,20 @@ FORMAT_VERSION = 1
 
 def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mean: float, std: float,
                  backend: str, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 tile_shape=None, flips: Sequence[tuple[int, ...]] = ((),)) -> np.ndarray:
+                 tile_shape=None, flips: bool | None = None) -> np.ndarray:
     """Normalise ``image`` as in training, predict it tile by tile with ``network`` and scale it back.
 
     The shared core of :meth:`TrainedModel.predict` and of the per-epoch
     preview during training (which runs with the weights of the moment).
-    With several ``flips`` (axes to reverse, see
-    :func:`~engine.n2v.masks.flip_symmetries`), the predictions of the flipped
-    images, flipped back, are averaged.  Raises :class:`~engine.errors.ImageError`,
+    With ``flips`` (default: ``params.test_time_flips``), the predictions of
+    the image flipped by each of :func:`~engine.n2v.masks.flip_symmetries`,
+    flipped back, are averaged.  Raises :class:`~engine.errors.ImageError`,
     naming both sizes, before anything is allocated when that would not fit
     in the memory available.
     """
     margin, multiple = get_backend(backend).receptive_radius(params), 2**params.unet_depth
+    flips = flip_symmetries(params.blind_spot_mask, params.ndim) if (
+        params.test_time_flips if flips is None else flips) else ((),)
     averaged = len(flips) > 1
     require_memory(prediction_bytes(image.shape, ndim=params.ndim, margin=margin, multiple=multiple,
                                     filters=params.unet_filters, tile_shape=tile_shape) + 4 * averaged * image.size,
@@ -141,7 +142,7 @@ class TrainedModel:
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
         tile_shape: int | tuple[int, ...] | None = None,
-        flips: bool = False,
+        flips: bool | None = None,
     ) -> np.ndarray:
         """Denoise an image or volume.
 
@@ -162,7 +163,7 @@ class TrainedModel:
             flipped along Y, X (and Z for a 3-D model), each flipped back, over
             the flips that leave the blind-spot mask unchanged (see
             :func:`~engine.n2v.masks.flip_symmetries`): up to 4 (2-D) or 8 (3-D)
-            times the time.
+            times the time.  Default: the model's ``params.test_time_flips``.
 
         Returns
         -------
@@ -192,7 +193,7 @@ class TrainedModel:
             raise ParameterError(f"tile size must be positive, got {tile_shape}")
         return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
                             backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape,
-                            flips=flip_symmetries(self.mask, self.params.ndim) if flips else ((),))
+                            flips=flips)
 
     @runs_on_network_thread
     def save(self, folder: str | Path, *, cancel: CancelToken | None = None) -> Path:
@@ -271,8 +272,9 @@ class TrainedModel:
                 raise ModelError(f"{folder}: the model was saved by a newer ET Denoise; update the app")
             spec = meta["params"]["mask"]
             # A mask read from a file travels as the folder's own copy of it.
-            # Models saved before the kernel size was a parameter have n2v's 2-D default, 5.
-            params = N2VParams(**{"unet_kernel": 5, **meta["params"],
+            # Models saved before the kernel size and the flips were parameters have n2v's 2-D
+            # default kernel, 5, and predict without flips, as they did.
+            params = N2VParams(**{"unet_kernel": 5, "test_time_flips": False, **meta["params"],
                                   "mask": spec if is_preset(spec) else str(folder / MASK)})
             mean, std = float(meta["normalization"]["mean"]), float(meta["normalization"]["std"])
             if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
