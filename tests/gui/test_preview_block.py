@@ -3,6 +3,7 @@ any job still running after a second shows its progress and Cancel."""
 
 import threading
 
+import numpy as np
 import pytest
 
 from et_denoise.gui.model import Preview
@@ -25,6 +26,36 @@ def test_a_3d_preview_runs_on_a_block_of_slices_and_says_so(sample_window, qtbot
     assert first <= preview.z <= last and last - first + 1 <= 2 * SLAB_RADIUS + 1
     assert (first, last) == (0, 1 + SLAB_RADIUS)
     assert f"3-D on slices {first + 1}–{last + 1} only" in tab.preview_status.text()
+
+
+@pytest.mark.parametrize("key", ["nlm", "dct"])
+def test_a_slow_3d_preview_covers_a_part_of_the_slice_around_the_cursor_and_says_so(sample_window, qtbot, key):
+    window, document = sample_window, sample_window.document
+    window.opener.open_sample((8, 150, 210))  # slices larger than the part
+    qtbot.waitUntil(lambda: document.image.data.shape == (8, 150, 210), timeout=20_000)
+    tab = window.select_tab(key)
+    side = tab.method.preview_side
+    height, width = 150, 210
+    assert side is not None and side < height
+    document.view.set_cursor(y=10, x=width - 20)  # near the top right corner: the part is moved inwards
+    tab.form.set_params(tab.form.params().replace(mode="3d"))
+    tab.run_preview()
+    x_part, y_part = f"x {width - side + 1}–{width}", f"y 1–{side}"
+    assert f", {x_part}, {y_part} only…" in tab.preview_status.text()
+    qtbot.waitUntil(lambda: isinstance(document.comparison, Preview) and document.comparison.region is not None
+                    and document.comparison.method_label == tab.method.label, timeout=60_000)
+    preview, original = document.comparison, document.current_slice()
+    rows, columns = preview.region
+    assert (rows, columns) == (slice(0, side), slice(width - side, width))
+    outside = np.ones(original.shape, bool)
+    outside[rows, columns] = False
+    np.testing.assert_array_equal(preview.data[outside], original[outside])  # the original where not computed
+    assert not np.allclose(preview.data[rows, columns], original[rows, columns])
+    assert f"{x_part}, {y_part} only" in tab.preview_status.text()
+    assert preview.name == f"{tab.method.label} preview (crop)"  # the title above the image
+    document.view.set_cursor(y=height // 2, x=width // 2)  # the cursor moves: the preview follows
+    qtbot.waitUntil(lambda: document.comparison is not preview and isinstance(document.comparison, Preview)
+                    and document.comparison.region[1].start == width // 2 - side // 2, timeout=60_000)
 
 
 def test_a_2d_preview_covers_its_slice_alone(sample_window, qtbot):

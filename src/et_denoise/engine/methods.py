@@ -76,6 +76,11 @@ class Method:
         covariance, a value range), computed once from a
         :class:`PlaneReader` and passed to each slab's call as keywords, so that
         a volume filtered slab by slab equals the volume filtered whole.
+    preview_side : int or None
+        A 3-D live preview of this method covers at most this many pixels
+        square of the slice, around the cursor (:meth:`preview_window`): its
+        3-D kernel is too slow for a whole block of slices within the 2 s a
+        preview may take.  None: whole slices.
     """
 
     name: str
@@ -86,6 +91,30 @@ class Method:
     working_copies: float = 1.0
     halo: Callable[[MethodParams], Halo] = no_halo
     volume_inputs: Callable[[PlaneReader, MethodParams, CancelToken | None], dict[str, Any]] | None = None
+    preview_side: int | None = None
+
+    def preview_window(self, plane_shape: tuple[int, int], centre: tuple[int, int]) -> tuple[slice, slice] | None:
+        """Rows and columns a 3-D preview computes: :attr:`preview_side` square around ``centre``, in the plane.
+
+        The window is moved inwards at the plane's edges; None when the whole
+        plane fits in it (or the method previews whole slices).
+
+        Examples
+        --------
+        >>> method = Method("m", "M", "", MethodParams, lambda image: image, preview_side=96)
+        >>> method.preview_window((256, 300), (10, 150))
+        (slice(0, 96, None), slice(102, 198, None))
+        >>> method.preview_window((96, 80), (10, 50)) is None
+        True
+        """
+        if self.preview_side is None or max(plane_shape) <= self.preview_side:
+            return None
+        window = []
+        for length, middle in zip(plane_shape, centre):
+            side = min(length, self.preview_side)
+            start = min(max(middle - side // 2, 0), length - side)
+            window.append(slice(start, start + side))
+        return tuple(window)
 
     def apply(
         self,

@@ -79,6 +79,8 @@ class Preview:
     ``z`` is the slice it was computed for; ``data`` is that 2-D slice.
     ``block`` is (first, last) slice of the small block a 3-D method ran on
     (so a live preview stays fast), or None for a 2-D run on the slice alone.
+    ``region`` is the (rows, columns) part of the slice a slow 3-D method
+    computed (the original elsewhere), or None for the whole slice.
     """
 
     method_label: str
@@ -87,21 +89,30 @@ class Preview:
     data: np.ndarray
     elapsed_s: float
     block: tuple[int, int] | None = None
+    region: tuple[slice, slice] | None = None
 
     @property
     def name(self) -> str:
         """Shown above the image."""
-        return f"{self.method_label} preview"
+        return f"{self.method_label} preview{' (crop)' if self.region is not None else ''}"
 
     def summary(self) -> str:
         """One line: method, parameters and time taken on this slice."""
         where = f"slice {self.z + 1}"
         if self.block is not None:
-            where += f" (3-D on slices {self.block[0] + 1}–{self.block[1] + 1} only)"
+            where += f" (3-D on slices {self.block[0] + 1}–{self.block[1] + 1}{describe_region(self.region)} only)"
         return f"Preview of {where}: {describe_params(self.params)} · {self.elapsed_s * 1000:.0f} ms"
 
 
 Comparison = Result | Preview
+
+
+def describe_region(region: tuple[slice, slice] | None) -> str:
+    """``", x 65–192, y 65–192"``: the part of a slice a preview computed (1-based), or "" for all of it."""
+    if region is None:
+        return ""
+    rows, columns = region
+    return f", x {columns.start + 1}–{columns.stop}, y {rows.start + 1}–{rows.stop}"
 
 
 class ResultList:

@@ -397,4 +397,6 @@ DCT = Method(
     working_copies=5.0,  # 3-D mode: padded input, pilot, two sums and their quotient (batches are bounded)
     halo=_halo,
     volume_inputs=volume_covariance,
+    # 7 slices of 96² in 1.2 s on the 2-core machine at load 5 (of 256², 5-6 s)
+    preview_side=96,
 )

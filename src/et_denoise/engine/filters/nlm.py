@@ -413,6 +413,8 @@ NLM = Method(
     function=non_local_means,
     halo=lambda params: Halo(_reach(params) if params.mode == "3d" else 0),
     volume_inputs=lambda volume, params, cancel: {"noise_sigma": volume_noise_sigma(volume)},
+    # 7 slices of 96² in 0.8-0.9 s on the 2-core machine at load 5 (128²: 1.6-2.3 s; 256²: 6 s)
+    preview_side=96,
 )
 
 

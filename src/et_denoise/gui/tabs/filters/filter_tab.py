@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
@@ -21,7 +22,7 @@ from et_denoise.gui.tabs.filters.autotune_button import AutoTune
 from et_denoise.gui.widgets.dialogs import show_error
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
 from et_denoise.engine.describe import format_seconds
-from et_denoise.gui.model import Preview, Result
+from et_denoise.gui.model import Preview, Result, describe_region
 from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.widgets.vertical_scroll import VerticalScroll
@@ -48,6 +49,7 @@ class FilterTab(Tab):
         self.form.edited.connect(self._on_form_edited)
         self.document.image_opened.connect(self._on_document_image_opened)
         self.document.slice_changed.connect(self._on_document_slice_changed)
+        self.document.view.changed.connect(self._on_document_view_changed)
         self._on_document_image_opened(self.document)
 
     # ------------------------------------------------------------ builders
@@ -138,20 +140,30 @@ class FilterTab(Tab):
             return
         z = self.document.z
         method = self.method
+        region = None  # the part of the slice computed, None for all of it
         if getattr(params, "mode", "2d") == "3d" and self.document.is_volume:
-            # A 3-D method previews on a small block of slices around this one: fast, and said so.
+            # A 3-D method previews on a small block of slices around this one (a slow one on a part of
+            # them around the cursor, the original elsewhere): fast, and said so.
             planes, centre = self.document.slab(SLAB_RADIUS)
             block = (z - centre, z - centre + len(planes) - 1)
-            computing = f"Computing the 3-D preview on slices {block[0] + 1}–{block[1] + 1} only…"
+            region = method.preview_window(planes.shape[1:], self.document.view.cursor[1:])
+            if region is not None:
+                planes = planes[(slice(None),) + region]
+            computing = (f"Computing the 3-D preview on slices {block[0] + 1}–{block[1] + 1}"
+                         f"{describe_region(region)} only…")
         else:
             planes, centre, block = self.document.current_slice(), None, None
             computing = "Computing preview…"
+        original = self.document.current_slice()
 
         def compute(progress, cancel):
             start = time.perf_counter()
             filtered = method.apply(planes, params, progress=progress, cancel=cancel)
             data = filtered if centre is None else filtered[centre]
-            return Preview(method.label, params, z, data, time.perf_counter() - start, block)
+            if region is not None:
+                data, part = np.array(original, dtype=np.float32), data
+                data[region] = part
+            return Preview(method.label, params, z, data, time.perf_counter() - start, block, region)
 
         set_status(self.preview_status, computing)
         self._preview.submit(f"{method.label} preview", compute,
@@ -224,6 +236,11 @@ class FilterTab(Tab):
 
     def _on_document_slice_changed(self, _z: int) -> None:
         if isinstance(self.document.comparison, Preview) or self.document.comparison is None:
+            self.request_preview()
+
+    def _on_document_view_changed(self, _view) -> None:
+        shown = self.document.comparison
+        if isinstance(shown, Preview) and shown.region is not None:  # the cursor moved: preview around it
             self.request_preview()
 
     def _on_preview_succeeded(self, preview: Preview) -> None:
