@@ -62,6 +62,7 @@ def _run(name, params, token, volume):
 
 
 DIFFUSION_SHAPE = (32, 128, 128)
+LARGE_SHAPE = (20, 256, 1024)  # 5.2 M voxels
 
 # (method, parameters, volume shape, work units in the whole call, most units a Cancel may wait for)
 CASES = [
@@ -70,6 +71,9 @@ CASES = [
     # voxel updates: the iterations are run in chunks of about 2**22 updates
     pytest.param("diffusion", {"mode": "3d", "iterations": 40}, DIFFUSION_SHAPE, 40 * np.prod(DIFFUSION_SHAPE),
                  2**22, id="diffusion-3d-updates"),
+    # a volume larger than a chunk: within each iteration, between groups of blocks
+    pytest.param("diffusion", {"mode": "3d", "iterations": 2}, LARGE_SHAPE, 2 * np.prod(LARGE_SHAPE), 2**22,
+                 id="diffusion-3d-large-volume-updates"),
     # voxel-shifts: voxels × shifts of the 11³ search cube; at most 2**17 voxels × one plane of the cube
     pytest.param("nlm", {"mode": "3d"}, SHAPE, np.prod(SHAPE) * (11**3 - 1), 2**17 * 11**2,
                  id="nlm-3d-voxel-shifts"),

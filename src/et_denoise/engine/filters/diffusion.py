@@ -200,12 +200,15 @@ def anisotropic_diffusion(
     stack = np.array(data[np.newaxis] if data.ndim == 2 else data, dtype=np.float32, order="C")
     threads = max(int(workers or default_workers()), 1)
     planes = 1 if params.mode == "3d" else len(stack)
-    counter = ProgressCounter(planes * params.iterations, progress)
+    groups = _block_groups(stack.shape, threads) if params.mode == "3d" and len(stack) > 1 else []
+    counter = ProgressCounter(planes * params.iterations * max(len(groups), 1), progress)
     if kappa_value > 0:  # κ = 0 (a noise-free image with relative κ) smooths nothing
         run = _Run(_Iteration(np.float32(min(1.0 / kappa_value, _MAX_INV_KAPPA)),
                               np.float32(params.gamma), params.conduction == "exponential"),
                    params.iterations, counter, cancel)
-        if params.mode == "3d" or len(stack) == 1:
+        if len(groups) > 1:
+            run.in_groups(stack, groups, threads)
+        elif params.mode == "3d" or len(stack) == 1:
             run.in_volume(stack, threads)
         else:
             stack = run_slicewise(run.in_plane, stack, cancel=cancel, workers=threads)
@@ -254,6 +257,15 @@ class _Iteration:
         finally:
             numba.set_num_threads(previous_threads)
 
+    def step(self, u: np.ndarray, v: np.ndarray, blocks: np.ndarray, threads: int) -> None:
+        """One iteration of the ``blocks`` of a volume, from ``u`` into ``v``, on ``threads`` threads."""
+        previous_threads = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            _diffusion_step(u, v, blocks, self.inv_kappa, self.gamma, self.exponential, True)
+        finally:
+            numba.set_num_threads(previous_threads)
+
 
 @dataclass(frozen=True)
 class _Run:
@@ -294,6 +306,24 @@ class _Run:
         for count in self.chunks(volume.size, most):
             self.iteration.repeat(volume, count, threads)
 
+    def in_groups(self, volume: np.ndarray, groups: list[np.ndarray], threads: int) -> None:
+        """A volume larger than a chunk: every iteration in groups of blocks, checks and reports between them.
+
+        An iteration reads the volume and writes a second one, so its blocks
+        may be computed group after group; the threads meet once per group
+        instead of once per iteration (each group keeps them all busy).
+        """
+        current, spare = volume, np.empty_like(volume)
+        for _ in range(self.iterations):
+            for group in groups:
+                if self.cancel is not None:
+                    self.cancel.check()
+                self.iteration.step(current, spare, group, threads)
+                self.counter.step()
+            current, spare = spare, current
+        if current is not volume:
+            volume[...] = current
+
     def in_plane(self, plane: np.ndarray) -> np.ndarray:
         volume = plane[np.newaxis].copy()
         for count in self.chunks(volume.size):
@@ -317,8 +347,27 @@ def _blocks(shape, threads: int, use_z: bool) -> np.ndarray:
     z_starts = range(0, n_z, depth)
     row_blocks = max(1, math.ceil(4 * threads / len(z_starts)))
     height = max(16, math.ceil(n_y / row_blocks))
+    if use_z:  # a block per thread within a chunk of updates, so that large volumes check the token within an iteration
+        height = min(height, max(16, _UPDATES_PER_CHUNK // (threads * depth * shape[2])))
     return np.array([(z, min(z + depth, n_z), y, min(y + height, n_y))
                      for z in z_starts for y in range(0, n_y, height)], dtype=np.int64)
+
+
+def _block_groups(shape, threads: int) -> list[np.ndarray]:
+    """The blocks of a volume in groups of about :data:`_UPDATES_PER_CHUNK` voxels, at least a block per thread.
+
+    One group (the whole volume) when it holds no more voxels than that.
+    """
+    blocks = _blocks(shape, threads, True)
+    voxels = (blocks[:, 1] - blocks[:, 0]) * (blocks[:, 3] - blocks[:, 2]) * shape[2]
+    groups, first, size = [], 0, 0
+    for index, count in enumerate(voxels):
+        if index > first and (size + count > _UPDATES_PER_CHUNK and index - first >= threads):
+            groups.append(blocks[first:index])
+            first, size = index, 0
+        size += count
+    groups.append(blocks[first:])
+    return groups
 
 
 def _bands(n_y: int, threads: int, count: int) -> np.ndarray:
