@@ -1,5 +1,5 @@
 """Cancel takes effect promptly in every method's Apply: the cancel token is consulted after a bounded
-amount of work, counted in the method's own units (planes, voxel updates, voxel-shifts, network voxels).
+amount of work, counted in the method's own units (voxel × window, voxel updates, voxel-shifts, network voxels).
 
 Wall-clock times are left to ``tests/benchmarks/test_bench_cancel.py`` (shared machines are noisy); here
 a token records each time the engine consults it, the progress callback records how much was done by
@@ -13,7 +13,7 @@ import pytest
 
 from et_denoise.engine.errors import Cancelled
 from et_denoise.engine.filters import FILTERS
-from et_denoise.engine.filters.median import SLAB_PLANES
+from et_denoise.engine.filters.median import MIN_BAND_ROWS, SLAB_PLANES, UNIT_WORK
 from et_denoise.engine.jobs import CancelToken
 from et_denoise.engine.n2v.tiling import TILE_BUDGET_VOXELS, predict_tiled
 
@@ -61,13 +61,16 @@ def _run(name, params, token, volume):
     return method.apply(volume, method.params_type(**params), progress=token.report, cancel=token)
 
 
+MEDIAN_SHAPE = (16, 192, 128)
 DIFFUSION_SHAPE = (32, 128, 128)
 LARGE_SHAPE = (20, 256, 1024)  # 5.2 M voxels
 
 # (method, parameters, volume shape, work units in the whole call, most units a Cancel may wait for)
 CASES = [
-    pytest.param("median", {"size": 5, "mode": "3d"}, SHAPE, SHAPE[0], SLAB_PLANES, id="median-3d-planes"),
-    pytest.param("median", {"size": 11, "mode": "3d"}, SHAPE, SHAPE[0], SLAB_PLANES, id="median-3d-large-planes"),
+    # output voxels × window voxels: slabs of 8 planes, in bands of rows of about UNIT_WORK (at least 64 rows)
+    pytest.param("median", {"size": 5, "mode": "3d"}, SHAPE, np.prod(SHAPE) * 5**3, UNIT_WORK, id="median-3d"),
+    pytest.param("median", {"size": 11, "mode": "3d"}, MEDIAN_SHAPE, np.prod(MEDIAN_SHAPE) * 11**3,
+                 max(UNIT_WORK, SLAB_PLANES * MIN_BAND_ROWS * MEDIAN_SHAPE[2] * 11**3), id="median-3d-large-window"),
     # voxel updates: the iterations are run in chunks of about 2**22 updates
     pytest.param("diffusion", {"mode": "3d", "iterations": 40}, DIFFUSION_SHAPE, 40 * np.prod(DIFFUSION_SHAPE),
                  2**22, id="diffusion-3d-updates"),
