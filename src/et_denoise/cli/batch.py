@@ -29,7 +29,7 @@ SUMMARY_COLUMNS = ("file", "output", "shape", "method", "seconds", "status")
 
 def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     """Denoise every input with one recipe; exit code 0, or 2 if any input failed."""
-    from et_denoise.cli.handlers import CANCEL_GRACE_S, TerminalProgress, budget_advice
+    from et_denoise.cli.handlers import CANCEL_GRACE_S, TerminalProgress, budget_advice, check_cluster_run, connect
     from et_denoise.engine.errors import Cancelled, ImageError, ModelError, ParameterError
     from et_denoise.engine.io import SUPPORTED_EXTENSIONS, open_image_lazily
     from et_denoise.engine.io.memory import process_private_memory
@@ -43,44 +43,59 @@ def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
         summary = check_output_file(args.summary, option="--summary", overwrite=True, inputs=inputs)
     else:
         summary = outdir / SUMMARY_NAME  # the folder is checked above and created below
+    client = None
+    if args.scheduler:
+        for output in outputs:
+            check_cluster_run(output, n2v=recipe.model is not None)
+        client = connect(args.scheduler)
     outdir.mkdir(parents=True, exist_ok=True)
     make_job, label = _job_maker(recipe)
 
     rows, start = [], time.perf_counter()
-    for number, (source, output) in enumerate(zip(inputs, outputs), start=1):
-        tag = f"[{number}/{len(inputs)}] {source.name}"
-        began = time.perf_counter()
-        row = {"file": str(source), "output": str(output), "shape": "", "method": label, "seconds": ""}
-        try:
-            volume = open_image_lazily(source)
-            row["shape"] = "×".join(map(str, volume.shape))
-            if not args.overwrite and _complete(output, volume):
-                row["status"] = "skipped: complete"
-                print(f"{tag}: {output} is complete, skipped")
-                continue
-            with interrupts.cancelling(grace_s=CANCEL_GRACE_S) as token:
-                job = make_job(volume, token)
-                in_use = process_private_memory() if args.memory is not None else 0
-                try:
-                    denoise_to_file(volume, output, job, memory=args.memory, in_use=in_use, overwrite=True,
-                                    progress=TerminalProgress(tag), cancel=token)
-                except MemoryBudgetError as error:
-                    raise UserError(budget_advice(error)) from None
-            row["seconds"] = f"{time.perf_counter() - began:.1f}"
-            row["status"] = "done"
-            print(f"{tag}: wrote {output} {tuple(volume.shape)} float32 in {row['seconds']} s", flush=True)
-        except (UserError, ImageError, ParameterError, ModelError) as error:
-            row["status"] = f"failed: {user_message(error)}"
-            print(f"{tag}: failed: {user_message(error)}", flush=True)
-        except Cancelled:
-            row["status"] = "cancelled"
-            raise
-        except Exception as error:
-            row["status"] = f"failed: unexpected {type(error).__name__}: {user_message(error)}"
-            raise
-        finally:
-            rows.append(row)
-            _write_summary(summary, rows)
+    try:
+        for number, (source, output) in enumerate(zip(inputs, outputs), start=1):
+            tag = f"[{number}/{len(inputs)}] {source.name}"
+            began = time.perf_counter()
+            row = {"file": str(source), "output": str(output), "shape": "", "method": label, "seconds": ""}
+            try:
+                volume = open_image_lazily(source)
+                row["shape"] = "×".join(map(str, volume.shape))
+                if not args.overwrite and _complete(output, volume):
+                    row["status"] = "skipped: complete"
+                    print(f"{tag}: {output} is complete, skipped")
+                    continue
+                with interrupts.cancelling(grace_s=CANCEL_GRACE_S) as token:
+                    job = make_job(volume, token)
+                    in_use = process_private_memory() if args.memory is not None else 0
+                    try:
+                        if client is not None:
+                            from et_denoise.engine.volume.cluster import denoise_on_cluster
+
+                            denoise_on_cluster(volume, output, job, client, memory=args.memory, overwrite=True,
+                                               progress=TerminalProgress(tag), cancel=token)
+                        else:
+                            denoise_to_file(volume, output, job, memory=args.memory, in_use=in_use, overwrite=True,
+                                            progress=TerminalProgress(tag), cancel=token)
+                    except MemoryBudgetError as error:
+                        raise UserError(budget_advice(error)) from None
+                row["seconds"] = f"{time.perf_counter() - began:.1f}"
+                row["status"] = "done"
+                print(f"{tag}: wrote {output} {tuple(volume.shape)} float32 in {row['seconds']} s", flush=True)
+            except (UserError, ImageError, ParameterError, ModelError) as error:
+                row["status"] = f"failed: {user_message(error)}"
+                print(f"{tag}: failed: {user_message(error)}", flush=True)
+            except Cancelled:
+                row["status"] = "cancelled"
+                raise
+            except Exception as error:
+                row["status"] = f"failed: unexpected {type(error).__name__}: {user_message(error)}"
+                raise
+            finally:
+                rows.append(row)
+                _write_summary(summary, rows)
+    finally:
+        if client is not None:
+            client.close()
     counts = {kind: sum(row["status"].startswith(kind) for row in rows) for kind in ("done", "skipped", "failed")}
     print(f"batch: {counts['done']} denoised, {counts['skipped']} skipped (complete), {counts['failed']} failed "
           f"in {time.perf_counter() - start:.1f} s; summary in {summary}")

@@ -20,6 +20,9 @@ from et_denoise.cli.outputs import check_distinct, check_output_file, check_outp
 from et_denoise.engine.io.memory import available_memory, format_bytes, process_private_memory
 
 
+#: Seconds to wait for a Dask scheduler (``--scheduler``) to answer.
+CONNECT_TIMEOUT_S = 10
+
 #: Seconds after a first Ctrl+C or SIGTERM by which a denoising run has ended, even if a write is blocked.
 CANCEL_GRACE_S = 3.0
 
@@ -96,6 +99,10 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
             tuned = _autotuned(method, args.input, params, args, cancel) if args.auto else params
             return method_job(method, tuned, volume, cancel=cancel)
 
+    client = None
+    if args.scheduler:
+        check_cluster_run(output, n2v=args.method == "n2v")
+        client = connect(args.scheduler)
     volume = open_image_lazily(args.input)
     start = time.perf_counter()
     # Computing and writing go together: a first signal stops both at the next plane, or after the grace.
@@ -103,14 +110,45 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
         job = make_job(volume, token)
         try:
             # --memory bounds the whole process: the slabs get what it does not hold already.
-            in_use = process_private_memory() if args.memory is not None else 0
-            path = denoise_to_file(volume, output, job, memory=args.memory, in_use=in_use, overwrite=args.overwrite,
-                                   progress=TerminalProgress(job.label), cancel=token)
+            if client is not None:
+                from et_denoise.engine.volume.cluster import denoise_on_cluster
+
+                path = denoise_on_cluster(volume, output, job, client, memory=args.memory, overwrite=args.overwrite,
+                                          progress=TerminalProgress(job.label), cancel=token)
+            else:
+                in_use = process_private_memory() if args.memory is not None else 0
+                path = denoise_to_file(volume, output, job, memory=args.memory, in_use=in_use,
+                                       overwrite=args.overwrite, progress=TerminalProgress(job.label), cancel=token)
         except MemoryBudgetError as error:
             raise UserError(budget_advice(error)) from None
+        finally:
+            if client is not None:
+                client.close()
     shape = tuple(volume.shape)
     print(f"{job.label}: wrote {path} {shape} float32 in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def check_cluster_run(output: Path, *, n2v: bool) -> None:
+    """UserError if writing ``output`` (with a network when ``n2v``) cannot run on a cluster."""
+    from et_denoise.engine.io.mrc import MRC_EXTENSIONS
+
+    if n2v:
+        raise UserError("--scheduler runs the classic filters; N2V prediction runs on this machine (leave out "
+                        "--scheduler)")
+    if output.suffix.lower() not in MRC_EXTENSIONS:
+        raise UserError(f"{output}: with --scheduler the workers write the result by regions into an MRC file; "
+                        "name the output .mrc or .rec")
+
+
+def connect(address: str):
+    """A ``distributed.Client`` of the scheduler at ``address``; UserError if it does not answer."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UserError(f"cannot reach the Dask scheduler at {address} ({error})") from None
 
 
 def budget_advice(error) -> str:

@@ -208,6 +208,33 @@ class RunningStats:
         self.minimum = min(self.minimum, float(values.min()))
         self.maximum = max(self.maximum, float(values.max()))
 
+    def state(self) -> tuple[int, float, float, float, float]:
+        """``(count, mean, m2, minimum, maximum)``: what :meth:`merge` takes (from another process)."""
+        return self.count, self.mean, self._m2, self.minimum, self.maximum
+
+    def merge(self, state: tuple[int, float, float, float, float]) -> None:
+        """Include the statistics of other values, given as their :meth:`state`.
+
+        Examples
+        --------
+        >>> values = np.arange(10.0)
+        >>> whole, first, second = RunningStats(), RunningStats(), RunningStats()
+        >>> whole.add(values); first.add(values[:3]); second.add(values[3:])
+        >>> first.merge(second.state())
+        >>> (first.mean, round(first.std, 12), first.maximum) == (whole.mean, round(whole.std, 12), whole.maximum)
+        True
+        """
+        count, mean, m2, minimum, maximum = state
+        if count == 0:
+            return
+        total = self.count + count
+        delta = mean - self.mean
+        self._m2 += m2 + delta * delta * self.count * count / total
+        self.mean += delta * count / total
+        self.count = total
+        self.minimum = min(self.minimum, minimum)
+        self.maximum = max(self.maximum, maximum)
+
     @property
     def std(self) -> float:
         """Population standard deviation (the MRC ``rms`` field)."""

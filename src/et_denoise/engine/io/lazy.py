@@ -9,6 +9,7 @@ process after a slab has been used (the page cache is the system's).
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,14 @@ class LazyImage:
     def __init__(self, image: ImageData, read: ReadPlanes) -> None:
         self.image = image
         self._read = read
+
+    def __reduce__(self):
+        """Pickled with its placeholder as one value (for the workers of a cluster), never as a whole array."""
+        data = self.image.data
+        if data.ndim and all(stride == 0 for stride in data.strides):
+            small = dataclasses.replace(self.image, data=np.zeros((), data.dtype))
+            return _rebuilt, (small, data.shape, self._read)
+        return LazyImage, (self.image, self._read)
 
     @classmethod
     def from_array(cls, array: np.ndarray, *, like: ImageData | None = None) -> LazyImage:
@@ -124,6 +133,10 @@ class LazyImage:
                           lambda start, stop: self.read(start, stop))
 
 
+def _rebuilt(image: ImageData, shape: tuple[int, ...], read: ReadPlanes) -> LazyImage:
+    return LazyImage(dataclasses.replace(image, data=np.broadcast_to(image.data, shape)), read)
+
+
 def file_region_reader(path: pathlib.Path, offset: int, dtype: np.dtype, shape: tuple[int, int, int]) -> ReadPlanes:
     """Read planes stored one after another from ``offset``, with explicit reads into a new array.
 
@@ -140,6 +153,7 @@ def file_region_reader(path: pathlib.Path, offset: int, dtype: np.dtype, shape: 
     """
     dtype = np.dtype(dtype)
     plane_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+    path = pathlib.Path(path).absolute()  # the same file from another working folder (a cluster's workers)
 
     def read(start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start,) + tuple(shape[1:]), dtype)

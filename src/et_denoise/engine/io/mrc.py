@@ -169,28 +169,47 @@ def write_mrc(stream: BinaryIO, path: pathlib.Path, data: np.ndarray, dtype: np.
     Labels of ``like`` are kept and one is added; its start indices and
     extended header are kept only if the shape is unchanged (``same_shape``).
     """
-    keep = like is not None and same_shape
-    extended = like.extended_header if keep else b""
-    mrc = MrcInterpreter()
-    mrc._create_default_attributes()  # an empty in-memory header, as mrcfile.new makes one
-    mrc.set_data(np.zeros((1,) * data.ndim, np.int8 if dtype == np.uint8 else dtype))
-    if extended:
-        mrc.set_extended_header(np.frombuffer(extended, dtype="V1"))
-        mrc.header.exttyp = like.exttyp
-    header = mrc.header
-    if data.ndim == 3:
-        if _is_stack_output(path, like):
-            mrc.set_image_stack()
-        else:
-            mrc.set_volume()
-    _set_shape(header, data.shape)
+    header, extended = mrc_header(path, data.shape, dtype, voxel_size, origin, like, same_shape)
     stream.write(bytes(header.nbytes) + extended)  # the header is rewritten at the end
     stats = RunningStats()
     for _part, values in converted_slabs(data, dtype, path):
         stream.write(memoryview(values).cast("B"))
         stats.add(values)
-    header.dmin, header.dmax, header.dmean, header.rms = (
-        stats.minimum, stats.maximum, stats.mean, stats.std)
+    set_statistics(header, stats)
+    stream.seek(0)
+    stream.write(header.tobytes())
+    stream.seek(0, io.SEEK_END)
+
+
+def mrc_header(path: pathlib.Path, shape: tuple[int, ...], dtype: np.dtype, voxel_size: Vector3 | None,
+               origin: Vector3 | None, like: MrcHeaderInfo | None, same_shape: bool):
+    """The header of an MRC file of ``shape`` and ``dtype`` (statistics still unset) and its extended header.
+
+    As :func:`write_mrc` writes it; for writers that place the data
+    themselves (by regions, from several processes).
+
+    Returns
+    -------
+    header : numpy record
+        mrcfile's header; ``header.tobytes()`` is its 1024 bytes.
+    extended : bytes
+        The extended header that follows it, then the data.
+    """
+    keep = like is not None and same_shape
+    extended = like.extended_header if keep else b""
+    mrc = MrcInterpreter()
+    mrc._create_default_attributes()  # an empty in-memory header, as mrcfile.new makes one
+    mrc.set_data(np.zeros((1,) * len(shape), np.int8 if dtype == np.uint8 else dtype))
+    if extended:
+        mrc.set_extended_header(np.frombuffer(extended, dtype="V1"))
+        mrc.header.exttyp = like.exttyp
+    header = mrc.header
+    if len(shape) == 3:
+        if _is_stack_output(path, like):
+            mrc.set_image_stack()
+        else:
+            mrc.set_volume()
+    _set_shape(header, shape)
     if voxel_size is not None:
         mrc.voxel_size = voxel_size[::-1]
     if origin is not None:
@@ -200,9 +219,12 @@ def write_mrc(stream: BinaryIO, path: pathlib.Path, data: np.ndarray, dtype: np.
     _set_labels(header, (like.labels if like is not None else ()))
     if dtype.itemsize == 1:
         _set_imod_byte_sign(header, signed=dtype == np.int8)
-    stream.seek(0)
-    stream.write(header.tobytes())
-    stream.seek(0, io.SEEK_END)
+    return header, extended
+
+
+def set_statistics(header, stats: RunningStats) -> None:
+    """Set the header's minimum, maximum, mean and rms from statistics of all the data."""
+    header.dmin, header.dmax, header.dmean, header.rms = (stats.minimum, stats.maximum, stats.mean, stats.std)
 
 
 def _set_shape(header, shape: tuple[int, ...]) -> None:

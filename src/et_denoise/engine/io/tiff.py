@@ -125,8 +125,10 @@ def open_tiff_lazily(path: pathlib.Path):
     if whole is not None:
         return image, lambda start, stop: whole[start:stop].copy()
 
+    absolute = path.absolute()  # the same file from another working folder (a cluster's workers)
+
     def read_pages(start: int, stop: int) -> np.ndarray:
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(absolute) as tif:
             pages = tif.series[0].pages
             return native(np.stack([pages[index].asarray().reshape(shape[-2:]) for index in range(start, stop)]))
 
@@ -138,7 +140,7 @@ def open_tiff_folder_lazily(folder: pathlib.Path):
 
     Every slice's size and type is checked against the first's when it is read.
     """
-    files = _slice_files(folder)
+    files = [file.absolute() for file in _slice_files(folder)]
     first_image = read_tiff(files[0], math.inf)
     first = first_image.data
     _check_slice(first, files[0], first, files[0], folder)
