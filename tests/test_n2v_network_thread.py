@@ -8,7 +8,8 @@ import pytest
 
 from et_denoise.engine.errors import Cancelled, ParameterError
 from et_denoise.engine.jobs import CancelToken
-from et_denoise.engine.n2v import N2VParams, train
+from et_denoise.engine.n2v import History, N2VParams, TrainedModel, train
+from et_denoise.engine.n2v.backend import BackendModel
 from et_denoise.engine.n2v.mask_sweep import SweepTraining, mask_sweep_params, train_mask_sweep
 from et_denoise.engine.n2v.n2v_backend import N2VBackend, N2VModel
 from et_denoise.engine.n2v.network_thread import on_network_thread, run_on_network_thread
@@ -35,6 +36,49 @@ def test_a_waiting_caller_is_released_by_its_cancel_token_and_its_work_never_run
         blocker.result(10)
     assert ran == []
     assert run_on_network_thread(lambda: 42) == 42     # the thread still serves later calls
+
+
+class _BlockingNetwork(BackendModel):
+    """A network whose first call blocks until the test releases it."""
+
+    def __init__(self):
+        self.busy, self.release, self.calls = threading.Event(), threading.Event(), 0
+
+    def predict(self, batch):
+        self.calls += 1
+        self.busy.set()
+        assert self.release.wait(10)
+        return batch
+
+    def save(self, folder):
+        raise NotImplementedError
+
+
+def test_cancel_releases_a_prediction_at_once_while_its_network_call_is_under_way():
+    network = _BlockingNetwork()
+    model = TrainedModel(N2VParams(unet_filters=8), None, 0.0, 1.0, History(), network, "n2v")
+    token, outcome = CancelToken(), []
+    with ThreadPoolExecutor(1) as pool:
+        caller = pool.submit(lambda: outcome.append(pytest.raises(Cancelled, model.predict,
+                                                                  np.zeros((16, 32, 32), np.float32), cancel=token)))
+        assert network.busy.wait(10)
+        token.cancel()
+        caller.result(10)  # returned while the network call is still blocked
+        assert not network.release.is_set() and outcome
+        network.release.set()
+    assert run_on_network_thread(lambda: network.calls) == 1  # the rest of the work was dropped
+
+
+def test_started_work_with_side_effects_is_not_abandoned():
+    busy, release, token = threading.Event(), threading.Event(), CancelToken()
+    with ThreadPoolExecutor(1) as pool:
+        caller = pool.submit(run_on_network_thread, lambda: (busy.set(), release.wait(10), "saved")[2],
+                             waiting=token)
+        assert busy.wait(10)
+        token.cancel()
+        assert not caller.done()
+        release.set()
+        assert caller.result(10) == "saved"  # the caller learns that the work was done
 
 
 def test_errors_of_the_work_reach_the_caller():

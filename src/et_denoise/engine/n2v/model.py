@@ -134,7 +134,7 @@ class TrainedModel:
             shown["epochs"] = f"{trained} of {self.params.epochs}"
         return shown
 
-    @runs_on_network_thread
+    @runs_on_network_thread(abandon=True)
     def predict(
         self,
         image: np.ndarray,
@@ -153,8 +153,8 @@ class TrainedModel:
         progress : callable, optional
             ``progress(fraction)`` after each batch of tiles; 1.0 exactly once at the end.
         cancel : CancelToken, optional
-            Checked before each batch of tiles and while the call waits for the network
-            thread; raises :class:`~engine.errors.Cancelled`.
+            Checked before each batch of tiles; raises :class:`~engine.errors.Cancelled`
+            as soon as it is set, without waiting for the network call under way.
         tile_shape : int or tuple of int, optional
             Size of the part of the image each tile writes, along the model's
             axes; by default the largest that fits a fixed memory budget.

@@ -17,7 +17,10 @@ Calls made on the network thread itself (an export predicting its test
 output, a mask sweep's prediction) run directly, so the rule never deadlocks
 on itself.  A caller waiting for its turn is released with
 :class:`~engine.errors.Cancelled` as soon as its ``cancel`` token is set; once
-its work has started, that work honours the token itself.
+its work has started, that work honours the token itself, at its next check.
+Work without side effects (a prediction) releases its caller at once even
+then: the network thread finishes the network call under way and drops the
+rest, so Cancel does not wait for a call of the network.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def on_network_thread() -> bool:
 
 
 def run_on_network_thread(func: Callable[..., Any], /, *args: Any, waiting: CancelToken | None = None,
-                          **kwargs: Any) -> Any:
+                          abandon: bool = False, **kwargs: Any) -> Any:
     """Run ``func(*args, **kwargs)`` on the network thread and return its value (or raise its exception).
 
     Parameters
@@ -62,11 +65,15 @@ def run_on_network_thread(func: Callable[..., Any], /, *args: Any, waiting: Canc
     waiting : CancelToken, optional
         Checked while the work waits for its turn: if set before the work
         started, the work is dropped and :class:`~engine.errors.Cancelled` raised.
+    abandon : bool, optional
+        For work without side effects: once ``waiting`` is set, raise
+        :class:`~engine.errors.Cancelled` even when the work has started, and
+        leave it to stop at its own next check of the token.
 
     Raises
     ------
     Cancelled
-        ``waiting`` was set before the work started.
+        ``waiting`` was set before the work started (or, with ``abandon``, at any time).
     """
     if on_network_thread():
         return func(*args, **kwargs)
@@ -75,19 +82,22 @@ def run_on_network_thread(func: Callable[..., Any], /, *args: Any, waiting: Canc
         try:
             return future.result(timeout=WAIT_S)
         except TimeoutError:
-            if waiting is not None and waiting.cancelled and future.cancel():
+            if waiting is not None and waiting.cancelled and (future.cancel() or abandon):
                 raise Cancelled("cancelled by the user") from None
 
 
-def runs_on_network_thread(func: F) -> F:
+def runs_on_network_thread(func: F | None = None, *, abandon: bool = False):
     """Decorate ``func`` so that every call runs on the network thread.
 
     The call's own ``cancel`` keyword argument, if any, also releases the
-    caller while it waits for its turn.
+    caller while it waits for its turn; with ``abandon=True`` (work without
+    side effects) also once the work has started (see :func:`run_on_network_thread`).
     """
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            return run_on_network_thread(function, *args, waiting=kwargs.get("cancel"), abandon=abandon, **kwargs)
 
-    @functools.wraps(func)
-    def dispatch(*args: Any, **kwargs: Any) -> Any:
-        return run_on_network_thread(func, *args, waiting=kwargs.get("cancel"), **kwargs)
+        return dispatch  # type: ignore[return-value]
 
-    return dispatch  # type: ignore[return-value]
+    return decorate if func is None else decorate(func)
