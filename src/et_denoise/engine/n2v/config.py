@@ -76,9 +76,9 @@ class N2VParams(MethodParams):
                           help="Rotate and flip patches, using only the transforms that leave the mask "
                           "unchanged (a horizontal mask is not rotated by 90 degrees).")
     test_time_flips: bool = param(True, label="Test-time flips",
-                                  help="Denoise the image also flipped along Y and X (and Z in 3d), each flip "
-                                  "the mask shares, and average the results flipped back: on the sample "
-                                  "0.6-1.0 dB better, at 4 times the prediction time (8 in 3d).")
+                                  help="Denoise the image also flipped along Y, X and both, each flip the "
+                                  "mask shares, and average the results flipped back: on the sample "
+                                  "0.6-1.0 dB better, at 4 times the prediction time.")
     seed: int = param(0, label="Random seed", minimum=0, maximum=2**31 - 1,
                       help="Seeds patch selection, masking and weights: the same seed repeats a run.")
 

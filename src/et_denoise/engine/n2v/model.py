@@ -160,10 +160,10 @@ class TrainedModel:
             axes; by default the largest that fits a fixed memory budget.
         flips : bool, optional
             Test-time augmentation: average the predictions of the image
-            flipped along Y, X (and Z for a 3-D model), each flipped back, over
-            the flips that leave the blind-spot mask unchanged (see
-            :func:`~engine.n2v.masks.flip_symmetries`): up to 4 (2-D) or 8 (3-D)
-            times the time.  Default: the model's ``params.test_time_flips``.
+            flipped along Y, X and both, each flipped back, over the flips
+            that leave the blind-spot mask unchanged (see
+            :func:`~engine.n2v.masks.flip_symmetries`): up to 4 times the time.
+            Default: the model's ``params.test_time_flips``.
 
         Returns
         -------
