@@ -10,8 +10,6 @@ on the network thread.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 
@@ -55,11 +53,12 @@ def fold_batch_norms(network):
             return layers.Activation("linear", name=layer.name)
         if not layer.weights:  # stateless layers are shared (a Lambda rebuilt from its config needs unsafe loading)
             return layer
-        return layer.__class__.from_config(layer.get_config())
+        # The weights are copied below: initialise with zeros, which draws no random seed (Keras 2.15
+        # draws one with random.randint(1, 1e9), a DeprecationWarning on Python 3.11).
+        config = {key: "zeros" if key.endswith("_initializer") else value for key, value in layer.get_config().items()}
+        return layer.__class__.from_config(config)
 
-    with warnings.catch_warnings():  # Keras 2.15 seeds its layers with random.randint(1, 1e9)
-        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
-        folded = tf.keras.models.clone_model(network, clone_function=clone)
+    folded = tf.keras.models.clone_model(network, clone_function=clone)
     for layer in network.layers:
         if isinstance(layer, layers.BatchNormalization) or not layer.weights:
             continue
