@@ -32,7 +32,7 @@ from et_denoise.engine.n2v import EventKind, N2VParams, train
 from et_denoise.engine.n2v.data import make_training_data
 from et_denoise.engine.sample import make_sample
 
-QUALITY = N2VParams(patch_size=64, epochs=4, steps_per_epoch=100, batch_size=16, unet_depth=2, unet_filters=16)
+QUALITY = N2VParams(minutes=0, patch_size=64, epochs=4, steps_per_epoch=100, batch_size=16, unet_depth=2, unet_filters=16)
 SPEED = QUALITY.replace(epochs=2, steps_per_epoch=60)
 
 
@@ -127,7 +127,7 @@ def test_training_speed_is_within_5_percent_of_n2v(sample):
 
 
 def _kernel_run(sample, kernel, steps):
-    params = N2VParams(mask="horizontal:11", unet_kernel=kernel, epochs=3, steps_per_epoch=steps // 3,
+    params = N2VParams(minutes=0, mask="horizontal:11", unet_kernel=kernel, epochs=3, steps_per_epoch=steps // 3,
                        learning_rate=8e-4)
     start = time.perf_counter()
     model = train([sample.noisy], params)

@@ -19,7 +19,7 @@ from et_denoise.engine.n2v import N2VParams, train
 from et_denoise.engine.sample import make_sample
 
 MODELS = ("wbp", "fbp", "sirt")
-PARAMS = N2VParams(mask="horizontal:11", unet_filters=16, epochs=3, steps_per_epoch=120, learning_rate=8e-4)
+PARAMS = N2VParams(minutes=0, mask="horizontal:11", unet_filters=16, epochs=3, steps_per_epoch=120, learning_rate=8e-4)
 
 
 def _scores(noise):

@@ -32,7 +32,7 @@ from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.n2v import EventKind, N2VParams, train
 from et_denoise.engine.sample import make_sample
 
-TRAINING = N2VParams(mode="2d", patch_size=64, unet_depth=2, unet_filters=32, batch_size=16,
+TRAINING = N2VParams(minutes=0, mode="2d", patch_size=64, unet_depth=2, unet_filters=32, batch_size=16,
                      learning_rate=8e-4, epochs=6, steps_per_epoch=100, seed=0)
 CLASSIC = ("median", "diffusion", "nlm")
 

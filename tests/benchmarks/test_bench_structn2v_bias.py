@@ -34,7 +34,7 @@ from et_denoise.engine.io import read_image
 from et_denoise.engine.n2v import N2VParams, train
 from et_denoise.engine.sample import NOISE_MODELS, make_sample_2d
 
-STEPS = dict(patch_size=64, epochs=4, steps_per_epoch=100, batch_size=16)
+STEPS = dict(minutes=0, patch_size=64, epochs=4, steps_per_epoch=100, batch_size=16)
 ET_SLICES = sorted(glob.glob("/work/shared/data/et_slices/*.tif"))
 
 

@@ -21,7 +21,7 @@ from et_denoise.engine.n2v import EventKind, N2VParams, train  # noqa: E402
 from et_denoise.gui.theme import apply_theme  # noqa: E402
 
 SHAPE = (16, 128, 128)
-PARAMS = N2VParams(patch_size=64, epochs=2, steps_per_epoch=60, batch_size=16, unet_depth=2, unet_filters=16)
+PARAMS = N2VParams(minutes=0, patch_size=64, epochs=2, steps_per_epoch=60, batch_size=16, unet_depth=2, unet_filters=16)
 TIMEOUT_MS = 300_000
 
 
