@@ -46,24 +46,33 @@ _MIN_PIXELS_PER_UNIT, _MAX_PIXELS_PER_UNIT = 1e-3, 1e6
 _NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
+def _open(path: pathlib.Path) -> tifffile.TiffFile:
+    try:
+        return tifffile.TiffFile(path)
+    except tifffile.TiffFileError as exc:
+        raise ImageError("this is not a TIFF file, or it is damaged", path) from exc
+
+
+def _single_series(tif: tifffile.TiffFile, path: pathlib.Path):
+    """The file's one image (series) and its (Z, Y, X) or (Y, X) shape; ImageError for several."""
+    if len(tif.series) != 1:
+        shapes = ", ".join(str(series.shape) for series in tif.series)
+        raise ImageError(
+            f"the file holds {len(tif.series)} images of different sizes ({shapes}); "
+            "only single images and stacks of equal-size images can be opened", path)
+    series = tif.series[0]
+    return series, image_shape(series.shape, series.dtype, path, axes=series.axes)
+
+
 def read_tiff(path: pathlib.Path, mmap_threshold: float) -> ImageData:
     """Read a TIFF image or stack, memory-mapped if larger than ``mmap_threshold`` bytes.
 
     Only uncompressed, contiguous data in native byte order can be mapped;
     other files are loaded whatever their size.
     """
-    try:
-        tif = tifffile.TiffFile(path)
-    except tifffile.TiffFileError as exc:
-        raise ImageError("this is not a TIFF file, or it is damaged", path) from exc
+    tif = _open(path)
     with tif:
-        if len(tif.series) != 1:
-            shapes = ", ".join(str(series.shape) for series in tif.series)
-            raise ImageError(
-                f"the file holds {len(tif.series)} images of different sizes ({shapes}); "
-                "only single images and stacks of equal-size images can be opened", path)
-        series = tif.series[0]
-        shape = image_shape(series.shape, series.dtype, path, axes=series.axes)
+        series, shape = _single_series(tif, path)
         voxel_size, unit = _voxel_size(tif)
         memory_mapped = (
             series.nbytes > mmap_threshold
@@ -95,18 +104,9 @@ def open_tiff_lazily(path: pathlib.Path):
     """
     from et_denoise.engine.io.lazy import file_region_reader
 
-    try:
-        tif = tifffile.TiffFile(path)
-    except tifffile.TiffFileError as exc:
-        raise ImageError("this is not a TIFF file, or it is damaged", path) from exc
+    tif = _open(path)
     with tif:
-        if len(tif.series) != 1:
-            shapes = ", ".join(str(series.shape) for series in tif.series)
-            raise ImageError(
-                f"the file holds {len(tif.series)} images of different sizes ({shapes}); "
-                "only single images and stacks of equal-size images can be opened", path)
-        series = tif.series[0]
-        shape = image_shape(series.shape, series.dtype, path, axes=series.axes)
+        series, shape = _single_series(tif, path)
         voxel_size, unit = _voxel_size(tif)
         dtype = series.dtype.newbyteorder(tif.byteorder)
         n_planes = shape[0] if len(shape) == 3 else 1
