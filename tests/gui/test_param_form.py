@@ -67,3 +67,19 @@ def test_changed_follows_user_edits_and_values_set_by_the_program_edited_only_th
     form.set_params(_Params(size=3, strength=0.5))  # e.g. chosen by Auto
     assert edited == [_Params(size=7)]
     assert changed == [_Params(size=7), _Params(size=3, strength=0.5)]  # one signal per set, with every value in
+
+
+def test_structn2v_fields_read_in_plain_words_while_the_values_stay_n2vs(qtbot):
+    from et_denoise.gui.tabs.structn2v.n2v_param_form import N2VParamForm
+
+    form = N2VParamForm()
+    qtbot.addWidget(form)
+    steps, minutes, replacement = (form.editor(name) for name in ("steps_per_epoch", "minutes", "manipulator"))
+    assert steps.value() == 0 and steps.text() == "auto"
+    minutes.setValue(0)
+    assert minutes.text() == "none (by epochs)"
+    assert replacement.currentText() == "random neighbour or itself"
+    assert "withCP" not in "".join(replacement.itemText(i) for i in range(replacement.count()))
+    replacement.setCurrentIndex(replacement.findText("nearby neighbour (Gaussian)"))
+    params = form.params()
+    assert params.manipulator == "normal_withoutCP" and params.steps_per_epoch == 0 and params.minutes == 0

@@ -18,18 +18,31 @@ from typing import Any
 from et_denoise.engine.params import MethodParams
 
 
+#: Plain words for n2v's names of how a blind spot's value is replaced (``n2v_manipulator``).
+REPLACEMENT_NAMES = {
+    "uniform_withCP": "random neighbour or itself",
+    "uniform_withoutCP": "random neighbour",
+    "normal_withoutCP": "nearby neighbour (Gaussian)",
+    "normal_additive": "itself plus noise",
+    "normal_fitted": "Gaussian fitted to neighbours",
+    "identity": "unchanged",
+    "mean": "mean of neighbours",
+    "median": "median of neighbours (N2V2)",
+}
+
+
 def choice_text(value: Any) -> str:
-    """How a choice reads: ``"2d"`` as ``2-D``, other values as they are.
+    """How a choice reads: ``"2d"`` as ``2-D``, n2v's replacement names in words, other values as they are.
 
     Examples
     --------
-    >>> choice_text("3d"), choice_text("cross:9")
-    ('3-D', 'cross:9')
+    >>> choice_text("3d"), choice_text("cross:9"), choice_text("uniform_withCP")
+    ('3-D', 'cross:9', 'random neighbour or itself')
     """
     text = str(value)
     if len(text) == 2 and text[0].isdigit() and text[1] == "d":
         return f"{text[0]}-D"
-    return text
+    return REPLACEMENT_NAMES.get(text, text)
 
 
 def format_seconds(seconds: float) -> str:

@@ -34,6 +34,7 @@ def param(
     maximum: float | None = None,
     choices: Sequence[Any] | None = None,
     step: float | None = None,
+    minimum_text: str | None = None,
     cli: bool = True,
 ) -> Any:
     """Declare one method parameter.
@@ -53,12 +54,15 @@ def param(
         The allowed values (strings only).
     step : float, optional
         Increment for spin boxes.
+    minimum_text : str, optional
+        What the minimum means, shown in its place (``"auto"`` for a 0 that
+        chooses automatically).
     cli : bool
         Whether the command line offers it as an option.
     """
     metadata = dict(label=label, help=help, minimum=minimum, maximum=maximum,
                     choices=tuple(choices) if choices is not None else None,
-                    step=step, cli=cli)
+                    step=step, minimum_text=minimum_text, cli=cli)
     return dataclasses.field(default=default, metadata=metadata)
 
 

@@ -34,11 +34,12 @@ class N2VParams(MethodParams):
     epochs: int = param(10, label="Epochs", minimum=1, maximum=1000,
                         help="Passes of training; the weights with the lowest validation loss are kept.")
     minutes: float = param(5.0, label="Time budget (min)", minimum=0.0, maximum=10000.0, step=1.0,
+                           minimum_text="none (by epochs)",
                            help="Train for at most this many minutes (0: by epochs only): training stops "
                            "after the batch that reaches the budget, and the cosine schedule ends then; "
                            "the epochs remain an upper limit. On 2 CPU cores 3 minutes gave 9-13 dB on "
                            "the sample.")
-    steps_per_epoch: int = param(0, label="Steps per epoch", minimum=0, maximum=100000,
+    steps_per_epoch: int = param(0, label="Steps per epoch", minimum=0, maximum=100000, minimum_text="auto",
                                  help="Batches per epoch; 0 chooses one pass over the (augmented) training "
                                  "patches, between 10 and 400.")
     batch_size: int = param(16, label="Batch size", minimum=1, maximum=512, help="Patches per training step.")

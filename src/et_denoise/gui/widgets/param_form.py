@@ -110,6 +110,8 @@ class ParamForm(QWidget):
         if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
             editor.setKeyboardTracking(False)
             editor.setAccelerated(True)
+            if meta.get("minimum_text"):
+                editor.setSpecialValueText(meta["minimum_text"])
         self._write(editor, item.default)
         return editor
 
