@@ -294,3 +294,18 @@ def test_the_collapsed_summary_follows_values_set_by_the_program(window):
     tab.form.set_params(N2VParams(patch_size=48))
     tab.form.editor("unet_depth").setValue(5)
     assert summary.property("error") and "multiple of 32" in summary.text()
+
+
+def test_the_model_info_names_a_custom_mask_by_its_shape_not_by_its_file(qtbot, tmp_path):
+    from et_denoise.engine.n2v import History, TrainedModel
+    from et_denoise.gui.tabs.structn2v.model_panel import ModelPanel
+
+    mask_file = tmp_path / "config" / "mask.txt"
+    mask_file.parent.mkdir()
+    mask_file.write_text("110\n111\n011\n")  # no preset
+    model = TrainedModel(N2VParams(mask=str(mask_file)), np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]]), 0.0, 1.0,
+                         History(loss=[0.3]), None, "n2v")
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    panel.show_model(model, "Loaded from my model")
+    assert "mask custom 3×3" in panel.model_info.text() and str(tmp_path) not in panel.model_info.text()

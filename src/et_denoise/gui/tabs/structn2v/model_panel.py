@@ -82,7 +82,8 @@ class ModelPanel(QGroupBox):
         """Describe the model in use: where it comes from, its mask, mode, epochs and best validation loss."""
         history = model.history
         best = min((v for v in history.val_loss if v is not None), default=None)
-        parts = [f"{method_label(model.mask)} · mask {model.params.mask if model.mask is not None else 'none'}",
+        mask = model.shown_values().get("mask", model.params.mask) if model.mask is not None else "none"
+        parts = [f"{method_label(model.mask)} · mask {mask}",  # by preset or shape, never a mask file's path
                  f"{choice_text(model.params.mode)} · {len(history.loss)} epochs"]
         if best is not None:
             parts.append(f"best validation loss {best:.4g}")
