@@ -139,10 +139,19 @@ def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_export
                                                                                    monkeypatch, tmp_path):
     _train(tab, qtbot, TINY.replace(mask="vertical:3"))
     trained = tab.model
+    dialogs.save_path = str(tmp_path / "new" / "model")  # a folder that does not exist yet
+    job = tab.choose_folder_to_save()
+    qtbot.waitUntil(lambda: job.state.done, timeout=TIMEOUT_MS)
+    assert job.state is JobState.SUCCEEDED and (tmp_path / "new" / "model" / "metadata.json").is_file()
+    (tmp_path / "a_file").write_text("")
+    dialogs.save_path = str(tmp_path / "a_file")
+    assert tab.choose_folder_to_save() is None and "is a file" in dialogs.texts("critical")[-1]
+
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
-    _folder_dialog(monkeypatch, folder)
+    _folder_dialog(monkeypatch, folder)  # for the Load button
+    dialogs.save_path = str(folder)
 
     dialogs.answer = QMessageBox.StandardButton.Cancel
     assert tab.choose_folder_to_save() is None  # a non-empty folder: asked first, and the user declined

@@ -255,13 +255,18 @@ class StructN2VTab(Tab):
         return job
 
     def choose_folder_to_save(self) -> Job | None:
-        """Ask for a folder (confirming a non-empty one) and save the model into it."""
+        """Ask for the model folder's name (a new folder, or an existing one after confirming) and save into it."""
         if self.model is None:
             return None
-        folder = QFileDialog.getExistingDirectory(self, "Save model into folder", self.settings.last_folder("model"))
+        start = str(Path(self.settings.last_folder("model")) / "model")
+        folder, _ = QFileDialog.getSaveFileName(self, "Save model as (a folder)", start, "",
+                                                options=QFileDialog.Option.DontConfirmOverwrite)
         if not folder:
             return None
-        if any(Path(folder).iterdir()) and not confirm(
+        if Path(folder).is_file():
+            show_error(self.window(), "Cannot save the model", f"{folder} is a file; give the name of a folder.")
+            return None
+        if Path(folder).is_dir() and any(Path(folder).iterdir()) and not confirm(
                 self.window(), "Folder not empty",
                 f"{folder} is not empty. Save the model into it anyway?\n\n"
                 "Model files already there are replaced; other files are left alone."):
