@@ -30,7 +30,7 @@ from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.volume.budget import default_budget, slab_planes
 from et_denoise.engine.volume.graph import slab_bounds
 from et_denoise.engine.volume.jobs import SlabJob
-from et_denoise.engine.volume.pipeline import require_disk_space, slab_reach
+from et_denoise.engine.volume.pipeline import denoise_slab, require_disk_space
 
 #: Seconds between two looks at the finished tasks and the cancel token.
 POLL_S = 0.1
@@ -120,9 +120,7 @@ def denoise_region(volume: LazyImage, job: SlabJob, start: int, stop: int, path:
     tuple
         :meth:`RunningStats.state` of the planes written.
     """
-    first, last = slab_reach(start, stop, volume.n_planes, job)
-    result = job.run(volume.read(first, last))
-    planes = np.ascontiguousarray(result[start - first:stop - first], dtype=np.float32)
+    planes = denoise_slab(volume, job, start, stop)
     with open(path, "r+b") as stream:
         stream.seek(offset)
         stream.write(memoryview(planes).cast("B"))

@@ -64,13 +64,24 @@ def denoised_array(volume: LazyImage, job: SlabJob, planes: int, *, progress: Pr
     tracker = _PlaneProgress(n_planes, progress)
 
     def make(start: int, stop: int) -> np.ndarray:
-        first, last = slab_reach(start, stop, n_planes, job)
-        result = job.run(volume.read(first, last), progress=tracker.slab(stop - start), cancel=cancel)
+        planes = denoise_slab(volume, job, start, stop, progress=tracker.slab(stop - start), cancel=cancel)
         tracker.done(stop - start)
-        return np.ascontiguousarray(result[start - first:stop - first], dtype=np.float32)
+        return planes
 
     shape = (n_planes,) + volume.shape[-2:]
     return slab_array(f"denoise-{uuid.uuid4().hex}", shape, np.float32, planes, make)
+
+
+def denoise_slab(volume: LazyImage, job: SlabJob, start: int, stop: int, *, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> np.ndarray:
+    """Planes ``start:stop`` of the denoised volume: the slab read with its halo, denoised, its own planes kept.
+
+    The one task of a slab, here (:func:`denoised_array`) and on a cluster's workers
+    (:func:`~engine.volume.cluster.denoise_region`).
+    """
+    first, last = slab_reach(start, stop, volume.n_planes, job)
+    result = job.run(volume.read(first, last), progress=progress, cancel=cancel)
+    return np.ascontiguousarray(result[start - first:stop - first], dtype=np.float32)
 
 
 def slab_reach(start: int, stop: int, n_planes: int, job: SlabJob) -> tuple[int, int]:
