@@ -40,21 +40,21 @@ FORMAT = "et-denoise-n2v"
 FORMAT_VERSION = 1
 
 
-def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mean: float, std: float,
-                 backend: str, progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 tile_shape=None, flips: bool | None = None) -> np.ndarray:
+def denoise_with(network: BackendModel, image: np.ndarray, *, params: N2VParams, mask: np.ndarray | None,
+                 mean: float, std: float, backend: str, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None, tile_shape=None, flips: bool | None = None) -> np.ndarray:
     """Normalise ``image`` as in training, predict it tile by tile with ``network`` and scale it back.
 
     The shared core of :meth:`TrainedModel.predict` and of the per-epoch
     preview during training (which runs with the weights of the moment).
     With ``flips`` (default: ``params.test_time_flips``), the predictions of
-    the image flipped by each of :func:`~engine.n2v.masks.flip_symmetries`,
-    flipped back, are averaged.  Raises :class:`~engine.errors.ImageError`,
+    the image flipped by each of :func:`~engine.n2v.masks.flip_symmetries` of
+    ``mask`` (the parsed blind-spot mask), flipped back, are averaged.  Raises :class:`~engine.errors.ImageError`,
     naming both sizes, before anything is allocated when that would not fit
     in the memory available.
     """
     margin, multiple = get_backend(backend).receptive_radius(params), 2**params.unet_depth
-    flips = flip_symmetries(params.blind_spot_mask, params.ndim) if (
+    flips = flip_symmetries(mask, params.ndim) if (
         params.test_time_flips if flips is None else flips) else ((),)
     averaged = len(flips) > 1
     require_memory(prediction_bytes(image.shape, ndim=params.ndim, margin=margin, multiple=multiple,
@@ -191,7 +191,7 @@ class TrainedModel:
             raise ImageError(f"the model was trained in 3d and needs a 3-D volume, got shape {image.shape}")
         if tile_shape is not None and min(np.atleast_1d(tile_shape)) < 1:
             raise ParameterError(f"tile size must be positive, got {tile_shape}")
-        return denoise_with(self.network, image, params=self.params, mean=self.mean, std=self.std,
+        return denoise_with(self.network, image, params=self.params, mask=self.mask, mean=self.mean, std=self.std,
                             backend=self.backend, progress=progress, cancel=cancel, tile_shape=tile_shape,
                             flips=flips)
 

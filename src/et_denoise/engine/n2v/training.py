@@ -121,7 +121,8 @@ def train(
             raise ImageError(f"the preview must be a finite {params.ndim}-D image, got shape {preview.shape}")
 
         def watch(network):
-            return denoise_with(network, preview, params=params, mean=data.mean, std=data.std, backend=backend)
+            return denoise_with(network, preview, params=params, mask=mask, mean=data.mean, std=data.std,
+                                backend=backend)
 
     monitor = TrainingMonitor(params.epochs, steps, progress, cancel, watch, budget_s=60 * params.minutes)
     engine = get_backend(backend)
