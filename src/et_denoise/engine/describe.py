@@ -18,31 +18,36 @@ from typing import Any
 from et_denoise.engine.params import MethodParams
 
 
-#: Plain words for n2v's names of how a blind spot's value is replaced (``n2v_manipulator``).
-REPLACEMENT_NAMES = {
-    "uniform_withCP": "random neighbour or itself",
-    "uniform_withoutCP": "random neighbour",
-    "normal_withoutCP": "nearby neighbour (Gaussian)",
-    "normal_additive": "itself plus noise",
-    "normal_fitted": "Gaussian fitted to neighbours",
-    "identity": "unchanged",
-    "mean": "mean of neighbours",
-    "median": "median of neighbours (N2V2)",
-}
-
-
 def choice_text(value: Any) -> str:
-    """How a choice reads: ``"2d"`` as ``2-D``, n2v's replacement names in words, other values as they are.
+    """How a choice reads: ``"2d"`` as ``2-D``, other values as they are.
 
     Examples
     --------
-    >>> choice_text("3d"), choice_text("cross:9"), choice_text("uniform_withCP")
-    ('3-D', 'cross:9', 'random neighbour or itself')
+    >>> choice_text("3d"), choice_text("cross:9")
+    ('3-D', 'cross:9')
     """
     text = str(value)
     if len(text) == 2 and text[0].isdigit() and text[1] == "d":
         return f"{text[0]}-D"
-    return REPLACEMENT_NAMES.get(text, text)
+    return text
+
+
+def value_text(item: dataclasses.Field, value: Any) -> str:
+    """How the value of parameter field ``item`` reads: on/off, a float as ``%g``, a choice by its label.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from et_denoise.engine.n2v import N2VParams
+    >>> fields = {item.name: item for item in dataclasses.fields(N2VParams)}
+    >>> value_text(fields["manipulator"], "uniform_withCP"), value_text(fields["mode"], "3d")
+    ('random neighbour or itself', '3-D')
+    """
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return (item.metadata.get("choice_labels") or {}).get(value) or choice_text(value)
 
 
 def format_seconds(seconds: float) -> str:
@@ -59,14 +64,6 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} min {rest:02d} s"
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return choice_text(value)
 
 
 def describe_params(params: MethodParams | None, *, key: int | None = None,
@@ -104,7 +101,7 @@ def describe_params(params: MethodParams | None, *, key: int | None = None,
                                  or (len(parts) >= key and value == item.default)):
                 continue
             label = label.split(" (")[0]
-        parts.append(f"{label} {_value_text(value) if text is None else text}")
+        parts.append(f"{label} {value_text(item, value) if text is None else text}")
     return " · ".join(parts)
 
 

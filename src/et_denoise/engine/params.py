@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from et_denoise.engine.errors import ParameterError
 
@@ -33,6 +33,7 @@ def param(
     minimum: float | None = None,
     maximum: float | None = None,
     choices: Sequence[Any] | None = None,
+    choice_labels: Mapping[str, str] | None = None,
     step: float | None = None,
     minimum_text: str | None = None,
     cli: bool = True,
@@ -52,6 +53,9 @@ def param(
         Inclusive range of allowed values (numbers only).
     choices : sequence, optional
         The allowed values (strings only).
+    choice_labels : mapping, optional
+        Plain words for choices whose values are a library's names (shown by
+        the form and in descriptions; the values stay as they are).
     step : float, optional
         Increment for spin boxes.
     minimum_text : str, optional
@@ -62,7 +66,7 @@ def param(
     """
     metadata = dict(label=label, help=help, minimum=minimum, maximum=maximum,
                     choices=tuple(choices) if choices is not None else None,
-                    step=step, minimum_text=minimum_text, cli=cli)
+                    choice_labels=dict(choice_labels) if choice_labels else None, step=step, minimum_text=minimum_text, cli=cli)
     return dataclasses.field(default=default, metadata=metadata)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from et_denoise.engine.describe import choice_text, describe_params, format_seconds, plain_text
+from et_denoise.engine.describe import describe_params, format_seconds, plain_text, value_text
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.gui.signals import Signal
 from et_denoise.gui.slice_view import SliceView
@@ -188,8 +188,7 @@ class ResultList:
             value = getattr(result.params, item.name)
             if value != getattr(previous, item.name):
                 label = item.metadata.get("label", item.name)
-                shown = "on" if value is True else "off" if value is False else choice_text(value)
-                return f"{result.name} {label[:1].lower()}{label[1:]} {shown}"
+                return f"{result.name} {label[:1].lower()}{label[1:]} {value_text(item, value)}"
         return result.name
 
     def unique_name(self, name: str, ignore: Result | None = None) -> str:

@@ -13,6 +13,17 @@ from et_denoise.engine.params import MethodParams, param
 MANIPULATORS = ("uniform_withCP", "uniform_withoutCP", "normal_withoutCP", "normal_additive",
                 "normal_fitted", "identity", "mean", "median")
 LR_SCHEDULES = ("cosine", "plateau")
+#: n2v's replacement names in plain words.
+MANIPULATOR_NAMES = {
+    "uniform_withCP": "random neighbour or itself",
+    "uniform_withoutCP": "random neighbour",
+    "normal_withoutCP": "nearby neighbour (Gaussian)",
+    "normal_additive": "itself plus noise",
+    "normal_fitted": "Gaussian fitted to neighbours",
+    "identity": "unchanged",
+    "mean": "mean of neighbours",
+    "median": "median of neighbours (N2V2)",
+}
 # n2v 0.3.3 evaluates `structN2Vmask or default` in these, which fails for an array mask.
 MANIPULATORS_WITHOUT_MASK = ("uniform_withoutCP", "mean", "median")
 
@@ -71,6 +82,7 @@ class N2VParams(MethodParams):
     neighborhood_radius: int = param(5, label="Neighbourhood radius", minimum=1, maximum=20,
                                      help="Radius of the window the blind-spot replacement value is drawn from.")
     manipulator: str = param("uniform_withCP", label="Replacement", choices=MANIPULATORS,
+                             choice_labels=MANIPULATOR_NAMES,
                              help="How a blind spot's value is replaced (n2v_manipulator).")
     validation_fraction: float = param(0.1, label="Validation fraction", minimum=0.01, maximum=0.5, step=0.01,
                                        help="Share of patches held out to measure the validation loss.")

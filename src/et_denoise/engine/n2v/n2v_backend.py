@@ -293,7 +293,7 @@ class N2VModel(BackendModel):
     moment (the per-epoch preview); a finished one predicts with a copy whose
     batch normalisations are folded into the convolutions
     (:func:`~engine.n2v.folded_network.fold_batch_norms`).  Both run as a traced
-    graph rather than Keras' eager call (15-20 % less CPU per tile).
+    graph rather than Keras' eager call, which spares its per-layer overhead.
     """
 
     def __init__(self, model, *, live: bool = False) -> None:

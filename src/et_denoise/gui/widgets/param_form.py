@@ -14,7 +14,7 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox,
                                QWidget)
 
-from et_denoise.engine.describe import choice_text
+from et_denoise.engine.describe import value_text
 
 _INT_LIMIT = 2**31 - 1
 
@@ -89,7 +89,7 @@ class ParamForm(QWidget):
         elif meta.get("choices"):
             editor = QComboBox()
             for choice in meta["choices"]:
-                editor.addItem(choice_text(choice), choice)
+                editor.addItem(value_text(item, choice), choice)
             editor.currentIndexChanged.connect(self.edited)
         elif kind is int:
             editor = QSpinBox()
