@@ -22,6 +22,17 @@ STILL_FALLING = 0.02
 """Relative drop of the validation loss over the last epoch above which training had not converged."""
 
 
+def useful_batches(params: N2VParams) -> int:
+    """Batches of ``params``' size that show the network :data:`MIN_USEFUL_PIXELS` training pixels.
+
+    Examples
+    --------
+    >>> useful_batches(N2VParams()), useful_batches(N2VParams(batch_size=32))
+    (400, 200)
+    """
+    return -(-MIN_USEFUL_PIXELS // (params.batch_size * params.patch_size ** params.ndim))
+
+
 def training_advice(history: History, params: N2VParams) -> str | None:
     """One line saying why a finished run is likely under-trained, or None when it looks long enough.
 
@@ -46,7 +57,7 @@ def training_advice(history: History, params: N2VParams) -> str | None:
     pixels_per_batch = params.batch_size * params.patch_size ** params.ndim
     seen = history.batches * pixels_per_batch
     if history.batches and seen < MIN_USEFUL_PIXELS:
-        needed = -(-MIN_USEFUL_PIXELS // pixels_per_batch)
+        needed = useful_batches(params)
         batches = f"{history.batches} batch{'es' if history.batches != 1 else ''}"
         return (f"Under-trained: {batches} saw {_pixels(seen)} pixels, {_share(seen)} of the "
                 f"{MIN_USEFUL_PIXELS / 1e6:.0f} M a useful model needs ({needed} batches of this size); "

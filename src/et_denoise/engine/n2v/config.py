@@ -102,6 +102,11 @@ class N2VParams(MethodParams):
         return 3 if self.mode == "3d" else 2
 
     @property
+    def kernel_size(self) -> int:
+        """The convolutions' width: ``unet_kernel`` in 2-D; 3 in 3-D, n2v's default there."""
+        return self.unet_kernel if self.ndim == 2 else 3
+
+    @property
     def blind_spot_box(self) -> int:
         """Side of the square (cube in 3d) that holds one blind spot: masked_fraction % of the pixels.
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from et_denoise.engine.describe import format_seconds
-from et_denoise.engine.n2v.advice import MIN_USEFUL_PIXELS
+from et_denoise.engine.n2v.advice import useful_batches
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import patch_count, validation_count
 from et_denoise.engine.n2v.monitor import TrainingEvent
@@ -186,7 +186,7 @@ def step_cost(params: N2VParams) -> float:
     2.0
     """
     ndim = params.ndim
-    kernel = 3 if ndim == 3 else params.unet_kernel  # the 3-D network always uses 3
+    kernel = params.kernel_size
     ratio = 4 / 2**ndim  # channels squared ×4, pixels ÷2**ndim per level
     levels = 4 * sum(ratio**level for level in range(params.unet_depth)) + 2 * ratio**params.unet_depth
     return params.batch_size * params.patch_size**ndim * kernel**ndim * params.unet_filters**2 * levels
@@ -250,16 +250,14 @@ def estimate_training(shape: tuple[int, ...], params: N2VParams, speed: StepSpee
     batches = planned_batches(shape, params)
     budget_s = 60 * params.minutes or None
     seconds = min(batches * seconds_per_step, budget_s or math.inf)
-    pixels_per_batch = params.batch_size * params.patch_size**params.ndim
-    useful = -(-MIN_USEFUL_PIXELS // pixels_per_batch)
-    return TrainingEstimate(batches, seconds_per_step, seconds, useful, measured=not reference and speed.measures(params),
+    return TrainingEstimate(batches, seconds_per_step, seconds, useful_batches(params), measured=not reference and speed.measures(params),
                             reference=reference, budget_s=budget_s)
 
 
 def _network(params: N2VParams) -> tuple:
     """What the time per batch depends on."""
     return (params.ndim, params.batch_size, params.patch_size, params.unet_depth, params.unet_filters,
-            3 if params.ndim == 3 else params.unet_kernel)
+            params.kernel_size)
 
 
 def _batches_done(event: TrainingEvent) -> int:

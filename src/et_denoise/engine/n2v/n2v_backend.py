@@ -75,7 +75,7 @@ def _n2v_config(data: TrainingData, params: N2VParams, mask: np.ndarray | None, 
     return N2VConfig(
         data.train,
         means=[repr(data.mean)], stds=[repr(data.std)],
-        unet_n_depth=params.unet_depth, unet_n_first=params.unet_filters, unet_kern_size=_kernel(params),
+        unet_n_depth=params.unet_depth, unet_n_first=params.unet_filters, unet_kern_size=params.kernel_size,
         train_epochs=params.epochs, train_steps_per_epoch=steps_per_epoch,
         train_batch_size=params.batch_size, train_learning_rate=params.learning_rate,
         train_tensorboard=False, train_reduce_lr={"factor": 0.5, "patience": 10, "verbose": 0},
@@ -84,11 +84,6 @@ def _n2v_config(data: TrainingData, params: N2VParams, mask: np.ndarray | None, 
         structN2Vmask=None if mask is None else mask.tolist(),
         blurpool=params.blur_pool, skip_skipone=not params.top_skip,
     )
-
-
-def _kernel(params: N2VParams) -> int:
-    """The convolutions' width: the parameter in 2-D; 3 in 3-D, as n2v's default there."""
-    return params.unet_kernel if params.ndim == 2 else 3
 
 
 def _perc_pix(params: N2VParams) -> float:
@@ -387,8 +382,8 @@ class N2VBackend(Backend):
 
     def receptive_radius(self, params: N2VParams) -> int:
         # n2v's U-Net: two convolutions per level down and up, two in the middle,
-        # of width _kernel(params); pooling and upsampling add one step per level.
-        half = _kernel(params) // 2
+        # of width params.kernel_size; pooling and upsampling add one step per level.
+        half = params.kernel_size // 2
         levels = 2**params.unet_depth
         return (4 * half + 2) * (levels - 1) + 2 * half * levels
 
