@@ -33,6 +33,7 @@ from numba import njit, prange
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters._fastexp import exp_nonpositive
+from et_denoise.engine.filters._numba_threads import numba_threads
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Halo, Method
 from et_denoise.engine.analysis.noise import estimate_noise_sigma, volume_noise_sigma
@@ -235,9 +236,7 @@ class _Iteration:
         per iteration.
         """
         threads = min(threads, numba.config.NUMBA_NUM_THREADS)
-        previous_threads = numba.get_num_threads()
-        numba.set_num_threads(threads)  # this thread only
-        try:
+        with numba_threads(threads):
             if volume.shape[0] == 1 and threads > 1:
                 bands = _bands(volume.shape[1], threads, count)
                 result = np.empty_like(volume)
@@ -254,17 +253,11 @@ class _Iteration:
                 current, spare = spare, current
             if current is not volume:
                 volume[...] = current
-        finally:
-            numba.set_num_threads(previous_threads)
 
     def step(self, u: np.ndarray, v: np.ndarray, blocks: np.ndarray, threads: int) -> None:
         """One iteration of the ``blocks`` of a volume, from ``u`` into ``v``, on ``threads`` threads."""
-        previous_threads = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
+        with numba_threads(threads):
             _diffusion_step(u, v, blocks, self.inv_kappa, self.gamma, self.exponential, True)
-        finally:
-            numba.set_num_threads(previous_threads)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from skimage.restoration import denoise_nl_means
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.filters._fastexp import float_from_bits
+from et_denoise.engine.filters._numba_threads import numba_threads
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Halo, Method
 from et_denoise.engine.analysis.noise import estimate_noise_sigma, volume_noise_sigma
@@ -285,9 +286,7 @@ def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, 
     noise = np.float32(2.0 * sigma * sigma * (2 * offset) ** 3)
     counter = ProgressCounter(len(tiles) * (2 * d + 1), progress)
     shifts_per_call = max(1, (1 << 17) // (per_call * rows * depth * n_x))  # planes of the search cube
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
+    with numba_threads(threads):
         for first in range(0, len(tiles), per_call):
             batch = tiles[first:first + per_call]
             total[:] = 0.0
@@ -299,8 +298,6 @@ def _nlm_3d(volume: np.ndarray, patch_size: int, patch_distance: int, h: float, 
                 _nlm_3d_shifts(padded, batch, total, weights, tz_first, tz_end, pad, offset, d, inv_norm, noise)
                 counter.step(len(batch) * (tz_end - tz_first))
             _nlm_3d_finish(padded, out, batch, total, weights, pad)
-    finally:
-        numba.set_num_threads(previous)
     counter.finish()
     return out
 
