@@ -63,8 +63,9 @@ def read_mrc(path: pathlib.Path, mmap_threshold: float) -> ImageData:
         extended_header = mrc.extended_header.tobytes()
     if int(header.mode) == 0 and _has_unsigned_bytes(header):
         data = data.view(np.uint8)
-    return ImageData(native(data.reshape(shape)), _voxel_size(header), _origin(header), path,
-                     memory_mapped, "Å" if _voxel_size(header) else None, _header_info(header, extended_header))
+    voxel_size = _voxel_size(header)
+    return ImageData(native(data.reshape(shape)), voxel_size, _origin(header), path,
+                     memory_mapped, "Å" if voxel_size else None, _header_info(header, extended_header))
 
 
 def open_mrc_lazily(path: pathlib.Path) -> tuple[ImageData, int, np.dtype]:
