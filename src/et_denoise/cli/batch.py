@@ -20,8 +20,9 @@ from pathlib import Path
 
 from et_denoise.cli.errors import UserError, user_message
 from et_denoise.cli.interrupts import Interrupts
-from et_denoise.cli.options import filter_owners, given_params, params_from_args
+from et_denoise.cli.options import filter_owners, given_params
 from et_denoise.cli.outputs import check_output_file, check_output_folder
+from et_denoise.cli.recipes import job_maker, recipe_from_options
 
 SUMMARY_NAME = "batch-summary.csv"
 SUMMARY_COLUMNS = ("file", "output", "shape", "method", "seconds", "status")
@@ -49,7 +50,7 @@ def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
             check_cluster_run(output, n2v=recipe.model is not None)
         client = connect(args.scheduler)
     outdir.mkdir(parents=True, exist_ok=True)
-    make_job, label = _job_maker(recipe)
+    make_job, label = job_maker(recipe)
 
     rows, start = [], time.perf_counter()
     try:
@@ -138,7 +139,7 @@ def expand_inputs(words, extensions) -> list[Path]:
 def _recipe(args):
     """The recipe of ``--recipe``, or the one the options describe."""
     from et_denoise.engine.errors import ParameterError
-    from et_denoise.engine.recipe import N2V, Recipe, load_recipe
+    from et_denoise.engine.recipe import load_recipe
 
     if args.recipe is not None:
         if args.method or args.model or given_params(filter_owners(), args):
@@ -149,33 +150,7 @@ def _recipe(args):
             raise UserError(str(error)) from None
     if not args.method:
         raise UserError("give --method (with its options) or --recipe FILE")
-    if args.method == N2V:
-        if not args.model:
-            raise UserError("--method n2v needs --model DIR (a model folder saved by 'train' or the app)")
-        if given_params(filter_owners(), args):
-            raise UserError("filter options do not apply to --method n2v (the model holds its parameters)")
-        return Recipe(N2V, None, Path(args.model))
-    if args.model:
-        raise UserError(f"--model applies only to --method n2v, not {args.method}")
-    return Recipe(args.method, params_from_args(args.method, filter_owners(), args))
-
-
-def _job_maker(recipe):
-    """``(make_job(volume, cancel), label)``; a model is loaded once for all inputs."""
-    from et_denoise.engine.volume import method_job, model_job
-
-    if recipe.model is not None:
-        if recipe.model.is_file():
-            raise UserError(f"{recipe.model}: this is a file; the model is the folder saved by 'train'")
-        from et_denoise.engine.n2v import TrainedModel
-
-        model = TrainedModel.load(recipe.model)
-        job = model_job(model)
-        return (lambda volume, cancel: job), job.label
-    from et_denoise.engine.filters import FILTERS
-
-    method = FILTERS[recipe.method]
-    return (lambda volume, cancel: method_job(method, recipe.params, volume, cancel=cancel)), method.label
+    return recipe_from_options(args)
 
 
 def _outputs(inputs: list[Path], outdir: Path) -> list[Path]:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from et_denoise.cli.errors import UserError
 from et_denoise.cli.interrupts import Interrupts
-from et_denoise.cli.options import filter_owners, given_params, n2v_owners, option_names, params_from_args
+from et_denoise.cli.options import n2v_owners, option_names, params_from_args
 from et_denoise.cli.outputs import check_distinct, check_output_file, check_output_folder
+from et_denoise.cli.recipes import job_maker, recipe_from_options
 from et_denoise.engine.io.memory import available_memory, format_bytes, process_private_memory
 
 
@@ -71,33 +72,20 @@ def run_sample(args: argparse.Namespace, interrupts: Interrupts) -> int:
 def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
     """Denoise one file slab by slab within the memory budget (:mod:`engine.volume`), streaming the result."""
     from et_denoise.engine.io import open_image_lazily
-    from et_denoise.engine.volume import MemoryBudgetError, denoise_to_file, method_job, model_job
+    from et_denoise.engine.volume import MemoryBudgetError, denoise_to_file, method_job
 
     output = check_output_file(args.output, option="-o", overwrite=args.overwrite, inputs=[args.input])
-    if args.method == "n2v":
-        if not args.model:
-            raise UserError("--method n2v needs --model DIR (a model folder saved by 'train' or the app)")
-        if given_params(filter_owners(), args):
-            raise UserError("filter options do not apply to --method n2v (the model holds its parameters)")
-        if Path(args.model).is_file():
-            raise UserError(f"{args.model}: this is a file; --model needs the model folder saved by 'train'")
-        from et_denoise.engine.n2v import TrainedModel
-
-        model = TrainedModel.load(args.model)
-
-        def make_job(volume, cancel):
-            return model_job(model)
-    else:
-        if args.model:
-            raise UserError(f"--model applies only to --method n2v, not {args.method}")
+    recipe = recipe_from_options(args)
+    if args.auto and recipe.model is None:
         from et_denoise.engine.filters import FILTERS
 
-        method = FILTERS[args.method]
-        params = params_from_args(args.method, filter_owners(), args)
+        method = FILTERS[recipe.method]
 
         def make_job(volume, cancel):
-            tuned = _autotuned(method, args.input, params, args, cancel) if args.auto else params
+            tuned = _autotuned(method, args.input, recipe.params, args, cancel)
             return method_job(method, tuned, volume, cancel=cancel)
+    else:
+        make_job, _label = job_maker(recipe)
 
     client = None
     if args.scheduler:
