@@ -12,6 +12,10 @@ File layout::
     {"format": "et-denoise-recipe", "format_version": 1, "method": "n2v", "model": "models/wbp"}
 
 A relative model path is relative to the recipe file's folder.
+
+:func:`recipe_of` makes the recipe that repeats a result (a filter's method and
+parameters, or the folder its N2V model was saved in); :func:`save_recipe`
+writes it.
 """
 
 from __future__ import annotations
@@ -148,3 +152,118 @@ def save_recipe(path, recipe: Recipe, *, overwrite: bool = False) -> pathlib.Pat
     with atomic_file(path, overwrite=overwrite) as stream:
         stream.write(recipe.to_json(path.parent).encode("utf-8"))
     return path
+
+
+def recipe_refusal(method: str) -> str | None:
+    """Why no result of ``method`` can be a recipe, or None when one can.
+
+    Parameters
+    ----------
+    method : str
+        The result's method: a name of :data:`engine.filters.FILTERS`,
+        ``"n2v"``, or another producer's name (an image loaded as a result).
+
+    Returns
+    -------
+    str or None
+        A sentence saying why not, for a method that no recipe names.
+
+    Examples
+    --------
+    >>> recipe_refusal("median") is None, recipe_refusal("n2v") is None
+    (True, True)
+    >>> recipe_refusal("loaded")
+    "it was not made by a denoising method ('loaded'), so no recipe repeats it"
+    """
+    from et_denoise.engine.filters import FILTERS
+
+    if method == N2V or method in FILTERS:
+        return None
+    return f"it was not made by a denoising method ({method!r}), so no recipe repeats it"
+
+
+def recipe_of(method: str, params: MethodParams | None, model: pathlib.Path | str | None = None) -> Recipe:
+    """The recipe that repeats a result: its filter and parameters, or the folder its model was saved in.
+
+    Parameters
+    ----------
+    method : str
+        The result's method (see :func:`recipe_refusal`).
+    params : MethodParams or None
+        The result's parameters; for ``"n2v"``, the model's
+        :class:`~engine.n2v.config.N2VParams`.
+    model : path, optional
+        For ``"n2v"``: the model folder, which must hold the model trained
+        with ``params`` (see :func:`check_model_folder`).
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    ParameterError
+        The method is no recipe's, the parameters are not the method's, an
+        ``"n2v"`` result has no saved model folder, or the folder holds
+        another model.
+
+    Examples
+    --------
+    >>> from et_denoise.engine.filters import FILTERS
+    >>> recipe_of("median", FILTERS["median"].params_type(size=5)).params.size
+    5
+    """
+    refusal = recipe_refusal(method)
+    if refusal is not None:
+        raise ParameterError(refusal)
+    if method != N2V:
+        return Recipe(method, params)
+    if model is None:
+        raise ParameterError("its model was never saved; a StructN2V recipe names the saved model folder, "
+                             "so save the model first")
+    model = pathlib.Path(model).expanduser().absolute()
+    check_model_folder(model, params)
+    return Recipe(N2V, None, model)
+
+
+def check_model_folder(folder: pathlib.Path | str, params) -> None:
+    """Check that ``folder`` holds the model trained with ``params``, reading only its description.
+
+    The parameters saved in the folder's ``metadata.json`` must equal
+    ``params`` (a mask by its cells: a mask file travels as the folder's own
+    copy).  TensorFlow is not started.
+
+    Parameters
+    ----------
+    folder : path
+        A model folder saved by ET Denoise.
+    params : N2VParams
+        The parameters of the model a result was made with.
+
+    Raises
+    ------
+    ParameterError
+        The folder is no model folder, its description is unreadable, or it
+        holds a model trained with other parameters (the first one named).
+    """
+    from et_denoise.engine.n2v.masks import is_preset, mask_for_dims, parse_mask, same_mask
+    from et_denoise.engine.n2v.model import MASK, METADATA
+
+    folder = pathlib.Path(folder)
+    path = folder / METADATA
+    if not path.is_file():
+        raise ParameterError(f"{folder} is not a model folder ({METADATA} is missing)")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["params"]
+        spec = str(saved["mask"])
+        saved_mask = mask_for_dims(parse_mask(spec if is_preset(spec) else str(folder / MASK)), params.ndim)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise ParameterError(f"{folder}: the model description cannot be read ({type(error).__name__}: {error})"
+                             ) from None
+    given = json.loads(json.dumps(params.as_dict()))
+    differing = [name for name, value in saved.items() if name != "mask" and given.get(name) != value]
+    if not same_mask(saved_mask, params.blind_spot_mask):
+        differing.insert(0, "mask")
+    if differing:
+        raise ParameterError(f"{folder} holds another model (its {differing[0]} differs from this result's); "
+                             "choose the folder this result's model was saved in")

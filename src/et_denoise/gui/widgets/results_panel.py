@@ -10,7 +10,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidg
 from et_denoise.gui.widgets.dialogs import confirm
 from et_denoise.engine.describe import format_seconds
 from et_denoise.gui.model import Document, Result
+from et_denoise.gui.files.recipe_export import export_recipe, recipe_tooltip
 from et_denoise.gui.files.reproduce_actions import copy_result_command, export_session_script
+from et_denoise.engine.recipe import recipe_refusal
 from et_denoise.gui.settings import AppSettings
 
 _RESULT_ROLE = Qt.ItemDataRole.UserRole
@@ -183,11 +185,16 @@ class ResultsPanel(QWidget):
             return
         result = self._result(item)
         menu = QMenu(self)
+        menu.setToolTipsVisible(True)
         menu.addAction("Save as…", lambda: self.save_requested.emit(result))
         menu.addAction("Rename", lambda: self.list.editItem(item))
         menu.addAction("Delete", lambda: self.delete(result))
         menu.addSeparator()
         menu.addAction("Copy command", lambda: copy_result_command(self.window(), self.document, result))
+        recipe = menu.addAction("Export recipe…",
+                                lambda: export_recipe(self.window(), self.document, self.settings, result))
+        recipe.setEnabled(recipe_refusal(result.method) is None)
+        recipe.setToolTip(recipe_tooltip(result))
         menu.addAction("Export session as script…",
                        lambda: export_session_script(self.window(), self.document, self.settings))
         menu.exec(self.list.viewport().mapToGlobal(position))
