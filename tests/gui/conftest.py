@@ -45,6 +45,14 @@ def temporary_settings(tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def temporary_cache(tmp_path, monkeypatch):
+    """Scratch files of results too large for memory go under a temporary cache folder."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def dialogs(monkeypatch):
     """Every message box and file dialog is recorded and answered without blocking."""
     recorder = DialogRecorder()

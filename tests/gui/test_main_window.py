@@ -97,7 +97,7 @@ def _gated_method(gate: threading.Event, planes_done: list):
 def test_cancel_stops_a_running_job_and_keeps_no_result(sample_window, qtbot, sample_shape):
     window, document = sample_window, sample_window.document
     gate, planes_done = threading.Event(), []
-    tab = FilterTab(_gated_method(gate, planes_done), TabContext(document, window.jobs, window.settings))
+    tab = FilterTab(_gated_method(gate, planes_done), TabContext(document, window.jobs, window.settings, window.storage))
     qtbot.addWidget(tab)
     tab.live_preview.setChecked(False)
     job = tab.apply()
@@ -129,7 +129,7 @@ def test_a_failing_apply_shows_a_dialog_and_the_app_goes_on(sample_window, qtbot
         raise ParameterError("this method refuses the image")
 
     method = Method("failing", "Failing", "Always fails.", _GateParams, fail)
-    tab = FilterTab(method, TabContext(sample_window.document, sample_window.jobs, sample_window.settings))
+    tab = FilterTab(method, TabContext(sample_window.document, sample_window.jobs, sample_window.settings, sample_window.storage))
     qtbot.addWidget(tab)
     tab.apply()
     qtbot.waitUntil(lambda: "critical" in dialogs.kinds(), timeout=10_000)

@@ -12,12 +12,15 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QS
 from et_denoise.gui.about import APP_NAME, show_about
 from et_denoise.gui.canvas.canvas import CompareCanvas, CompareMode
 from et_denoise.gui.canvas.orientation_actions import OrientationActions
+from et_denoise.engine.volume.storage import ResultStorage, ScratchFolder
+from et_denoise.gui.files.preferences_dialog import PreferencesDialog
 from et_denoise.gui.files.properties_dialog import PropertiesDialog
 from et_denoise.gui.shortcuts_dialog import show_shortcuts
 from et_denoise.gui.widgets.dialogs import confirm_discard_results
 from et_denoise.gui.icons import icon
 from et_denoise.gui.jobs.job_runner import JobRunner
 from et_denoise.gui.widgets.job_status import JobStatus
+from et_denoise.gui.widgets.memory_status import MemoryStatus
 from et_denoise.gui.widgets.method_tabs import MethodTabs
 from et_denoise.gui.model import Document
 from et_denoise.gui.files.opening import ImageOpener
@@ -52,6 +55,8 @@ class MainWindow(QMainWindow):
         self._ask_before_closing = True
         self.document = Document()
         self.jobs = JobRunner(self)
+        self.storage = ResultStorage(ScratchFolder(self.settings.scratch_base()), self.settings.memory_budget())
+        self.storage.scratch.remove_stale()
         self.opener = ImageOpener(self.document, self.jobs, self.settings, self)
         self.setWindowIcon(icon("et-denoise"))
         self.setAcceptDrops(True)
@@ -90,7 +95,7 @@ class MainWindow(QMainWindow):
         self.canvas.mode_changed.connect(self._on_canvas_mode_changed)
 
     def _build_tabs(self) -> None:
-        context = TabContext(self.document, self.jobs, self.settings)
+        context = TabContext(self.document, self.jobs, self.settings, self.storage)
         self.tabs = MethodTabs()
         self.tab_keys = [spec.key for spec in TABS]
         self._tabs: list[Tab] = []
@@ -165,6 +170,10 @@ class MainWindow(QMainWindow):
         self.fit_action = self._action("&Fit image in view", self.canvas.reset_view, "Ctrl+0", "fit",
                                        "Zoom to show the whole image")
         self.orientations = OrientationActions(self.document, self)
+        self.preferences_action = self._action(
+            "&Preferences…", lambda: PreferencesDialog(self.settings, self.storage, self).exec(),
+            QKeySequence.StandardKey.Preferences, tip="The memory budget of whole-volume jobs and where results "
+            "too large for it are kept")
         self.properties_action = self._action("&Properties…", lambda: PropertiesDialog(self.document, self).exec(),
                                               tip="The voxel size (for the scale bar and the files saved)")
         self.next_slice_action = self._action("Next slice", lambda: self.document.view.step(1),
@@ -185,6 +194,9 @@ class MainWindow(QMainWindow):
         menu.addAction(self.save_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
+
+        menu = self.menuBar().addMenu("&Edit")
+        menu.addAction(self.preferences_action)
 
         menu = self.menuBar().addMenu("&View")
         menu.addActions([*self.mode_actions.values(), self.grid_action])
@@ -223,11 +235,13 @@ class MainWindow(QMainWindow):
         self.image_info.setObjectName("muted")
         self.image_info.setContentsMargins(0, 0, 10, 0)
         self.job_status = JobStatus(self.jobs)
+        self.memory_status = MemoryStatus(self.storage)
         bar = self.statusBar()
         bar.setSizeGripEnabled(False)
         bar.addWidget(self.readout, 1)
         bar.addPermanentWidget(self.job_status)
         bar.addPermanentWidget(self.image_info)
+        bar.addPermanentWidget(self.memory_status)
         self.canvas.hovered.connect(self.readout.show_info)
 
     # ------------------------------------------------------------ public
@@ -294,6 +308,7 @@ class MainWindow(QMainWindow):
         self.jobs.wait()
         # Deliver what the ended jobs posted while the widgets they update still exist.
         QCoreApplication.sendPostedEvents()
+        self.storage.remove_files()
         event.accept()
 
     def _restore_window(self) -> None:

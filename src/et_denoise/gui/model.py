@@ -7,6 +7,7 @@ Everything here is changed on the GUI thread only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import time
@@ -18,6 +19,7 @@ import numpy as np
 
 from et_denoise.engine.describe import describe_params, format_seconds, plain_text, value_text
 from et_denoise.engine.n2v.masks import same_mask
+from et_denoise.engine.volume.storage import scratch_file_of
 from et_denoise.gui.signals import Signal
 from et_denoise.gui.slice_view import SliceView
 
@@ -39,7 +41,9 @@ class Result:
     params : MethodParams or None
         The parameters it was computed with.
     data : ndarray
-        The result, same shape as the image (float32).
+        The result, same shape as the image (float32); a result larger than
+        the memory budget is mapped read-only from its scratch file
+        (:class:`~engine.volume.storage.ResultStorage`), deleted with it.
     elapsed_s : float
         Computing time in seconds.
     saved_path : str or None
@@ -360,3 +364,7 @@ class Document:
     def _on_results_removed(self, result: Result) -> None:
         if result is self.comparison:
             self.show(None)
+        scratch = scratch_file_of(result.data)
+        if scratch is not None:  # a result kept on disk: its file goes with it (the map stays valid)
+            with contextlib.suppress(OSError):  # still mapped on Windows: removed with the session's folder
+                scratch.unlink(missing_ok=True)

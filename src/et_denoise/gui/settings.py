@@ -13,6 +13,7 @@ import os
 from PySide6.QtCore import QByteArray, QSettings
 
 from et_denoise.engine.errors import ParameterError
+from et_denoise.engine.volume.budget import parse_memory
 
 ORGANIZATION = "ET Denoise"
 APPLICATION = "ET Denoise"
@@ -50,6 +51,35 @@ class AppSettings:
     def set_last_folder(self, purpose: str, folder: str) -> None:
         """Remember ``folder`` for ``purpose``."""
         self._store.setValue(f"folders/{purpose}", str(folder))
+
+    # ------------------------------------------------------------ memory and scratch files
+    def memory_budget(self) -> int | None:
+        """The memory budget of whole-volume jobs in bytes, or None for the default (half the available memory)."""
+        value = self._store.value("memory/budget", "")
+        try:
+            return parse_memory(value) if value else None
+        except ParameterError:
+            return None
+
+    def set_memory_budget(self, text: str) -> None:
+        """Remember a budget such as ``"8GB"`` (blank: the default); ParameterError if it is not a size."""
+        text = text.strip()
+        if text:
+            parse_memory(text)
+        self._store.setValue("memory/budget", text)
+
+    def memory_budget_text(self) -> str:
+        """The budget as the user typed it ("" for the default)."""
+        return str(self._store.value("memory/budget", "") or "")
+
+    def scratch_base(self) -> str | None:
+        """The folder chosen for results too large for memory, or None for the user's cache."""
+        folder = self._store.value("memory/scratch_folder", "")
+        return str(folder) if folder else None
+
+    def set_scratch_base(self, folder: str | None) -> None:
+        """Choose the folder for results too large for memory (None or "": the user's cache)."""
+        self._store.setValue("memory/scratch_folder", folder or "")
 
     # ------------------------------------------------------------ window
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

@@ -42,7 +42,7 @@ _LIBRARY_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError,
                    EOFError, struct.error, zlib.error)
 
 
-def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
+def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bool = True) -> ImageData:
     """Read a TIFF or MRC file, or a folder of 2-D TIFF slices, as a greyscale image.
 
     Parameters
@@ -57,6 +57,11 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
         Images larger than this are memory-mapped instead of loaded, where the
         file allows it (MRC; uncompressed, contiguous TIFF).  Default: 40 % of
         the available memory.
+    scan_mapped : bool
+        Scan a memory-mapped image for NaN and infinity now, which reads the
+        whole file.  False returns at once (to show a large file's first
+        slice); every engine function then checks the planes it is given,
+        and a whole-volume job each slab it reads.
 
     Returns
     -------
@@ -104,7 +109,8 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None) -> ImageData:
             if path.stat().st_size == 0:
                 raise ImageError("the file is empty (0 bytes)", path)
             image = file_format.read(path, threshold)
-    check_finite(image.data, path)
+    if scan_mapped or not image.memory_mapped:
+        check_finite(image.data, path)
     image.data.flags.writeable = False
     return image
 

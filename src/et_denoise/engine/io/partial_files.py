@@ -183,11 +183,12 @@ def remove_stale_partials(folder: pathlib.Path) -> None:
         return
     for entry in entries:
         match = _PATTERN.match(entry.name)
-        if match and match["host"] == _HOST and not _process_runs(int(match["pid"])):
+        if match and match["host"] == _HOST and not process_runs(int(match["pid"])):
             _remove(pathlib.Path(entry.path))
 
 
-def _process_runs(pid: int) -> bool:
+def process_runs(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs (True where that cannot be told cheaply)."""
     if pid == os.getpid():
         return True
     if os.name != "posix":  # no cheap, safe test: keep the file

@@ -154,10 +154,17 @@ def denoise_volume(volume: LazyImage, job: SlabJob, *, memory: int | None = None
 
 
 def collect(result: SlabStream | np.ndarray) -> np.ndarray:
-    """The whole result of :func:`denoise_volume` as one array (for volumes that fit in memory)."""
+    """The whole result of :func:`denoise_volume` as one array (for volumes that fit in memory).
+
+    The blocks are copied into the array as they come, so no more than one
+    block is held besides it.
+    """
     if isinstance(result, np.ndarray):
         return result
-    return np.concatenate([block for _first, block in result.blocks()])
+    out = np.empty(result.shape, result.dtype)
+    for first, block in result.blocks():
+        out[first:first + len(block)] = block
+    return out
 
 
 def denoise_to_file(volume: LazyImage, output, job: SlabJob, *, memory: int | None = None, in_use: int = 0,

@@ -39,7 +39,7 @@ class ImageOpener:
         def read(progress, cancel):
             from et_denoise.engine.io import read_image
 
-            return read_image(path)
+            return read_image(path, scan_mapped=False)  # a large file shows at once
 
         job = self.jobs.submit(f"Opening {os.path.basename(path)}", read)
         job.succeeded.connect(lambda image: self._on_path_read(path, image))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
+from et_denoise.engine.volume.storage import ResultStorage
 from et_denoise.gui.jobs.job_runner import JobRunner
 from et_denoise.gui.model import Document
 from et_denoise.gui.settings import AppSettings
@@ -26,11 +27,15 @@ class TabContext:
         Runs every computation off the GUI thread (``jobs.submit``).
     settings : AppSettings
         Remembers the tab's parameters between runs.
+    storage : ResultStorage
+        Makes whole-image results within the memory budget, in memory or in
+        the scratch folder (``storage.denoise(image, make_job, ...)``).
     """
 
     document: Document
     jobs: JobRunner
     settings: AppSettings
+    storage: ResultStorage
 
 
 class Tab(QWidget):

@@ -180,8 +180,15 @@ class FilterTab(Tab):
             return None
         image = self.document.image
         method = self.method
-        job = self.context.jobs.submit(
-            method.label, lambda progress, cancel: method.apply(image.data, params, progress=progress, cancel=cancel))
+        storage = self.context.storage
+
+        def run(progress, cancel):
+            from et_denoise.engine.volume.jobs import method_job
+
+            return storage.denoise(image, lambda volume: method_job(method, params, volume, cancel=cancel),
+                                   progress=progress, cancel=cancel)
+
+        job = self.context.jobs.submit(method.label, run)
         job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, params, data))
         job.failed.connect(self._on_apply_failed)
         job.cancelled.connect(self._on_apply_cancelled)

@@ -223,9 +223,14 @@ class StructN2VTab(Tab):
             return None
         model, image = self.model, self.document.image
         label = method_label(model.mask)
-        job = self.context.jobs.submit(
-            f"Denoising with {label}",
-            lambda progress, cancel: model.predict(image.data, progress=progress, cancel=cancel))
+        storage = self.context.storage
+
+        def run(progress, cancel):
+            from et_denoise.engine.volume.jobs import model_job
+
+            return storage.denoise(image, lambda _volume: model_job(model), progress=progress, cancel=cancel)
+
+        job = self.context.jobs.submit(f"Denoising with {label}", run)
         job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, model, data))
         job.failed.connect(lambda message: self._on_job_failed(f"{label} failed", message))
         job.cancelled.connect(lambda: set_status(self.status, "Cancelled; no result was kept."))
