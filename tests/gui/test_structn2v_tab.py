@@ -139,10 +139,13 @@ def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_export
                                                                                    monkeypatch, tmp_path):
     _train(tab, qtbot, TINY.replace(mask="vertical:3"))
     trained = tab.model
+    before = _apply(tab, qtbot)
+    assert before.model_folder is None  # its model is saved nowhere yet: no recipe names it
     dialogs.save_path = str(tmp_path / "new" / "model")  # a folder that does not exist yet
     job = tab.choose_folder_to_save()
     qtbot.waitUntil(lambda: job.state.done, timeout=TIMEOUT_MS)
     assert job.state is JobState.SUCCEEDED and (tmp_path / "new" / "model" / "metadata.json").is_file()
+    assert before.model_folder == str(tmp_path / "new" / "model")  # its recipe names the folder now
     (tmp_path / "a_file").write_text("")
     dialogs.save_path = str(tmp_path / "a_file")
     assert tab.choose_folder_to_save() is None and "is a file" in dialogs.texts("critical")[-1]
@@ -171,6 +174,7 @@ def test_a_saved_model_reloads_with_the_load_button_predicts_the_same_and_export
     np.testing.assert_array_equal(tab.document.blind_spot_mask, preset_mask("vertical", 3).astype(bool))
     assert tab.training_panel.loss_plot.epoch_points() == (2, 2) and "Loaded from" in tab.model_panel.model_info.text()
     result = _apply(tab, qtbot)
+    assert result.model_folder == str(folder)
     expected = trained.predict(tab.document.image.data)
     np.testing.assert_allclose(result.data, expected, atol=1e-5 * expected.std())
 

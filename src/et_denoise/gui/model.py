@@ -51,6 +51,9 @@ class Result:
     shown : dict of str to str
         How parameters whose saved values mislead read instead (see
         :meth:`~engine.n2v.model.TrainedModel.shown_values`).
+    model_folder : str or None
+        For a StructN2V / N2V result: the folder its model was loaded from or
+        saved to (its recipe); None while the model is saved nowhere.
     """
 
     name: str
@@ -61,6 +64,7 @@ class Result:
     elapsed_s: float
     saved_path: str | None = None
     shown: dict = field(default_factory=dict)
+    model_folder: str | None = None
     created: float = field(default_factory=time.time)
     id: int = field(default_factory=lambda: next(_result_ids))
 

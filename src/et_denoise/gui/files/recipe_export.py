@@ -1,8 +1,8 @@
 """Export a result's recipe: the JSON file that ``et-denoise batch --recipe FILE`` runs on many tomograms.
 
 A filter's result becomes its method and parameters; a StructN2V / N2V
-result becomes the folder its model was saved in, which the user picks (the
-result does not know where its model was saved).  The engine's
+result becomes the folder its model was loaded from or saved to, which the
+user picks when the model was saved elsewhere or not yet.  The engine's
 :func:`~engine.recipe.recipe_of` makes the recipe and says why a result
 cannot be one.
 """
@@ -42,8 +42,8 @@ def export_recipe(parent: QWidget | None, document: Document, settings: AppSetti
     Anything that keeps the result from being a recipe, or the file from being
     written, is told in one line; None then, and when the user gives up.
     """
-    model = None
-    if result.method == N2V:
+    model = result.model_folder
+    if result.method == N2V and model is None:
         model = QFileDialog.getExistingDirectory(parent, f"Export recipe: the folder the model of “{result.name}” "
                                                  "was saved in", settings.last_folder("model"))
         if not model:

@@ -70,6 +70,7 @@ class StructN2VTab(Tab):
         self.document = context.document
         self.settings = context.settings
         self.model = None  # the TrainedModel in use
+        self.model_folder: str | None = None  # where it was loaded from or last saved to
         self.run: TrainingRun | None = None
         self._apply_job: Job | None = None
         self._file_job: Job | None = None
@@ -287,7 +288,7 @@ class StructN2VTab(Tab):
         job = self._submit_file_job("Saving the model",
                                     lambda _p, cancel: model.save(folder, cancel=cancel),
                                     "Cannot save the model")
-        job.succeeded.connect(lambda path: set_status(self.status, f"Model saved in {path}."))
+        job.succeeded.connect(lambda path: self._on_model_saved(model, str(path)))
         set_status(self.status, f"Saving the model in {folder}…")
         return job
 
@@ -381,8 +382,9 @@ class StructN2VTab(Tab):
         self.run_preview()
 
     # ------------------------------------------------------------ handlers: the model
-    def _use_model(self, model, origin: str) -> None:
+    def _use_model(self, model, origin: str, folder: str | None = None) -> None:
         self.model = model
+        self.model_folder = folder
         self.model_panel.show_model(model, origin)
         self._update_state()
         self.run_preview()
@@ -392,8 +394,17 @@ class StructN2VTab(Tab):
         self._publish_mask()
         self._on_form_edited()
         self.training_panel.show_loaded(model.history)
-        self._use_model(model, f"Loaded from {folder}")
+        self._use_model(model, f"Loaded from {folder}", folder)
         set_status(self.status, "")
+
+    def _on_model_saved(self, model, folder: str) -> None:
+        """Results of this model now name its folder (their recipe)."""
+        if model is self.model:
+            self.model_folder = folder
+        for result in self.document.results:
+            if result.method == METHOD and result.params is model.params:
+                result.model_folder = folder
+        set_status(self.status, f"Model saved in {folder}.")
 
     def _submit_file_job(self, title: str, func, failure_title: str) -> Job:
         job = self.context.jobs.submit(title, func)
@@ -416,7 +427,8 @@ class StructN2VTab(Tab):
             return
         label = method_label(model.mask)
         self.document.add_result(Result(label, METHOD, label, model.params, data, job.elapsed_s,
-                                        shown=model.shown_values()))
+                                        shown=model.shown_values(),
+                                        model_folder=self.model_folder if model is self.model else None))
         set_status(self.status, f"Done in {format_seconds(job.elapsed_s)}.")
 
     def _on_apply_finished(self) -> None:
