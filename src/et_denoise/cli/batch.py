@@ -6,7 +6,12 @@ Outputs are written under a temporary name and renamed when complete, so an
 output already in OUTDIR with the input's shape is complete: a run that was
 killed is resumed by running the same command again (complete outputs are
 skipped, the one that was being written is redone).  The summary CSV (file,
-output, shape, method, seconds, status) is rewritten after every file.
+output, shape, method, seconds, status) is rewritten after every file; its
+shape is the input's.
+
+With ``--region`` and ``--bin`` each output holds that part of its input; a
+region outside a file's shape fails that file (its status says why) and the
+batch goes on with the next.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from et_denoise.cli.errors import UserError, user_message
 from et_denoise.cli.interrupts import Interrupts
 from et_denoise.cli.options import filter_owners, given_params
 from et_denoise.cli.outputs import check_output_file, check_output_folder
-from et_denoise.cli.recipes import job_maker, recipe_from_options
+from et_denoise.cli.recipes import job_maker, recipe_from_options, selected_part
 
 SUMMARY_NAME = "batch-summary.csv"
 SUMMARY_COLUMNS = ("file", "output", "shape", "method", "seconds", "status")
@@ -61,6 +66,7 @@ def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
             try:
                 volume = open_image_lazily(source)
                 row["shape"] = "×".join(map(str, volume.shape))
+                volume = selected_part(volume, args)
                 if not args.overwrite and _complete(output, volume):
                     row["status"] = "skipped: complete"
                     print(f"{tag}: {output} is complete, skipped")

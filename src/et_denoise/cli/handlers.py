@@ -17,7 +17,7 @@ from et_denoise.cli.errors import UserError
 from et_denoise.cli.interrupts import Interrupts
 from et_denoise.cli.options import n2v_owners, option_names, params_from_args
 from et_denoise.cli.outputs import check_distinct, check_output_file, check_output_folder
-from et_denoise.cli.recipes import job_maker, recipe_from_options
+from et_denoise.cli.recipes import job_maker, recipe_from_options, selected_part
 from et_denoise.engine.io.memory import available_memory, format_bytes, process_private_memory
 
 
@@ -82,7 +82,7 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
         method = FILTERS[recipe.method]
 
         def make_job(volume, cancel):
-            tuned = _autotuned(method, args.input, recipe.params, args, cancel)
+            tuned = _autotuned(method, _tuning_data(args, volume), recipe.params, args, cancel)
             return method_job(method, tuned, volume, cancel=cancel)
     else:
         make_job, _label = job_maker(recipe)
@@ -91,7 +91,7 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
     if args.scheduler:
         check_cluster_run(output, n2v=args.method == "n2v")
         client = connect(args.scheduler)
-    volume = open_image_lazily(args.input)
+    volume = selected_part(open_image_lazily(args.input), args)
     start = time.perf_counter()
     # Computing and writing go together: a first signal stops both at the next plane, or after the grace.
     with interrupts.cancelling(grace_s=CANCEL_GRACE_S) as token:
@@ -161,16 +161,23 @@ def _rounded_up(nbytes: int) -> str:
     return f"{number}{'' if unit == 'bytes' else unit}" if unit != "bytes" else f"{number}B"
 
 
-def _autotuned(method, input_path, params, args, cancel):
-    """Parameters chosen by J-invariance with the noise's own blind-spot mask (``--auto``).
+def _tuning_data(args, volume):
+    """The image ``--auto`` tunes on: the part denoised (``--region``, ``--bin``), or the whole input.
 
-    The image is memory-mapped where the file allows it: the calibration reads
-    its central region and the planes the noise σ is measured on.
+    The whole input is memory-mapped where the file allows it: the calibration
+    reads its central region and the planes the noise σ is measured on.  A
+    part is read into memory (binning changes the noise the parameters suit).
     """
-    from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
     from et_denoise.engine.io import read_image
 
-    data = read_image(input_path, mmap_threshold_bytes=0).data
+    if args.region is None and args.bin == 1:
+        return read_image(args.input, mmap_threshold_bytes=0).data
+    return volume.load().data
+
+
+def _autotuned(method, data, params, args, cancel):
+    """Parameters chosen by J-invariance on ``data`` with the noise's own blind-spot mask (``--auto``)."""
+    from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
 
     fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
     if fixed:

@@ -53,6 +53,21 @@ def _whole(text: str, *, minimum: int, maximum: int | None = None) -> int:
     return value
 
 
+def _add_part_options(parser: argparse.ArgumentParser) -> None:
+    """``--region`` and ``--bin``: denoise only a part of the input, for a quick look."""
+    group = parser.add_argument_group("a part of the input, for a quick look (the output holds only the part)")
+    group.add_argument("--region", metavar="Z0:Z1,Y0:Y1,X0:X1",
+                       help="denoise only this box: ranges from 0 with the end excluded, as Python slices "
+                       "(10:74 is planes 10 to 73); an empty bound means the edge (:,0:512,: is the first 512 "
+                       "rows of every plane); Y0:Y1,X0:X1 for a 2-D image or for every plane. Only the planes of "
+                       "the box are read; the MRC origin moves to the box's start, as IMOD's trimvol sets it")
+    group.add_argument("--bin", type=int, choices=(1, 2, 4), default=1, metavar="{2,4}",
+                       help="average blocks of 2×2×2 or 4×4×4 voxels (2×2 or 4×4 pixels for a 2-D image or each "
+                       "image of an MRC stack) before denoising, after --region: the output is float32 with the "
+                       "voxel size multiplied by the bin; a remainder of fewer voxels at the end of an axis is "
+                       "dropped (default 1: no binning)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``et-denoise`` and all its subcommands."""
     parser = _Parser(
@@ -128,6 +143,7 @@ def _add_denoise(commands) -> None:
     denoise.add_argument("--auto", action="store_true",
                          help="choose the method's main parameters by self-supervised J-invariance with a blind-spot "
                          "mask fitted to the noise's correlation (no clean image needed)")
+    _add_part_options(denoise)
     add_param_options(denoise, filter_owners(), "method parameters (each applies to the methods named in brackets)")
 
 
@@ -151,6 +167,7 @@ def _add_batch(commands) -> None:
                        "on shared storage (MRC inputs and outputs); --memory is then per worker")
     batch.add_argument("--summary", metavar="FILE", help="the summary CSV (default OUTDIR/batch-summary.csv)")
     batch.add_argument("--overwrite", action="store_true", help="redo outputs that are already complete")
+    _add_part_options(batch)
     add_param_options(batch, filter_owners(), "method parameters (each applies to the methods named in brackets)")
 
 

@@ -1,4 +1,4 @@
-"""What ``denoise`` and ``batch`` run: the recipe the options describe, and the slab job that carries it out."""
+"""What ``denoise`` and ``batch`` run: the part of the input, the recipe the options describe, and its slab job."""
 
 from __future__ import annotations
 
@@ -38,3 +38,22 @@ def job_maker(recipe):
 
     method = FILTERS[recipe.method]
     return (lambda volume, cancel: method_job(method, recipe.params, volume, cancel=cancel)), method.label
+
+
+def selected_part(volume, args):
+    """The part of ``volume`` that ``--region`` and ``--bin`` select (the volume itself without them).
+
+    Raises
+    ------
+    UserError
+        The region cannot be read or lies outside this volume, or binning
+        leaves nothing of it: the engine's reason after the options given.
+    """
+    from et_denoise.engine.errors import ParameterError
+
+    try:
+        return volume.subvolume(args.region, args.bin)
+    except ParameterError as error:
+        given = ([f"--region {args.region}"] if args.region is not None else []) + (
+            [f"--bin {args.bin}"] if args.bin != 1 else [])
+        raise UserError(f"{' '.join(given)} — {error}") from None

@@ -13,14 +13,24 @@ import dataclasses
 import pathlib
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from et_denoise.engine.errors import ImageError
 from et_denoise.engine.io.checks import native
 from et_denoise.engine.io.image_data import ImageData
+from et_denoise.engine.io.memory import require_memory
+from et_denoise.engine.io.subvolume import select
+
+if TYPE_CHECKING:
+    from et_denoise.engine.analysis.autocorr import Region
+    from et_denoise.engine.jobs import CancelToken, ProgressFn
 
 ReadPlanes = Callable[[int, int], np.ndarray]
+
+#: Bytes :meth:`LazyImage.load` reads at a time (between progress reports and cancel checks).
+LOAD_RUN_BYTES = 64 * 2**20
 
 
 class LazyImage:
@@ -112,6 +122,87 @@ class LazyImage:
                 raise ImageError(f"the image contains NaN or infinite values (first in {where}); "
                                  "replace them before denoising", self.path)
         return planes
+
+    def subvolume(self, region: Region | str | None = None, binning: int = 1) -> LazyImage:
+        """A part of this image, binned, as a new image that reads only its own planes.
+
+        Parameters
+        ----------
+        region : Region or str, optional
+            The box to keep: a :class:`~engine.analysis.autocorr.Region` or its
+            text, ``"Z0:Z1,Y0:Y1,X0:X1"`` (``"Y0:Y1,X0:X1"`` for a 2-D image, or
+            for every plane of a volume), half-open 0-based ranges as Python
+            slices, an empty bound meaning the edge.  Default: all of it.
+        binning : int
+            1, 2 or 4: the mean of blocks of ``binning`` voxels along Z, Y and X
+            (Y and X only for a 2-D image or an MRC stack of images), float32;
+            what is left at the end of an axis is dropped.
+
+        Returns
+        -------
+        LazyImage
+            The part; this image itself when it is all of it, unbinned.  Its
+            planes ``a:b`` read planes ``Z0 + a × binning : Z0 + b × binning`` of
+            this image.  Voxel size, MRC origin and header follow the
+            conventions of :mod:`engine.io.subvolume`.
+
+        Raises
+        ------
+        ParameterError
+            The region cannot be read or lies outside the image, the bin factor
+            is not 1, 2 or 4, or binning leaves nothing of an axis of the region.
+
+        Examples
+        --------
+        >>> volume = LazyImage.from_array(np.arange(512.0).reshape(8, 8, 8))
+        >>> part = volume.subvolume("2:6,:,0:4", 2)
+        >>> part.shape, float(part.read(0, 1)[0, 0, 0])
+        ((2, 4, 2), 164.5)
+        """
+        header = self.image.mrc_header
+        part = select(self.shape, region, binning, stack=len(self.shape) == 3 and header is not None
+                      and header.image_stack)
+        if part.is_whole:
+            return self
+        return LazyImage(part.image_data(self.image), part.reader(self.read, self.dtype, self.shape[-2:]))
+
+    def load(self, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> ImageData:
+        """The whole image read into memory, with its metadata (a run of planes at a time).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(fraction)`` after each run of planes; 1.0 at the end.
+        cancel : CancelToken, optional
+            Checked before each run of planes.
+
+        Returns
+        -------
+        ImageData
+            A read-only array of :attr:`shape` and :attr:`dtype`, as
+            :func:`engine.io.read_image` gives it (not memory-mapped).
+
+        Raises
+        ------
+        ImageError
+            The image is larger than the memory available, or reading fails.
+        Cancelled
+            ``cancel`` was set.
+        """
+        nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        require_memory(nbytes, f"to open this {'×'.join(map(str, self.shape))} {self.dtype} image", self.path)
+        data = np.empty((self.n_planes,) + self.shape[-2:], self.dtype)
+        run = max(1, LOAD_RUN_BYTES * self.n_planes // max(nbytes, 1))
+        for start in range(0, self.n_planes, run):
+            if cancel is not None:
+                cancel.check()
+            stop = min(start + run, self.n_planes)
+            data[start:stop] = self.read(start, stop)
+            if progress is not None:
+                progress(stop / self.n_planes)
+        data = data.reshape(self.shape)
+        data.flags.writeable = False
+        return dataclasses.replace(self.image, data=data, memory_mapped=False)
 
     def to_dask(self, planes: int):
         """The image as a ``dask.array`` of slabs of ``planes`` planes, each read when computed.
