@@ -85,3 +85,25 @@ def test_denoise_with_scheduler_sends_the_job_to_the_cluster(client, source, tmp
     assert main(["denoise", str(source), "-o", str(tmp_path / "o.mrc"), "--method", "median",
                  "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_n2v_prediction_on_the_cluster_equals_the_local_run_with_the_model_loaded_once_per_worker(
+        client, source, tmp_path):
+    from et_denoise.engine.n2v import N2VParams, TrainedModel, train
+    from et_denoise.engine.volume import model_job
+    from et_denoise.engine.volume.jobs import model_in_this_process
+
+    params = N2VParams(patch_size=32, epochs=1, steps_per_epoch=3, batch_size=4, unet_depth=2, unet_filters=8,
+                       mask="horizontal:3")
+    train([read_image(source).data], params, model_dir=tmp_path / "model")
+    model = TrainedModel.load(tmp_path / "model")
+    volume = open_image_lazily(source)
+    job = model_job(model, folder=tmp_path / "model")
+    memory = slab_bytes(volume.shape, 4, job, 3)  # 7 slabs over the 2 workers
+    on_cluster = denoise_on_cluster(volume, tmp_path / "cluster.rec", job, client, memory=memory)
+    local = denoise_to_file(volume, tmp_path / "local.rec", model_job(model), memory=memory)
+    expected = read_image(local).data
+    np.testing.assert_allclose(read_image(on_cluster).data, expected, rtol=0, atol=1e-5 * float(np.ptp(expected)))
+    loads = client.run(lambda: model_in_this_process.cache_info().misses)
+    assert len(loads) == 2 and all(count <= 1 for count in loads.values()) and sum(loads.values()) >= 1

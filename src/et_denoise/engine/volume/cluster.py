@@ -49,8 +49,10 @@ def denoise_on_cluster(volume: LazyImage, output, job: SlabJob, client, *, memor
     output : str or path-like
         An MRC file (``.mrc``, ``.rec``, ``.st``...), float32, on the same shared storage.
     job : SlabJob
-        A classic filter's job (:func:`~engine.volume.jobs.method_job`); it is
-        pickled to the workers with the volume-wide inputs it measured here.
+        A classic filter's job (:func:`~engine.volume.jobs.method_job`),
+        pickled to the workers with the volume-wide inputs it measured here,
+        or a saved model's (:func:`~engine.volume.jobs.model_job` with its
+        folder, on the shared storage): each worker loads the model once.
     client : distributed.Client
         The cluster.
     memory : int, optional

@@ -11,6 +11,8 @@ treats both alike.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +90,7 @@ def method_job(method: Method, params: MethodParams | None, volume: PlaneReader,
     return SlabJob(method.label, method.halo(params), plane_bytes, run, inputs=keywords)
 
 
-def model_job(model) -> SlabJob:
+def model_job(model, *, folder=None) -> SlabJob:
     """A slab job for a trained StructN2V / N2V model (:class:`~engine.n2v.TrainedModel`).
 
     A 3-D model's slabs get its receptive field as halo, their first plane on
@@ -99,6 +101,10 @@ def model_job(model) -> SlabJob:
     ----------
     model : TrainedModel
         The model; its normalisation is the training data's, the same for every slab.
+    folder : path-like, optional
+        The folder ``model`` was loaded from.  The job then holds the folder,
+        not the network: pickled to the workers of a cluster, it loads the
+        model in each worker process once (:func:`model_in_this_process`).
 
     Returns
     -------
@@ -116,9 +122,12 @@ def model_job(model) -> SlabJob:
         halo = Halo()
     label = "StructN2V" if model.mask is not None else "N2V"
 
-    def run(planes: np.ndarray, *, progress: ProgressFn | None = None,
-            cancel: CancelToken | None = None) -> np.ndarray:
-        return model.predict(planes, progress=progress, cancel=cancel)
+    if folder is None:
+        def run(planes: np.ndarray, *, progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None) -> np.ndarray:
+            return model.predict(planes, progress=progress, cancel=cancel)
+    else:
+        run = _SavedModelRun.of(folder)
 
     def plane_bytes(pixels: int, itemsize: int) -> int:
         return int(pixels * (itemsize + 4 + 8))  # the plane as read, normalised float32 copy and result
@@ -129,3 +138,34 @@ def model_job(model) -> SlabJob:
         return one_plane - 8 * plane_shape[0] * plane_shape[1]
 
     return SlabJob(label, halo, plane_bytes, run, fixed_bytes=fixed)
+
+
+@functools.lru_cache(maxsize=2)
+def model_in_this_process(folder: str, saved_ns: int):
+    """The model saved in ``folder`` (at ``saved_ns``), loaded the first time a process asks for it and kept.
+
+    The workers of a cluster load a model once each, however many slabs they
+    denoise; a model saved again into the folder is loaded anew.
+    """
+    from et_denoise.engine.n2v.model import TrainedModel
+
+    return TrainedModel.load(folder)
+
+
+@dataclass(frozen=True)
+class _SavedModelRun:
+    """``run`` of a model job that travels as its folder and predicts with the model loaded where it runs."""
+
+    folder: str
+    saved_ns: int
+
+    @classmethod
+    def of(cls, folder) -> _SavedModelRun:
+        from et_denoise.engine.n2v.model import METADATA
+
+        folder = os.path.abspath(folder)
+        return cls(folder, os.stat(os.path.join(folder, METADATA)).st_mtime_ns)
+
+    def __call__(self, planes: np.ndarray, *, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> np.ndarray:
+        return model_in_this_process(self.folder, self.saved_ns).predict(planes, progress=progress, cancel=cancel)
