@@ -24,6 +24,8 @@ TIMEOUT_MS = 180_000
 #: The screenshot's size, whatever size the window had last time.
 WINDOW_SIZE = (1440, 900)
 DIFFUSION_TAB = "diffusion"
+#: How often the screenshot looks whether the jobs the shown tab started (metrics, a preview) have ended.
+_SETTLE_POLL_MS = 100
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -91,6 +93,10 @@ class ScreenshotScript(QObject):
 
     def _grab(self) -> None:
         QApplication.processEvents()
+        warm_up = getattr(self.window, "warm_up_job", None)
+        if any(job is not warm_up for job in self.window.jobs.active_jobs()):
+            QTimer.singleShot(_SETTLE_POLL_MS, self._grab)  # the tab is still measuring: show its numbers
+            return
         saved = self.window.grab().save(self.path)
         grown = self.window.size().toTuple()
         if not saved:
