@@ -98,10 +98,6 @@ class Selection:
         """The part's data type: float32 when binned, the image's type otherwise."""
         return np.dtype(np.float32) if self.binned else np.dtype(image_dtype)
 
-    def nbytes(self, image_dtype) -> int:
-        """Bytes the part takes in memory."""
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype(image_dtype).itemsize
-
     def __str__(self) -> str:
         ranges = ",".join(f"{start}:{stop}" for start, stop in zip(self.starts, self.stops))
         if len(self.image_shape) == 2:
