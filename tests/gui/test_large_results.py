@@ -89,3 +89,26 @@ def test_a_large_file_opens_mapped_without_reading_its_values(window, qtbot, tmp
     window.open_path(str(path))
     qtbot.waitUntil(lambda: window.document.has_image, timeout=10_000)
     assert window.document.image.memory_mapped and scanned == []
+
+
+def test_open_region_reads_the_part_chosen_binned_with_its_voxel_size(window, qtbot, tmp_path, monkeypatch):
+    from et_denoise.gui.files.region_dialog import RegionDialog
+
+    data = np.arange(8 * 20 * 24, dtype=np.float32).reshape(8, 20, 24)
+    path = write_image(tmp_path / "tomogram.mrc", data, voxel_size=(5.0, 5.0, 5.0))
+
+    def choose(dialog):
+        dialog.starts["Z"].setValue(2)
+        dialog.stops["Y"].setValue(16)
+        dialog.bin.setCurrentIndex(dialog.bin.findData(2))
+        return True
+
+    monkeypatch.setattr(RegionDialog, "exec", choose)
+    window.opener.open_region(str(path))
+    qtbot.waitUntil(lambda: window.document.has_image, timeout=10_000)
+    image = window.document.image
+    part = data[2:8, 0:16, 0:24]
+    expected = part.reshape(3, 2, 8, 2, 12, 2).mean(axis=(1, 3, 5))
+    np.testing.assert_allclose(image.data, expected)
+    assert image.voxel_size == (10.0, 10.0, 10.0)
+    assert window.document.name == "tomogram.mrc [2:8,0:16,0:24] bin 2"

@@ -55,7 +55,8 @@ class MainWindow(QMainWindow):
         self._ask_before_closing = True
         self.document = Document()
         self.jobs = JobRunner(self)
-        self.storage = ResultStorage(ScratchFolder(self.settings.scratch_base()), self.settings.memory_budget())
+        self.storage = ResultStorage(ScratchFolder(self.settings.scratch_base()), self.settings.memory_budget(),
+                                     self.settings.scheduler())
         self.storage.scratch.remove_stale()
         self.opener = ImageOpener(self.document, self.jobs, self.settings, self)
         self.setWindowIcon(icon("et-denoise"))
@@ -144,6 +145,8 @@ class MainWindow(QMainWindow):
                                         "Open a TIFF or MRC image or stack")
         self.open_folder_action = self._action("Open &folder of slices…", self.choose_folder, "Ctrl+Shift+O",
                                                tip="Open a folder of 2-D TIFF slices as a stack")
+        self.open_region_action = self._action("Open re&gion…", self.choose_region, tip=(
+            "Open a part of a large tomogram, binned if you like, reading only its planes"))
         self.sample_action = self._action("Open &sample", lambda: self.opener.open_sample(), "Ctrl+Shift+S",
                                           "sample", "Open a synthetic tomogram with realistic ET noise")
         self.save_action = self._action("&Save result as…", self._on_save_action_triggered,
@@ -186,7 +189,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        menu.addActions([self.open_action, self.open_folder_action])
+        menu.addActions([self.open_action, self.open_folder_action, self.open_region_action])
         self.recent_menu = menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
         menu.addAction(self.sample_action)
@@ -254,6 +257,13 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_folder("open"), OPEN_FILTER)
         if path:
             self.open_path(path)
+
+    def choose_region(self) -> None:
+        """Ask for an image file, then for the region and bin factor to read of it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open region of an image", self.settings.last_folder("open"),
+                                              OPEN_FILTER)
+        if path:
+            self.opener.open_region(path)
 
     def choose_folder(self) -> None:
         """Ask for a folder of 2-D TIFF slices and open it as a stack."""

@@ -81,6 +81,15 @@ class AppSettings:
         """Choose the folder for results too large for memory (None or "": the user's cache)."""
         self._store.setValue("memory/scratch_folder", folder or "")
 
+    def scheduler(self) -> str | None:
+        """The Dask scheduler whole-volume jobs go to (``tcp://HOST:8786``), or None for this machine."""
+        address = self._store.value("cluster/scheduler", "")
+        return str(address) if address else None
+
+    def set_scheduler(self, address: str | None) -> None:
+        """Send later whole-volume jobs to the scheduler at ``address`` (None or "": this machine)."""
+        self._store.setValue("cluster/scheduler", (address or "").strip())
+
     # ------------------------------------------------------------ window
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved (geometry, dock/toolbar state) of the main window."""

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from et_denoise.engine.errors import Cancelled, ImageError, OutputExistsError
+from et_denoise.engine.errors import Cancelled, ImageError, OutputExistsError, ParameterError
 from et_denoise.engine.io.checks import RunningStats
 from et_denoise.engine.io.lazy import LazyImage
 from et_denoise.engine.io.mrc import MRC_EXTENSIONS, mrc_header, set_statistics
@@ -34,6 +34,24 @@ from et_denoise.engine.volume.pipeline import denoise_slab, require_disk_space
 
 #: Seconds between two looks at the finished tasks and the cancel token.
 POLL_S = 0.1
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 10
+
+
+def connect(address: str):
+    """A ``distributed.Client`` of the Dask scheduler at ``address`` (``tcp://HOST:8786``).
+
+    Raises
+    ------
+    ParameterError
+        The scheduler does not answer within :data:`CONNECT_TIMEOUT_S`, or the address is not one.
+    """
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ParameterError(f"cannot reach the Dask scheduler at {address} ({error})") from None
 
 
 def denoise_on_cluster(volume: LazyImage, output, job: SlabJob, client, *, memory: int | None = None,

@@ -105,6 +105,11 @@ class ResultStorage:
         The budget of the whole process in bytes (what it holds besides
         counts against it); default :func:`~engine.volume.budget.default_budget`
         at each run.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://HOST:8786``): volumes mapped
+        from a file are then denoised by its workers, which read the file and
+        write the result into the scratch folder (both on storage they share);
+        ``memory`` is then a worker's budget.  None: this machine.
 
     Notes
     -----
@@ -114,10 +119,39 @@ class ResultStorage:
     into an MRC file.
     """
 
-    def __init__(self, scratch: ScratchFolder, memory: int | None = None) -> None:
+    def __init__(self, scratch: ScratchFolder, memory: int | None = None, scheduler: str | None = None) -> None:
         self.scratch = scratch
         self.memory = memory
+        self.scheduler = scheduler
         self._earlier: list[ScratchFolder] = []
+        self._client = None
+
+    def on_cluster(self, image: ImageData) -> bool:
+        """Whether :meth:`denoise` sends ``image`` to the cluster: a scheduler is set and the image is its file's."""
+        return bool(self.scheduler) and image.memory_mapped and image.path is not None and image.data.ndim == 3
+
+    def where(self, image: ImageData) -> str:
+        """Where :meth:`denoise` runs on ``image``, for a status line ("on this machine", "on the cluster at …")."""
+        if self.on_cluster(image):
+            return f"on the cluster at {self.scheduler}"
+        if self.scheduler:
+            return "on this machine (the cluster's workers read only volumes opened whole from an MRC or TIFF file)"
+        return "on this machine"
+
+    def client(self):
+        """The ``distributed.Client`` of :attr:`scheduler`, connected at the first call and kept while it is the same."""
+        from et_denoise.engine.volume.cluster import connect
+
+        if self._client is None or self._client[0] != self.scheduler:
+            self.close_client()
+            self._client = (self.scheduler, connect(self.scheduler))
+        return self._client[1]
+
+    def close_client(self) -> None:
+        """Disconnect from the scheduler (the cluster itself goes on)."""
+        if self._client is not None:
+            self._client[1].close()
+            self._client = None
 
     def use_scratch_base(self, base=None) -> None:
         """Keep later results under ``base`` (None: the default); the folders used so far stay until :meth:`remove_files`."""
@@ -127,7 +161,8 @@ class ResultStorage:
             self.scratch = folder
 
     def remove_files(self) -> None:
-        """Delete every scratch file of this session (the session ends)."""
+        """Delete every scratch file of this session and disconnect from the cluster (the session ends)."""
+        self.close_client()
         for folder in (*self._earlier, self.scratch):
             folder.remove()
 
@@ -141,7 +176,7 @@ class ResultStorage:
         result = 4 * int(np.prod(volume.shape, dtype=np.int64))
         return 2 * result <= left and result + slab_bytes(volume.shape, volume.dtype.itemsize, job, 1) <= left
 
-    def denoise(self, image: ImageData, make_job: Callable[[LazyImage], SlabJob], *,
+    def denoise(self, image: ImageData, make_job: Callable[[LazyImage], SlabJob], *, cluster: bool = True,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> np.ndarray:
         """The denoised image, float32, slab by slab within the budget.
 
@@ -152,6 +187,9 @@ class ResultStorage:
         make_job : callable
             ``make_job(volume) -> SlabJob`` (:func:`~engine.volume.jobs.method_job`
             measures its volume-wide inputs on ``volume``).
+        cluster : bool
+            False keeps the job on this machine even where :meth:`on_cluster`
+            (a network saved nowhere the workers could load it from).
         progress, cancel
             As :func:`~engine.volume.pipeline.denoise_volume`; ``progress(1.0)`` at the end.
 
@@ -166,10 +204,22 @@ class ResultStorage:
         MemoryBudgetError
             Not even one slab fits in the budget.
         ImageError
-            The image holds NaN or infinity, or the scratch folder is full or unwritable.
+            The image holds NaN or infinity, the scratch folder is full or
+            unwritable, or a cluster task failed.
+        ParameterError
+            The cluster's scheduler does not answer.
         Cancelled
             ``cancel`` was set (no scratch file is left).
         """
+        if cluster and self.on_cluster(image):
+            from et_denoise.engine.io.files import open_image_lazily
+            from et_denoise.engine.volume.cluster import denoise_on_cluster
+
+            volume = open_image_lazily(image.path)
+            volume.image.voxel_size, volume.image.origin = image.voxel_size, image.origin  # as the user set them
+            path = denoise_on_cluster(volume, self.scratch.new_file(".mrc"), make_job(volume), self.client(),
+                                      memory=self.memory, progress=progress, cancel=cancel)
+            return mapped_result(path)
         volume = LazyImage.from_array(image.data, like=image)
         job = make_job(volume)
         in_use = process_private_memory()

@@ -46,6 +46,37 @@ class ImageOpener:
         job.failed.connect(lambda message: show_error(self.parent, "Could not open the image", message))
         return job
 
+    def open_region(self, path: str) -> Job | None:
+        """Ask for a region and a bin factor of ``path`` (File > Open region…) and read only that part; returns the job.
+
+        The part is named after the file and the part (``tomo.rec [10:60,:,:] bin 2``).
+        """
+        from et_denoise.engine.errors import ImageError
+        from et_denoise.engine.io import open_image_lazily
+        from et_denoise.gui.files.region_dialog import RegionDialog
+
+        path = os.path.abspath(path)
+        try:
+            volume = open_image_lazily(path)  # the header only
+        except ImageError as error:
+            show_error(self.parent, "Could not open the image", str(error))
+            return None
+        dialog = RegionDialog(volume, self.parent)
+        if not dialog.exec() or not self._may_replace():
+            return None
+        region, binning = dialog.values()
+        part = dialog.part()
+
+        def read(progress, cancel):
+            return part.load(progress=progress, cancel=cancel)
+
+        name = os.path.basename(path.rstrip(os.sep))
+        label = f"{name} [{region}]" + (f" bin {binning}" if binning > 1 else "")
+        job = self.jobs.submit(f"Opening {label}", read)
+        job.succeeded.connect(lambda image: self._on_part_read(path, label, image))
+        job.failed.connect(lambda message: show_error(self.parent, "Could not open the region", message))
+        return job
+
     def open_sample(self, shape: Sequence[int] | None = None, *, seed: int = 0) -> Job | None:
         """Make the synthetic sample tomogram (with its noise-free reference); returns the job."""
         if not self._may_replace():
@@ -65,6 +96,10 @@ class ImageOpener:
 
     def _may_replace(self) -> bool:
         return confirm_discard_results(self.parent, len(self.document.results.unsaved()), "Open another image")
+
+    def _on_part_read(self, path: str, label: str, image) -> None:
+        self.document.open_image(image, label)
+        self.settings.set_last_folder("open", os.path.dirname(path))
 
     def _on_path_read(self, path: str, image) -> None:
         self.document.open_image(image, os.path.basename(path.rstrip(os.sep)))

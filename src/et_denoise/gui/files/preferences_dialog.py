@@ -1,4 +1,4 @@
-"""Edit > Preferences: the memory budget of whole-volume jobs and the folder of results kept on disk."""
+"""Edit > Preferences: the memory budget of whole-volume jobs, the folder of results kept on disk, the cluster."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from et_denoise.gui.widgets.status_label import set_status, status_label
 
 
 class PreferencesDialog(QDialog):
-    """Sets the memory budget (blank: half the available memory) and the scratch folder (blank: the cache).
+    """Sets the memory budget (blank: half the available memory), the scratch folder (blank: the cache) and
+    the Dask scheduler (blank: this machine).
 
     On OK the settings are stored and ``storage`` follows them at once: the
     next job uses the new budget, the next large result the new folder.
@@ -37,6 +38,12 @@ class PreferencesDialog(QDialog):
         self.scratch.setPlaceholderText(str(ScratchFolder().base))
         self.scratch.setToolTip("A folder on a disk with room for a few results as float32 "
                                 "(4 bytes per voxel); leave blank for your cache folder.")
+        self.scheduler = QLineEdit(settings.scheduler() or "")
+        self.scheduler.setPlaceholderText("this machine (or tcp://HOST:8786)")
+        self.scheduler.setToolTip("A running Dask scheduler: volumes opened whole from an MRC or TIFF file are then "
+                                  "denoised by its workers, which read the file and write the result into the "
+                                  "scratch folder; both must be on storage the workers share. The memory budget "
+                                  "is then each worker's.")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_clicked)
         folder_row = QHBoxLayout()
@@ -45,6 +52,7 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Memory budget", self.budget)
         form.addRow("Scratch folder", folder_row)
+        form.addRow("Dask scheduler", self.scheduler)
         self.status = status_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -66,6 +74,13 @@ class PreferencesDialog(QDialog):
         folder = self.scratch.text().strip()
         self.settings.set_scratch_base(folder or None)
         self.storage.use_scratch_base(folder or None)
+        address = self.scheduler.text().strip()
+        if any(character.isspace() for character in address):
+            set_status(self.status, f"Dask scheduler: an address has no spaces, such as tcp://node1:8786; got "
+                                    f"{address!r}", error=True)
+            return
+        self.settings.set_scheduler(address)
+        self.storage.scheduler = address or None
         super().accept()
 
     def _on_browse_clicked(self) -> None:

@@ -195,7 +195,7 @@ class FilterTab(Tab):
         job.finished.connect(self._on_apply_finished)
         self._apply_job = job
         self.apply_button.setEnabled(False)
-        set_status(self.apply_status, f"Running {method.label.lower()} on the whole image…")
+        set_status(self.apply_status, f"Running {method.label.lower()} on the whole image {storage.where(image)}…")
         return job
 
     @property

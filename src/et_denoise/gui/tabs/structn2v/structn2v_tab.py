@@ -225,11 +225,19 @@ class StructN2VTab(Tab):
         model, image = self.model, self.document.image
         label = method_label(model.mask)
         storage = self.context.storage
+        # A saved model travels to a cluster's workers as its folder; one saved nowhere stays here.
+        folder = self.model_folder if storage.on_cluster(image) else None
+        if storage.on_cluster(image) and folder is None:
+            where = "on this machine (save the model to run it on the cluster: its workers load it from its folder)"
+        else:
+            where = storage.where(image)
 
         def run(progress, cancel):
             from et_denoise.engine.volume.jobs import model_job
 
-            return storage.denoise(image, lambda _volume: model_job(model), progress=progress, cancel=cancel)
+            job = model_job(model, folder=folder)
+            return storage.denoise(image, lambda _volume: job, cluster=folder is not None, progress=progress,
+                                   cancel=cancel)
 
         job = self.context.jobs.submit(f"Denoising with {label}", run)
         job.succeeded.connect(lambda data: self._on_apply_succeeded(job, image, model, data))
@@ -237,7 +245,7 @@ class StructN2VTab(Tab):
         job.cancelled.connect(lambda: set_status(self.status, "Cancelled; no result was kept."))
         job.finished.connect(self._on_apply_finished)
         self._apply_job = job
-        set_status(self.status, f"Denoising the whole image with {label}…")
+        set_status(self.status, f"Denoising the whole image with {label} {where}…")
         self._update_state()
         return job
 
