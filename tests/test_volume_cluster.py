@@ -107,3 +107,8 @@ def test_n2v_prediction_on_the_cluster_equals_the_local_run_with_the_model_loade
     np.testing.assert_allclose(read_image(on_cluster).data, expected, rtol=0, atol=1e-5 * float(np.ptp(expected)))
     loads = client.run(lambda: model_in_this_process.cache_info().misses)
     assert len(loads) == 2 and all(count <= 1 for count in loads.values()) and sum(loads.values()) >= 1
+
+    out = tmp_path / "cli.rec"  # the command line sends the model's folder the same way
+    assert main(["denoise", str(source), "-o", str(out), "--method", "n2v", "--model", str(tmp_path / "model"),
+                 "--memory", str(memory), "--scheduler", client.scheduler.address]) == 0
+    np.testing.assert_allclose(read_image(out).data, expected, rtol=0, atol=1e-5 * float(np.ptp(expected)))

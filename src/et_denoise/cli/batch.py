@@ -52,10 +52,10 @@ def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     client = None
     if args.scheduler:
         for output in outputs:
-            check_cluster_run(output, n2v=recipe.model is not None)
+            check_cluster_run(output)
         client = connect(args.scheduler)
     outdir.mkdir(parents=True, exist_ok=True)
-    make_job, label = job_maker(recipe)
+    make_job, label = job_maker(recipe, on_cluster=client is not None)
 
     rows, start = [], time.perf_counter()
     try:

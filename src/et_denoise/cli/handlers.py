@@ -20,10 +20,6 @@ from et_denoise.cli.outputs import check_distinct, check_output_file, check_outp
 from et_denoise.cli.recipes import job_maker, recipe_from_options, selected_part
 from et_denoise.engine.io.memory import available_memory, format_bytes, process_private_memory
 
-
-#: Seconds to wait for a Dask scheduler (``--scheduler``) to answer.
-CONNECT_TIMEOUT_S = 10
-
 #: Seconds after a first Ctrl+C or SIGTERM by which a denoising run has ended, even if a write is blocked.
 CANCEL_GRACE_S = 3.0
 
@@ -85,11 +81,11 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
             tuned = _autotuned(method, _tuning_data(args, volume), recipe.params, args, cancel)
             return method_job(method, tuned, volume, cancel=cancel)
     else:
-        make_job, _label = job_maker(recipe)
+        make_job, _label = job_maker(recipe, on_cluster=bool(args.scheduler))
 
     client = None
     if args.scheduler:
-        check_cluster_run(output, n2v=args.method == "n2v")
+        check_cluster_run(output)
         client = connect(args.scheduler)
     volume = selected_part(open_image_lazily(args.input), args)
     start = time.perf_counter()
@@ -117,13 +113,10 @@ def run_denoise(args: argparse.Namespace, interrupts: Interrupts) -> int:
     return 0
 
 
-def check_cluster_run(output: Path, *, n2v: bool) -> None:
-    """UserError if writing ``output`` (with a network when ``n2v``) cannot run on a cluster."""
+def check_cluster_run(output: Path) -> None:
+    """UserError if ``output`` cannot be written by a cluster's workers (they write MRC by regions)."""
     from et_denoise.engine.io.mrc import MRC_EXTENSIONS
 
-    if n2v:
-        raise UserError("--scheduler runs the classic filters; N2V prediction runs on this machine (leave out "
-                        "--scheduler)")
     if output.suffix.lower() not in MRC_EXTENSIONS:
         raise UserError(f"{output}: with --scheduler the workers write the result by regions into an MRC file; "
                         "name the output .mrc or .rec")
@@ -131,12 +124,13 @@ def check_cluster_run(output: Path, *, n2v: bool) -> None:
 
 def connect(address: str):
     """A ``distributed.Client`` of the scheduler at ``address``; UserError if it does not answer."""
-    from distributed import Client
+    from et_denoise.engine.errors import ParameterError
+    from et_denoise.engine.volume.cluster import connect as connect_to_scheduler
 
     try:
-        return Client(address, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise UserError(f"cannot reach the Dask scheduler at {address} ({error})") from None
+        return connect_to_scheduler(address)
+    except ParameterError as error:
+        raise UserError(str(error)) from None
 
 
 def budget_advice(error) -> str:

@@ -139,7 +139,8 @@ def _add_denoise(commands) -> None:
                          "fit in it (default: half the memory available when the run starts)")
     denoise.add_argument("--scheduler", metavar="ADDRESS",
                          help="a Dask scheduler, such as tcp://head-node:8786: its workers read their slabs from INPUT "
-                         "and write them into OUTPUT (an MRC file) on storage they share; --memory is then per worker")
+                         "and write them into OUTPUT (an MRC file) on storage they share (a --model folder too: each "
+                         "worker loads it once); --memory is then per worker")
     denoise.add_argument("--auto", action="store_true",
                          help="choose the method's main parameters by self-supervised J-invariance with a blind-spot "
                          "mask fitted to the noise's correlation (no clean image needed)")
@@ -164,7 +165,8 @@ def _add_batch(commands) -> None:
                        help="memory budget per file, such as 4GB (default: half the memory available)")
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler, such as tcp://head-node:8786, whose workers denoise each file by slabs "
-                       "on shared storage (MRC inputs and outputs); --memory is then per worker")
+                       "on shared storage (MRC inputs and outputs; a --recipe model folder is loaded once per worker); --memory is "
+                       "then per worker")
     batch.add_argument("--summary", metavar="FILE", help="the summary CSV (default OUTDIR/batch-summary.csv)")
     batch.add_argument("--overwrite", action="store_true", help="redo outputs that are already complete")
     _add_part_options(batch)

@@ -23,8 +23,11 @@ def recipe_from_options(args):
     return Recipe(args.method, params_from_args(args.method, filter_owners(), args))
 
 
-def job_maker(recipe):
-    """``(make_job(volume, cancel), label)`` for a recipe; a model is loaded once for all inputs."""
+def job_maker(recipe, *, on_cluster: bool = False):
+    """``(make_job(volume, cancel), label)`` for a recipe; a model is loaded once for all inputs.
+
+    On a cluster a model's job travels as its folder, which each worker loads once.
+    """
     from et_denoise.engine.volume import method_job, model_job
 
     if recipe.model is not None:
@@ -32,7 +35,7 @@ def job_maker(recipe):
             raise UserError(f"{recipe.model}: this is a file; --model needs the model folder saved by 'train'")
         from et_denoise.engine.n2v import TrainedModel
 
-        job = model_job(TrainedModel.load(recipe.model))
+        job = model_job(TrainedModel.load(recipe.model), folder=recipe.model if on_cluster else None)
         return (lambda volume, cancel: job), job.label
     from et_denoise.engine.filters import FILTERS
 
