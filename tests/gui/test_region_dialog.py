@@ -79,3 +79,11 @@ def test_the_choice_opens_that_part_of_the_file(qtbot, tmp_path):
     region, binning = dialog.values()
     part = read_subvolume(path, region, binning)
     assert np.array_equal(part.data, data[2:, :, 4:]) and part.origin == pytest.approx((-6.0, 0.0, -12.0))
+
+
+def test_a_part_larger_than_the_memory_available_says_so_and_cannot_be_opened(qtbot, volume, monkeypatch):
+    monkeypatch.setattr("et_denoise.gui.files.region_dialog.available_memory", lambda: 1000)
+    dialog = RegionDialog(volume)
+    qtbot.addWidget(dialog)
+    assert "more than the 1.0 kB available: choose a smaller region or bin it" in dialog.summary.text()
+    assert not open_button(dialog).isEnabled()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QGridLayout
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.io.lazy import LazyImage
-from et_denoise.engine.io.memory import format_bytes
+from et_denoise.engine.io.memory import available_memory, format_bytes
 from et_denoise.engine.io.subvolume import BINNINGS
 
 #: The axes' names in the form, by axis letter.
@@ -115,9 +115,15 @@ class RegionDialog(QDialog):
             shape = " × ".join(map(str, part.shape))
             axes = " × ".join("ZYX"[-len(part.shape):])
             options = f"--region {self.region_text()}" + (f" --bin {self.binning()}" if self.binning() > 1 else "")
-            text = (f"Opens {shape} ({axes}) {part.dtype}, {format_bytes(nbytes)} in memory. "
-                    f"On the command line: {options}")
-            valid = True
+            available = available_memory()
+            if nbytes > available:
+                text = (f"{shape} ({axes}) {part.dtype} needs {format_bytes(nbytes)} in memory, more than the "
+                        f"{format_bytes(available)} available: choose a smaller region or bin it.")
+                valid = False
+            else:
+                text = (f"Opens {shape} ({axes}) {part.dtype}, {format_bytes(nbytes)} in memory. "
+                        f"On the command line: {options}")
+                valid = True
         self.summary.setText(text)
         self.summary.setProperty("error", "false" if valid else "true")
         self.summary.style().unpolish(self.summary)
