@@ -24,26 +24,29 @@ from et_denoise.engine.io.partial_files import atomic_file
 from et_denoise.engine.io.mrc import MRC_EXTENSIONS, MRC_WRITE_TYPES, open_mrc_lazily, read_mrc, write_mrc
 from et_denoise.engine.io.tiff import (TIFF_EXTENSIONS, TIFF_WRITE_TYPES, open_tiff_folder_lazily, open_tiff_lazily,
                                        read_tiff, read_tiff_folder, write_tiff)
+from et_denoise.engine.io.zarr_store import (ZARR_EXTENSIONS, ZARR_WRITE_TYPES, is_zarr, open_zarr_lazily, partial_store,
+                                             read_zarr, write_zarr)
 
-#: File extensions for file dialogs.  Besides files, :func:`read_image` also
-#: opens a folder of 2-D TIFF slices.
+#: File extensions for file dialogs.  A ``.zarr`` (``.ome.zarr``) is a folder,
+#: the OME-Zarr store; besides those, :func:`read_image` also opens a folder
+#: of 2-D TIFF slices.
 SUPPORTED_EXTENSIONS = types.MappingProxyType({
-    "read": TIFF_EXTENSIONS + MRC_EXTENSIONS,
-    "write": TIFF_EXTENSIONS + MRC_EXTENSIONS,
+    "read": TIFF_EXTENSIONS + MRC_EXTENSIONS + ZARR_EXTENSIONS,
+    "write": TIFF_EXTENSIONS + MRC_EXTENSIONS + ZARR_EXTENSIONS,
 })
 
 # Longest file name and path most file systems take (Linux NAME_MAX and PATH_MAX).
 _MAX_NAME_BYTES = 255
 _MAX_PATH_BYTES = 4096
 
-# Exceptions tifffile, mrcfile, imagecodecs and numpy raise on unreadable or
-# unwritable files (imagecodecs' codec errors are RuntimeErrors).
+# Exceptions tifffile, mrcfile, imagecodecs, zarr and numpy raise on unreadable or
+# unwritable files (imagecodecs' and numcodecs' codec errors are RuntimeErrors).
 _LIBRARY_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError,
                    EOFError, struct.error, zlib.error)
 
 
 def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bool = True) -> ImageData:
-    """Read a TIFF or MRC file, or a folder of 2-D TIFF slices, as a greyscale image.
+    """Read a TIFF, MRC or OME-Zarr image, or a folder of 2-D TIFF slices, as a greyscale image.
 
     Parameters
     ----------
@@ -51,12 +54,15 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bo
         A ``.tif``/``.tiff`` file (2-D image, 3-D stack or ImageJ hyperstack
         with singleton time and channel axes; compressed or tiled), an MRC
         file (``.mrc``, ``.rec``, ``.st``, ``.ali``, ``.mrcs``, ``.map``; modes
-        0, 1, 2, 6 and 12), or a folder of equally sized 2-D TIFF slices, read
-        in natural name order (``s2.tif`` before ``s10.tif``).
+        0, 1, 2, 6 and 12), an OME-Zarr store (a ``.zarr``/``.ome.zarr``
+        folder, Zarr v2: the first resolution level of an OME-NGFF 0.4
+        multiscale image with singleton time and channel axes, or a plain
+        array), or a folder of equally sized 2-D TIFF slices, read in natural
+        name order (``s2.tif`` before ``s10.tif``).
     mmap_threshold_bytes : int, optional
         Images larger than this are memory-mapped instead of loaded, where the
-        file allows it (MRC; uncompressed, contiguous TIFF).  Default: 40 % of
-        the available memory.
+        file allows it (MRC; uncompressed, contiguous TIFF; never OME-Zarr,
+        which is compressed).  Default: 40 % of the available memory.
     scan_mapped : bool
         Scan a memory-mapped image for NaN and infinity now, which reads the
         whole file.  False returns at once (to show a large file's first
@@ -79,8 +85,9 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bo
         header announcing more than the file holds is refused before anything
         is allocated), colour or multi-channel image, complex data, more than
         3 dimensions, an empty axis, NaN or infinite values, unequal slices in
-        a folder, or an image that must be loaded (compressed, other byte
-        order) and is larger than the memory available.
+        a folder, missing or inconsistent OME-NGFF metadata, a Zarr v3 store,
+        or an image that must be loaded (compressed, other byte order) and is
+        larger than the memory available.
 
     Notes
     -----
@@ -98,7 +105,7 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bo
     threshold = default_mmap_threshold() if mmap_threshold_bytes is None else mmap_threshold_bytes
     with _library_errors(path, "read"):
         is_folder = path.is_dir()
-    if is_folder:
+    if is_folder and not is_zarr(path):
         with _library_errors(path, "read"):
             image = read_tiff_folder(path)
     else:
@@ -106,7 +113,7 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bo
         with _library_errors(path, "read"):
             if not path.exists():
                 raise ImageError("file not found", path)
-            if path.stat().st_size == 0:
+            if path.is_file() and path.stat().st_size == 0:
                 raise ImageError("the file is empty (0 bytes)", path)
             image = file_format.read(path, threshold)
     if scan_mapped or not image.memory_mapped:
@@ -116,11 +123,12 @@ def read_image(path, *, mmap_threshold_bytes: int | None = None, scan_mapped: bo
 
 
 def open_image_lazily(path) -> LazyImage:
-    """Open a TIFF or MRC file, or a folder of 2-D TIFF slices, without reading its pixels.
+    """Open a TIFF, MRC or OME-Zarr image, or a folder of 2-D TIFF slices, without reading its pixels.
 
     The same files as :func:`read_image`, with the same checks of the file
     itself (header, size, type); the pixels are read a run of planes at a
-    time by :meth:`LazyImage.read`, which checks them for NaN and infinity.
+    time by :meth:`LazyImage.read`, which checks them for NaN and infinity
+    (of an OME-Zarr store, only the chunks holding them are read).
 
     Parameters
     ----------
@@ -146,7 +154,9 @@ def open_image_lazily(path) -> LazyImage:
     path = _checked_path(path)
     with _library_errors(path, "read"):
         is_folder = path.is_dir()
-        if is_folder:
+        if is_zarr(path):
+            image, read = open_zarr_lazily(path)
+        elif is_folder:
             image, read = open_tiff_folder_lazily(path)
         else:
             _format_of(path)  # an unsupported extension is refused first
@@ -174,7 +184,7 @@ def _reading_errors(path: pathlib.Path, read):
 
 def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = False,
                 like: ImageData | None = None) -> pathlib.Path:
-    """Write a 2-D image or 3-D stack as TIFF or MRC, chosen by the file extension.
+    """Write a 2-D image or 3-D stack as TIFF, MRC or OME-Zarr, chosen by the file extension.
 
     Parameters
     ----------
@@ -182,19 +192,25 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
         Output file: ``.tif``/``.tiff`` writes an ImageJ-compatible TIFF;
         ``.mrc``, ``.rec``, ``.map`` a volume (space group 1), ``.mrcs``,
         ``.st``, ``.ali`` an image stack (space group 0).  A ``.mrc`` written
-        ``like`` a stack is a stack too.
+        ``like`` a stack is a stack too.  ``.zarr``/``.ome.zarr`` writes an
+        OME-Zarr store (a folder, Zarr v2): an OME-NGFF 0.4 image of one
+        resolution level, axes ``z, y, x`` (``y, x``), in chunks of up to
+        512 × 512 pixels and a few planes, compressed losslessly (Blosc zstd).
     data : array_like or SlabStream
         ``(Z, Y, X)`` or ``(Y, X)`` array, or a :class:`~engine.io.checks.SlabStream`
         whose blocks of planes are made while the file is written (a result
         larger than memory; an error or :class:`~engine.errors.Cancelled`
         raised by a block leaves no file).  Its type is kept: TIFF takes uint8,
-        uint16, int16, float32; MRC takes int8, uint8, int16, uint16, float16,
-        float32.  float64 is written as float32 and bool as uint8 (TIFF also
+        uint16, int16, float32; MRC and OME-Zarr take int8, uint8, int16,
+        uint16, float16, float32.  float64 is written as float32 and bool as uint8 (TIFF also
         widens int8 to int16 and float16 to float32); other types are refused.
     voxel_size : tuple of 3 float, optional
-        ``(z, y, x)`` in Å.  Default: ``like.voxel_size``.
+        ``(z, y, x)`` in Å.  Default: ``like.voxel_size``.  OME-Zarr stores it
+        as the scale transformation, in ``like``'s unit if that is nm or µm,
+        else in Å.
     origin : tuple of 3 float, optional
-        ``(z, y, x)`` MRC origin in Å.  Default: ``like.origin``.  TIFF has none.
+        ``(z, y, x)`` MRC origin in Å.  Default: ``like.origin``.  TIFF has none;
+        OME-Zarr stores it as the translation transformation.
     overwrite : bool
         Replace an existing file.  Without it an existing file is never touched.
     like : ImageData, optional
@@ -220,8 +236,9 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
 
     Notes
     -----
-    The file is written under a temporary name in the same folder, flushed to
-    the disk and renamed at the end (:mod:`engine.io.partial_files`), so a
+    The file (an OME-Zarr store: the folder) is written under a temporary
+    name in the same folder, flushed to the disk and renamed at the end
+    (:mod:`engine.io.partial_files`), so a
     failed write (a full disk included) leaves no partial file and an existing
     file (even the memory-mapped input itself) stays intact until the new one
     is complete.  Without ``overwrite``, a file another process creates under
@@ -254,14 +271,17 @@ def write_image(path, data, *, voxel_size=None, origin=None, overwrite: bool = F
     voxel_size = _vector(voxel_size, "voxel_size", positive=True)
     origin = _vector(origin, "origin", positive=False)
     with _library_errors(path, "write"):
-        if path.is_dir():
+        if is_zarr(path):
+            if path.exists() and not path.is_dir():
+                raise ImageError("this is a file, but an OME-Zarr store is a folder; choose another name", path)
+        elif path.is_dir():
             raise ImageError("this is a folder; choose a file name to save to", path)
         if path.exists() and not overwrite:
             raise OutputExistsError(path)
         if not path.parent.is_dir():
             raise ImageError(f"the folder {path.parent} does not exist", path)
-        with atomic_file(path, overwrite=overwrite) as stream:
-            file_format.write(stream, path, array, file_format.write_types[native_type],
+        with file_format.partial(path, overwrite=overwrite) as target:
+            file_format.write(target, path, array, file_format.write_types[native_type],
                               voxel_size, origin, like)
     return path
 
@@ -297,15 +317,23 @@ def _write_mrc(stream, path, array, dtype, voxel_size, origin, like) -> None:
               same_shape=like is not None and like.data.shape == array.shape)
 
 
+def _write_zarr(folder, path, array, dtype, voxel_size, origin, like) -> None:
+    write_zarr(folder, path, array, dtype, voxel_size, origin, like.unit if like is not None else None)
+
+
 class _Format(NamedTuple):
     read: Callable[[pathlib.Path, float], ImageData]
-    write: Callable[..., None]
+    write: Callable[..., None]  # write(target, path, array, dtype, voxel_size, origin, like) into partial's target
     write_types: dict  # data type accepted -> data type written
+    # partial(path, overwrite=) opens what write fills (a binary stream, a folder) and publishes it as path
+    partial: Callable[..., contextlib.AbstractContextManager] = atomic_file
 
 
 _FORMATS = {
     **dict.fromkeys(TIFF_EXTENSIONS, _Format(read_tiff, _write_tiff, TIFF_WRITE_TYPES)),
     **dict.fromkeys(MRC_EXTENSIONS, _Format(read_mrc, _write_mrc, MRC_WRITE_TYPES)),
+    **dict.fromkeys(ZARR_EXTENSIONS, _Format(lambda path, _threshold: read_zarr(path), _write_zarr, ZARR_WRITE_TYPES,
+                                             partial_store)),
 }
 
 
