@@ -220,3 +220,28 @@ def test_cli_denoises_an_ome_zarr_into_an_ome_zarr_as_the_median_in_memory(tmp_p
     np.testing.assert_array_equal(result.data, expected)
     assert result.voxel_size == (8.0, 8.0, 8.0)
     assert sorted(os.listdir(tmp_path)) == ["in.ome.zarr", "out.ome.zarr"]
+
+
+def test_batch_takes_a_folder_of_stores_each_as_one_image_and_skips_them_when_rerun(tmp_path, capsys):
+    inputs = tmp_path / "tomograms"
+    inputs.mkdir()
+    for name in ("a.ome.zarr", "b.zarr"):
+        write_image(inputs / name, VOLUME[:6], voxel_size=(8.0, 8.0, 8.0))
+    out = tmp_path / "denoised"
+    assert main(["batch", str(inputs), "-o", str(out), "--method", "median"]) == 0
+    expected = FILTERS["median"].apply(VOLUME[:6], FILTERS["median"].params_type())
+    for name in ("a.ome.zarr", "b.zarr"):
+        np.testing.assert_array_equal(read_image(out / name).data, expected)
+    capsys.readouterr()
+    assert main(["batch", str(inputs), "-o", str(out), "--method", "median"]) == 0
+    summary = (out / "batch-summary.csv").read_text()
+    assert summary.count("skipped") == 2, summary
+
+
+def test_denoise_replaces_an_existing_store_only_with_overwrite(tmp_path, capsys):
+    source = write_image(tmp_path / "in.zarr", VOLUME[:4])
+    output = write_image(tmp_path / "out.zarr", np.zeros((2, 8, 8), np.float32))
+    assert main(["denoise", str(source), "-o", str(output), "--method", "median"]) == 2
+    assert "exists" in capsys.readouterr().err and read_image(output).data.shape == (2, 8, 8)
+    assert main(["denoise", str(source), "-o", str(output), "--method", "median", "--overwrite"]) == 0
+    assert read_image(output).data.shape == VOLUME[:4].shape

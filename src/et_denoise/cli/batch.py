@@ -109,6 +109,11 @@ def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     return 2 if counts["failed"] else 0
 
 
+def is_image(path: Path) -> bool:
+    """A file, or a folder that is one image (an OME-Zarr store, ``.zarr``)."""
+    return path.is_file() or (path.suffix.lower() == ".zarr" and path.is_dir())
+
+
 def expand_inputs(words, extensions) -> list[Path]:
     """The input files: each word a file, a folder (the image files in it, in natural name order) or a glob.
 
@@ -122,8 +127,8 @@ def expand_inputs(words, extensions) -> list[Path]:
     files: list[Path] = []
     for word in words:
         path = Path(word).expanduser()
-        if path.is_dir():
-            found = sorted((entry for entry in path.iterdir() if entry.is_file() and not entry.name.startswith(".")
+        if path.is_dir() and path.suffix.lower() not in extensions:  # a .zarr folder is one image
+            found = sorted((entry for entry in path.iterdir() if is_image(entry) and not entry.name.startswith(".")
                             and entry.suffix.lower() in extensions), key=lambda entry: natural_key(entry.name))
             if not found:
                 raise UserError(f"{word}: the folder holds no image files ({' '.join(extensions)})")
@@ -131,7 +136,7 @@ def expand_inputs(words, extensions) -> list[Path]:
         elif path.exists():
             files.append(path)
         elif glob.has_magic(word):
-            found = sorted((Path(name) for name in glob.glob(str(path)) if Path(name).is_file()),
+            found = sorted((Path(name) for name in glob.glob(str(path)) if is_image(Path(name))),
                            key=lambda entry: natural_key(str(entry)))
             if not found:
                 raise UserError(f"{word}: no file matches")
@@ -182,7 +187,7 @@ def _complete(output: Path, volume) -> bool:
     from et_denoise.engine.errors import ImageError
     from et_denoise.engine.io import open_image_lazily
 
-    if not output.is_file():
+    if not output.exists():
         return False
     try:
         result = open_image_lazily(output)
