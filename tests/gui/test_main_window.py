@@ -138,7 +138,8 @@ def test_a_failing_apply_shows_a_dialog_and_the_app_goes_on(sample_window, qtbot
     assert len(sample_window.document.results) == 0
 
 
-@pytest.mark.parametrize("file_filter, suffix", [("TIFF (*.tif *.tiff)", ".tif"), ("MRC (*.mrc *.rec)", ".mrc")])
+@pytest.mark.parametrize("file_filter, suffix", [("TIFF (*.tif *.tiff)", ".tif"), ("MRC (*.mrc *.rec)", ".mrc"),
+                                                 ("OME-Zarr (*.zarr)", ".ome.zarr")])
 def test_a_saved_result_reloads_equal_to_what_was_shown(sample_window, qtbot, dialogs, tmp_path, file_filter, suffix):
     result = _apply(sample_window, qtbot)
     dialogs.save_path, dialogs.save_filter = str(tmp_path / "smoothed"), file_filter
@@ -205,6 +206,15 @@ def test_a_folder_of_slices_opens_as_a_stack_and_appears_in_open_recent(window, 
     assert window.document.n_slices == 3 and window.slice_control.isVisible()
     window.recent_menu.aboutToShow.emit()
     assert any(action.text().startswith("slices") for action in window.recent_menu.actions())
+
+
+def test_an_ome_zarr_folder_opens_as_its_image_with_its_voxel_size(window, qtbot, tmp_path):
+    volume = np.random.default_rng(4).normal(size=(5, 32, 40)).astype(np.float32)
+    path = write_image(tmp_path / "tomogram.ome.zarr", volume, voxel_size=(7.0, 7.0, 7.0))
+    window.open_path(str(path))
+    qtbot.waitUntil(lambda: window.document.has_image, timeout=10_000)
+    np.testing.assert_array_equal(window.document.image.data, volume)
+    assert window.document.voxel_size == (7.0, 7.0, 7.0) and window.document.name == "tomogram.ome.zarr"
 
 
 def test_a_2d_image_hides_z_and_filters_in_2d(window, qtbot, tmp_path):

@@ -143,15 +143,16 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         self.open_action = self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open, "open",
                                         "Open a TIFF or MRC image or stack")
-        self.open_folder_action = self._action("Open &folder of slices…", self.choose_folder, "Ctrl+Shift+O",
-                                               tip="Open a folder of 2-D TIFF slices as a stack")
+        self.open_folder_action = self._action("Open &folder (slices, OME-Zarr)…", self.choose_folder,
+                                               "Ctrl+Shift+O", tip="Open a folder of 2-D TIFF slices as a stack, "
+                                               "or an OME-Zarr image (a .zarr folder)")
         self.open_region_action = self._action("Open re&gion…", self.choose_region, tip=(
             "Open a part of a large tomogram, binned if you like, reading only its planes"))
         self.sample_action = self._action("Open &sample", lambda: self.opener.open_sample(), "Ctrl+Shift+S",
                                           "sample", "Open a synthetic tomogram with realistic ET noise")
         self.save_action = self._action("&Save result as…", self._on_save_action_triggered,
                                         QKeySequence.StandardKey.Save, "save",
-                                        "Save the result shown as TIFF or MRC")
+                                        "Save the result shown as TIFF, MRC or OME-Zarr")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.mode_actions: dict[CompareMode, QAction] = {}
         group = QActionGroup(self)
@@ -266,8 +267,9 @@ class MainWindow(QMainWindow):
             self.opener.open_region(path)
 
     def choose_folder(self) -> None:
-        """Ask for a folder of 2-D TIFF slices and open it as a stack."""
-        path = QFileDialog.getExistingDirectory(self, "Open folder of slices", self.settings.last_folder("open"))
+        """Ask for a folder of 2-D TIFF slices (opened as a stack) or an OME-Zarr store, and open it."""
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of slices or an OME-Zarr image",
+                                                self.settings.last_folder("open"))
         if path:
             self.open_path(path)
 

@@ -1,4 +1,4 @@
-"""Save a result as TIFF or MRC: file dialog, overwrite question, write in the background."""
+"""Save a result as TIFF, MRC or OME-Zarr: file dialog, overwrite question, write in the background."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from et_denoise.gui.model import Document, Result
 from et_denoise.gui.settings import AppSettings
 
 #: File-dialog filters and the extension each one adds to a bare name.
-SAVE_FORMATS = {"TIFF (*.tif *.tiff)": ".tif", "MRC (*.mrc *.rec)": ".mrc"}
-_KNOWN_SUFFIXES = (".tif", ".tiff", ".mrc", ".rec")
+SAVE_FORMATS = {"TIFF (*.tif *.tiff)": ".tif", "MRC (*.mrc *.rec)": ".mrc", "OME-Zarr (*.zarr)": ".ome.zarr"}
+_KNOWN_SUFFIXES = (".tif", ".tiff", ".mrc", ".rec", ".zarr")
 
 
 def suggested_file_name(document: Document, result: Result) -> str:
