@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
-from et_denoise.engine.filters.diffusion import (DIFFUSION, DiffusionParams, _exp_conductance,
+from et_denoise.engine.filters.diffusion import (DIFFUSION, _LOG2_E, DiffusionParams, _exponential_flux,
                                                  anisotropic_diffusion)
 from et_denoise.engine.compare.metrics import psnr
 from et_denoise.engine.sample import make_sample_2d
@@ -122,19 +122,25 @@ def test_a_single_plane_in_bands_gives_the_one_thread_result(conduction):
     assert np.abs(two - reference).max() <= 1e-4 * np.ptp(image)
 
 
-def test_fast_exponential_conductance_is_within_its_stated_error():
-    """exp(-t²) to 1e-5 relative error (the flux's allowed error is 1e-4) while normal in float32."""
-    t = np.linspace(0.0, 9.3, 200_001).astype(np.float32)  # t² up to 86.5
-    ours = _conductances(t)
-    exact = np.exp(-np.square(t.astype(np.float64)))
-    assert (np.abs(ours - exact) / exact).max() <= 1e-5
+@pytest.mark.parametrize("kappa", [50.0, 7.3, 1.0, 3e-3])
+def test_fast_exponential_flux_is_within_its_stated_error(kappa):
+    """Δ exp(-(Δ/κ)²) to 3e-5 relative error (issue #16 allows 1e-4) while exp(-(Δ/κ)²) >= 2^-124, 3e-6 for |Δ| <= 3κ."""
+    delta = np.linspace(-9.5 * kappa, 9.5 * kappa, 400_001).astype(np.float32)
+    ours = _exponential_fluxes(delta, np.float32(_LOG2_E / kappa**2)).astype(np.float64)
+    conductance = np.exp(-np.square(delta / kappa, dtype=np.float64))
+    exact = delta * conductance
+    kept = (conductance >= 2.0**-124) & (delta != 0)
+    error = np.abs(ours[kept] - exact[kept]) / np.abs(exact[kept])
+    assert error.max() <= 3e-5
+    assert error[np.abs(delta[kept]) <= 3 * kappa].max() <= 3e-6
+    np.testing.assert_allclose(ours[~kept], delta[~kept] * 2.0**-124, rtol=1e-5)  # beyond: the floor; 0 for Δ = 0
 
 
-@numba.njit
-def _conductances(t):
-    out = np.empty_like(t)
-    for i in range(t.size):
-        out[i] = _exp_conductance(t[i])
+@numba.njit(error_model="numpy", fastmath={"contract"})
+def _exponential_fluxes(delta, scale):
+    out = np.empty_like(delta)
+    for i in range(delta.size):
+        out[i] = _exponential_flux(delta[i], scale)
     return out
 
 

@@ -1,15 +1,17 @@
-"""A float32 ``exp`` for numba loops that vectorises (numba's ``np.exp`` calls ``expf`` per value).
+"""A float32 power of two for numba loops that vectorises (numba's ``np.exp`` calls ``expf`` per value).
 
-Cephes' single-precision algorithm: exp(x) = 2^k · p(r) with x = k ln 2 + r,
-|r| <= ln 2 / 2 and p a degree-7 polynomial; 2^k is built from its bits with
-an LLVM bitcast, so every step of a loop over an array runs in SIMD lanes.
-For -87 <= x <= 0 the relative error is below 4e-6 (mostly the float32
-rounding of x itself); below -87 the result is exp(-87).
+2^-w = 2^k · 2^f, for w = x c given as its two factors, with k the integer
+nearest to -w and |f| <= 1/2: k is found by subtracting w from 1.5 · 2^23,
+which rounds -w to an integer held in the low bits of the difference (one
+fused multiply-add, as is f); 2^f is a degree-5 polynomial (a minimax
+fit of relative error, below 8e-8 on [-1/2, 1/2]); and 2^k is applied by
+adding k to the exponent bits of 2^f.  Every step is a plain arithmetic or integer operation
+without a branch, so a loop over an array runs in SIMD lanes.  For
+0 <= w <= 124 the relative error is below 2e-7 (the float32 rounding of
+the polynomial); beyond 124 the result is 2^-124.
 
-References
-----------
-Moshier, S. L. (1989). Methods and Programs for Mathematical Functions.
-Prentice-Hall (the Cephes library, ``expf.c``).
+The rounding constant must not be optimised away: the functions allow
+contraction into fused multiply-adds only, not reassociation.
 """
 
 from __future__ import annotations
@@ -17,19 +19,14 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
-_LOG2E = np.float32(1.4426950408889634)
-_LN2_HI = np.float32(0.693359375)
-_LN2_LO = np.float32(-2.12194440e-4)
-_EXP_MIN = np.float32(-87.0)  # 2^k stays a normal float
-_P0, _P1, _P2, _P3, _P4, _P5 = (np.float32(c) for c in (
-    1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
-    5.0000001201e-1))
-_ONE = np.float32(1.0)
-_HALF = np.float32(0.5)
-_EXP_BIAS = np.int32(127)
-_MANTISSA_BITS = np.int32(23)
+_ROUNDER = np.float32(1.5 * 2**23)  # y + this rounds y to an integer held in the low mantissa bits
+_EXP2_MAX = np.float32(124.0)  # 2^k · 2^f stays a normal float
+_C0, _C1, _C2, _C3, _C4, _C5 = (np.float32(c) for c in (
+    1.0000001192092896, 0.6931469440460205, 0.24022120237350464, 0.05550713464617729,
+    0.009675541892647743, 0.0013276466634124517))
 
 
 @intrinsic
@@ -40,11 +37,41 @@ def float_from_bits(typingctx, bits):  # pragma: no cover - compiled
     return types.float32(types.int32), codegen
 
 
+@intrinsic
+def _times_power_of_two(typingctx, value, rounded):  # pragma: no cover - compiled
+    """``value`` · 2^k, where the float32 ``rounded`` is k + 1.5 · 2^23 (k in its low bits).
+
+    Shifting the bits of ``rounded`` by the 23 mantissa bits leaves k in the
+    exponent field, which is added to that of ``value`` (kept normal by the
+    caller).
+    """
+    def codegen(context, builder, signature, args):
+        int32 = ir.IntType(32)
+        shift = builder.shl(builder.bitcast(args[1], int32), ir.Constant(int32, 23))
+        return builder.bitcast(builder.add(builder.bitcast(args[0], int32), shift), ir.FloatType())
+    return types.float32(types.float32, types.float32), codegen
+
+
+@intrinsic
+def _minus_product_plus(typingctx, x, c, addend):  # pragma: no cover - compiled
+    """``addend - x c``, with one rounding where the machine has fused multiply-adds (``llvm.fmuladd``)."""
+    def codegen(context, builder, signature, args):
+        float32 = ir.FloatType()
+        fmuladd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(float32, [float32] * 3),
+                                                 "llvm.fmuladd.f32")
+        return builder.call(fmuladd, [builder.fneg(args[0]), args[1], args[2]])
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath={"contract"})
-def exp_nonpositive(x):  # pragma: no cover - compiled
-    """exp(x) in float32 for x <= 0 (relative error < 4e-6 down to -87)."""
-    x = x if x > _EXP_MIN else _EXP_MIN
-    k = np.floor(x * _LOG2E + _HALF)
-    r = x - k * _LN2_HI - k * _LN2_LO
-    p = (((((_P0 * r + _P1) * r + _P2) * r + _P3) * r + _P4) * r + _P5) * (r * r) + r + _ONE
-    return p * float_from_bits((np.int32(k) + _EXP_BIAS) << _MANTISSA_BITS)
+def exp2_negative_product(x, c):  # pragma: no cover - compiled
+    """2^-(x c) in float32 for x >= 0 and c > 0 (relative error < 2e-7 while x c <= 124, 2^-124 beyond).
+
+    The product x c is not rounded: it enters fused multiply-adds.  For
+    2^-124 to be reached, 124 / c must be finite.
+    """
+    x = x if x < _EXP2_MAX / c else _EXP2_MAX / c
+    rounded = _minus_product_plus(x, c, _ROUNDER)  # -x c rounded to the integer k, in the low bits
+    f = _minus_product_plus(x, c, _ROUNDER - rounded)  # -x c - k
+    p = ((((_C5 * f + _C4) * f + _C3) * f + _C2) * f + _C1) * f + _C0
+    return _times_power_of_two(p, rounded)

@@ -4,14 +4,16 @@ Each iteration moves every pixel towards its 4 (2-D) or 6 (3-D) neighbours,
 by an amount that shrinks where the difference to the neighbour is large
 compared with κ: noise is smoothed away while edges stay sharp.
 
-One compiled kernel (``numba``) computes an iteration.  Per row it computes
-the fluxes to the next pixel along X, Y (and Z) into row buffers with loops
-that vectorise, and sums them into the output; the flux from the previous
-row (plane) is the one kept from the row (plane) before, so each flux is
-computed once.  The exponential conduction uses its own vectorisable ``exp``
-(Cephes' single-precision polynomial, with the power of two built from its
-bits; maximum relative error 4e-6, well below the 1e-4 allowed for a flux),
-since numba's ``np.exp`` calls ``expf`` one value at a time.
+Compiled kernels (``numba``) compute the iterations.  Per row, one loop
+computes the fluxes to the next pixel along X and Y into row buffers (a
+second one those along Z), and another sums them into the output; the flux
+from the previous row (plane) is the one kept from the row (plane) before,
+so each flux is computed once.  All loops run in SIMD lanes: the
+exponential conduction uses its own ``exp`` (:mod:`._fastexp`: a power of
+two from a degree-5 polynomial and the exponent bits; relative error of the
+flux below 3e-5, well within the 1e-4 allowed), since numba's ``np.exp``
+calls ``expf`` one value at a time.  An image is iterated between two
+arrays allocated once, with no Python between the iterations of a chunk.
 
 Threads: in 2-D mode the planes of a stack run in parallel
 (:func:`~engine.jobs.run_slicewise`), one thread each; a single plane is
@@ -32,7 +34,7 @@ import numpy as np
 from numba import njit, prange
 
 from et_denoise.engine.errors import ParameterError
-from et_denoise.engine.filters._fastexp import exp_nonpositive
+from et_denoise.engine.filters._fastexp import exp2_negative_product
 from et_denoise.engine.filters._numba_threads import numba_threads
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn, default_workers, run_slicewise
 from et_denoise.engine.methods import Halo, Method
@@ -43,7 +45,9 @@ from et_denoise.engine.params import MethodParams, param
 #: Largest stable step γ: 1/4 for the 4-neighbour 2-D scheme, 1/6 for 6 neighbours in 3-D.
 GAMMA_LIMITS = {"2d": 0.25, "3d": 1.0 / 6.0}
 
-_MAX_INV_KAPPA = float(np.finfo(np.float32).max)  # keeps 1/κ finite for a tiny absolute κ
+_MAX_INV_KAPPA = float(np.finfo(np.float32).max)  # keeps 1/κ (and log₂(e)/κ²) finite for a tiny absolute κ
+_MIN_EXP_SCALE = 124.0 / _MAX_INV_KAPPA  # keeps κ²/log₂(e) finite for a huge absolute κ (see exp2_negative_product)
+_LOG2_E = 1.0 / math.log(2.0)
 
 #: Smallest array whose iterations are shared by several threads (see ``_Run``).
 _PARALLEL_MIN_PIXELS = 1 << 21
@@ -200,14 +204,17 @@ def anisotropic_diffusion(
         kappa_value = params.kappa
     stack = np.array(data[np.newaxis] if data.ndim == 2 else data, dtype=np.float32, order="C")
     threads = max(int(workers or default_workers()), 1)
+    shared = params.mode == "3d" and len(stack) > 1 and threads > 1 and stack.size >= _PARALLEL_MIN_PIXELS
+    groups = _block_groups(stack.shape, threads) if shared else []
     planes = 1 if params.mode == "3d" else len(stack)
-    groups = _block_groups(stack.shape, threads) if params.mode == "3d" and len(stack) > 1 else []
     counter = ProgressCounter(planes * params.iterations * max(len(groups), 1), progress)
     if kappa_value > 0:  # κ = 0 (a noise-free image with relative κ) smooths nothing
-        run = _Run(_Iteration(np.float32(min(1.0 / kappa_value, _MAX_INV_KAPPA)),
-                              np.float32(params.gamma), params.conduction == "exponential"),
+        exponential = params.conduction == "exponential"
+        inv_kappa = min(1.0 / kappa_value, _MAX_INV_KAPPA)
+        scale = np.clip(_LOG2_E * inv_kappa**2, _MIN_EXP_SCALE, _MAX_INV_KAPPA) if exponential else inv_kappa
+        run = _Run(_Iteration(np.float32(scale), np.float32(params.gamma), exponential),
                    params.iterations, counter, cancel)
-        if len(groups) > 1:
+        if groups:
             run.in_groups(stack, groups, threads)
         elif params.mode == "3d" or len(stack) == 1:
             run.in_volume(stack, threads)
@@ -219,45 +226,41 @@ def anisotropic_diffusion(
 
 @dataclass(frozen=True)
 class _Iteration:
-    """The compiled iteration with its constants."""
+    """The compiled iteration with its constants.
 
-    inv_kappa: np.float32
+    ``scale`` turns a difference Δ into the argument of the conduction: Δ
+    times 1/κ for the quadratic one, Δ² times log₂(e)/κ² for the exponential
+    one, computed as a power of two (exp(-(Δ/κ)²) = 2^-(Δ² log₂(e)/κ²)).
+    """
+
+    scale: np.float32
     gamma: np.float32
     exponential: bool
 
-    def repeat(self, volume: np.ndarray, count: int, threads: int) -> None:
-        """``count`` iterations on a (Z, Y, X) float32 array, in place, on ``threads`` threads.
+    def iterate(self, current: np.ndarray, spare: np.ndarray, count: int) -> np.ndarray:
+        """``count`` iterations of a (Z, Y, X) float32 array on this thread, from ``current`` and ``spare``.
 
-        A volume (Z > 1) is split into blocks of planes and rows that the
-        threads share in every iteration.  A single plane on several threads
-        is split into bands of rows that each thread iterates ``count`` times
-        on its own, with ``count`` extra rows on each side (see
-        :func:`_diffuse_bands`): the threads meet once per call, not once
-        per iteration.
+        Returns the one of the two that holds the result.
         """
-        threads = min(threads, numba.config.NUMBA_NUM_THREADS)
-        with numba_threads(threads):
-            if volume.shape[0] == 1 and threads > 1:
-                bands = _bands(volume.shape[1], threads, count)
-                result = np.empty_like(volume)
-                _diffuse_bands(volume, result, bands, count, self.inv_kappa, self.gamma,
-                               self.exponential)
-                volume[...] = result
-                return
-            use_z = volume.shape[0] > 1
-            blocks = _blocks(volume.shape, threads, use_z)
-            current, spare = volume, np.empty_like(volume)
-            for _ in range(count):
-                _diffusion_step(current, spare, blocks, self.inv_kappa, self.gamma,
-                                self.exponential, use_z)
-                current, spare = spare, current
-            if current is not volume:
-                volume[...] = current
+        up = np.empty((current.shape[1] if current.shape[0] > 1 else 1, current.shape[2]), np.float32)
+        odd = _iterate(current, spare, up, count, self.scale, self.gamma, self.exponential)
+        return spare if odd else current
 
-    def step(self, u: np.ndarray, v: np.ndarray, blocks: np.ndarray, threads: int) -> None:
+    def bands(self, current: np.ndarray, result: np.ndarray, work: np.ndarray, count: int) -> None:
+        """``count`` iterations of a single plane (1, Y, X) into ``result``, one band of rows per thread of ``work``.
+
+        ``work`` holds two buffers per band, each of the band's rows with
+        ``count`` more on each side (see :func:`_diffuse_bands`); the threads
+        meet once per call, not once per iteration.
+        """
+        bands = _bands(current.shape[1], len(work), count)
+        with numba_threads(len(work)):
+            _diffuse_bands(current, result, bands, work, count, self.scale, self.gamma, self.exponential)
+
+    def step(self, u: np.ndarray, v: np.ndarray, blocks: np.ndarray, work: np.ndarray, threads: int) -> None:
         """One iteration of the ``blocks`` of a volume, from ``u`` into ``v``, on ``threads`` threads."""
         with numba_threads(threads):
-            _diffusion_step(u, v, blocks, self.inv_kappa, self.gamma, self.exponential, True)
+            _diffusion_step(u, v, blocks, work, self.scale, self.gamma, self.exponential)
 
 
 @dataclass(frozen=True)
@@ -270,8 +273,10 @@ class _Run:
     per iteration became 20× slower.  So the planes of a 2-D stack run in
     parallel, one thread each (:meth:`in_plane`); a single plane is split
     into bands of rows with halos whose threads meet once per chunk of
-    iterations; only arrays of at least :data:`_PARALLEL_MIN_PIXELS`
-    (volumes) share every iteration, in :meth:`in_volume`.
+    iterations; only volumes of at least :data:`_PARALLEL_MIN_PIXELS`
+    share every iteration, in :meth:`in_groups`.  The two arrays that an
+    iteration reads and writes, and every buffer of the threads, are
+    allocated once per call.
     """
 
     iteration: _Iteration
@@ -279,9 +284,9 @@ class _Run:
     counter: ProgressCounter
     cancel: CancelToken | None
 
-    def chunks(self, size: int, most: int = 1 << 62):
-        """Iteration counts per chunk: about :data:`_UPDATES_PER_CHUNK` pixel updates, at most ``most``."""
-        chunk = min(max(1, _UPDATES_PER_CHUNK // size), most)
+    def chunks(self, per_chunk: int):
+        """Iteration counts per chunk: ``per_chunk`` (at least 1), fewer in the last."""
+        chunk = max(1, per_chunk)
         for start in range(0, self.iterations, chunk):
             if self.cancel is not None:
                 self.cancel.check()
@@ -290,72 +295,90 @@ class _Run:
             self.counter.step(count)
 
     def in_volume(self, volume: np.ndarray, threads: int) -> None:
-        most = 1 << 62
-        if volume.shape[0] > 1:
-            threads = threads if volume.size >= _PARALLEL_MIN_PIXELS else 1
-        else:  # bands of rows, widened by the chunk's iterations on each side
-            threads = max(1, min(threads, volume.shape[1] // _MIN_BAND_ROWS))
-            most = max(1, volume.shape[1] // (8 * threads))  # widened by at most 1/4
-        for count in self.chunks(volume.size, most):
-            self.iteration.repeat(volume, count, threads)
+        """A single plane, on ``threads`` threads in bands of rows, or a volume on this thread, in place."""
+        n_z, n_y, n_x = volume.shape
+        threads = max(1, min(threads, n_y // _MIN_BAND_ROWS, numba.config.NUMBA_NUM_THREADS)) if n_z == 1 else 1
+        current, spare = volume, np.empty_like(volume)
+        if threads > 1:  # chunks widen each band by at most 1/8 of its rows on each side
+            chunk = max(1, min(_UPDATES_PER_MEETING // volume.size, n_y // (8 * threads)))
+            work = np.empty((threads, 2, 1, math.ceil(n_y / threads) + 2 * chunk + 1, n_x), np.float32)
+            for count in self.chunks(chunk):
+                self.iteration.bands(current, spare, work, count)
+                current, spare = spare, current
+        else:
+            for count in self.chunks(_UPDATES_PER_CHUNK // volume.size):
+                if self.iteration.iterate(current, spare, count) is spare:
+                    current, spare = spare, current
+        if current is not volume:
+            volume[...] = current
 
     def in_groups(self, volume: np.ndarray, groups: list[np.ndarray], threads: int) -> None:
-        """A volume larger than a chunk: every iteration in groups of blocks, checks and reports between them.
+        """A volume whose every iteration the threads share, in groups of blocks, checks and reports between them.
 
         An iteration reads the volume and writes a second one, so its blocks
         may be computed group after group; the threads meet once per group
-        instead of once per iteration (each group keeps them all busy).
+        (each group keeps them all busy, and holds about
+        :data:`_UPDATES_PER_MEETING` voxels at most).
         """
         current, spare = volume, np.empty_like(volume)
+        work = np.empty((max(map(len, groups)), max(int((g[:, 3] - g[:, 2]).max()) for g in groups),
+                         volume.shape[2]), np.float32)
         for _ in range(self.iterations):
             for group in groups:
                 if self.cancel is not None:
                     self.cancel.check()
-                self.iteration.step(current, spare, group, threads)
+                self.iteration.step(current, spare, group, work, threads)
                 self.counter.step()
             current, spare = spare, current
         if current is not volume:
             volume[...] = current
 
     def in_plane(self, plane: np.ndarray) -> np.ndarray:
-        volume = plane[np.newaxis].copy()
-        for count in self.chunks(volume.size):
-            self.iteration.repeat(volume, count, 1)
-        return volume[0]
+        """One plane of a 2-D stack, on this thread."""
+        current, spare = plane[np.newaxis].copy(), np.empty((1,) + plane.shape, np.float32)
+        for count in self.chunks(_UPDATES_PER_CHUNK // plane.size):
+            if self.iteration.iterate(current, spare, count) is spare:
+                current, spare = spare, current
+        return current[0]
 
 
 #: Fewest rows per band when the threads share a single plane.
 _MIN_BAND_ROWS = 128
 
+#: Pixel updates between two meetings of threads that share an image: a single plane's chunk of
+#: iterations in bands, or a group of blocks of a volume's iteration (a few milliseconds).
+_UPDATES_PER_MEETING = 1 << 25
 
-def _blocks(shape, threads: int, use_z: bool) -> np.ndarray:
-    """Split a (Z, Y, X) array into blocks of planes × rows, a few per thread.
 
-    Each block recomputes the fluxes on its first row (and plane) once, so
-    blocks are kept large: up to 8 planes deep in 3-D, then as many rows as
-    needed for about four blocks per thread.
+def _blocks(shape, threads: int) -> np.ndarray:
+    """Split a (Z, Y, X) volume into blocks of planes × rows, a few per thread.
+
+    Each block recomputes the fluxes on its first row and plane once, so
+    blocks are kept large: up to 8 planes deep, then as many rows as needed
+    for about four blocks per thread, and at most :data:`_UPDATES_PER_MEETING`
+    voxels in a block per thread, so that large volumes check the token
+    within an iteration.
     """
-    n_z, n_y, _ = shape
-    depth = max(1, min(8, n_z // (2 * threads))) if use_z else 1
+    n_z, n_y, n_x = shape
+    depth = max(1, min(8, n_z // (2 * threads)))
     z_starts = range(0, n_z, depth)
     row_blocks = max(1, math.ceil(4 * threads / len(z_starts)))
     height = max(16, math.ceil(n_y / row_blocks))
-    if use_z:  # a block per thread within a chunk of updates, so that large volumes check the token within an iteration
-        height = min(height, max(16, _UPDATES_PER_CHUNK // (threads * depth * shape[2])))
+    height = min(height, max(16, _UPDATES_PER_MEETING // (threads * depth * n_x)))
     return np.array([(z, min(z + depth, n_z), y, min(y + height, n_y))
                      for z in z_starts for y in range(0, n_y, height)], dtype=np.int64)
 
 
 def _block_groups(shape, threads: int) -> list[np.ndarray]:
-    """The blocks of a volume in groups of about :data:`_UPDATES_PER_CHUNK` voxels, at least a block per thread.
+    """The blocks of a volume in groups of about :data:`_UPDATES_PER_MEETING` voxels, at least a block per thread.
 
     One group (the whole volume) when it holds no more voxels than that.
     """
-    blocks = _blocks(shape, threads, True)
+    blocks = _blocks(shape, threads)
     voxels = (blocks[:, 1] - blocks[:, 0]) * (blocks[:, 3] - blocks[:, 2]) * shape[2]
     groups, first, size = [], 0, 0
     for index, count in enumerate(voxels):
-        if index > first and (size + count > _UPDATES_PER_CHUNK and index - first >= threads):
+        if index > first and (size + count > _UPDATES_PER_MEETING and index - first >= threads):
             groups.append(blocks[first:index])
             first, size = index, 0
         size += count
@@ -375,99 +398,146 @@ _ZERO = np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath={"contract"})
-def _exp_conductance(t):  # pragma: no cover - compiled
-    """exp(-t²) in float32 with a vectorising exp, relative error < 4e-6 (see :mod:`._fastexp`)."""
-    return exp_nonpositive(-(t * t))
+def _exponential_flux(delta, scale):  # pragma: no cover - compiled
+    """Δ exp(-(Δ/κ)²), computed as Δ 2^-(Δ² scale) with ``scale`` = log₂(e)/κ² (see :mod:`._fastexp`)."""
+    return delta * exp2_negative_product(delta * delta, scale)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath={"contract"})
+def _quadratic_flux(delta, scale):  # pragma: no cover - compiled
+    """Δ / (1 + (Δ/κ)²) with ``scale`` = 1/κ."""
+    s = delta * scale
+    return delta / (_ONE + s * s)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _fluxes(ahead, here, out, inv_kappa, exponential):  # pragma: no cover - compiled
-    """out[j] = g(Δ) Δ with Δ = ahead[j] - here[j], for j < len(out).
+def _fluxes(ahead, here, out, scale, exponential):  # pragma: no cover - compiled
+    """out[j] = g(Δ) Δ with Δ = ahead[j] - here[j], for j < len(out) (a block's first row or plane).
 
-    The branch is outside the loops so that each loop vectorises.
+    The same fluxes as :func:`_fluxes_xy` computes to the row below, to the
+    float32 bit.  The branch is outside the loops so that each loop vectorises.
     """
     if exponential:
         for j in range(out.shape[0]):
-            delta = ahead[j] - here[j]
-            out[j] = delta * _exp_conductance(delta * inv_kappa)
+            out[j] = _exponential_flux(ahead[j] - here[j], scale)
     else:
         for j in range(out.shape[0]):
-            delta = ahead[j] - here[j]
-            t = delta * inv_kappa
-            out[j] = delta / (_ONE + t * t)
+            out[j] = _quadratic_flux(ahead[j] - here[j], scale)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _step_block(u, v, z0, z1, r0, r1, inv_kappa, gamma, exponential, use_z):  # pragma: no cover
-    """One iteration from ``u`` into ``v`` on planes [z0, z1) × rows [r0, r1).
+def _fluxes_xy(row, below, east, south, scale, exponential):  # pragma: no cover - compiled
+    """The fluxes from each pixel of ``row`` to the next along X (into ``east[1:]``) and to ``below``.
 
-    Per row, the fluxes to the next pixel along X, Y (and Z) are computed
-    into row buffers; the flux from the previous row (plane) is the one kept
-    from the row (plane) before, so each flux is computed once, except on the
-    block's first row and plane.  Outside the array the flux is zero.
+    A missing row below is given as ``row`` itself: its differences, so its
+    fluxes, are zero.  One loop computes both, with the branch outside the
+    loops so that each vectorises.
     """
-    n_z, n_y, n_x = u.shape
-    east = np.zeros(n_x, np.float32)  # east[n_x - 1] stays 0: no flux through the border
-    south = np.zeros(n_x, np.float32)
-    north = np.zeros(n_x, np.float32)
-    down = np.zeros(n_x, np.float32)
-    up_rows = np.zeros((r1 - r0 if use_z else 1, n_x), np.float32)
-    if use_z and z0 > 0:
+    n = row.shape[0]
+    if exponential:
+        for j in range(n - 1):
+            here = row[j]
+            east[j + 1] = _exponential_flux(row[j + 1] - here, scale)
+            south[j] = _exponential_flux(below[j] - here, scale)
+        south[n - 1] = _exponential_flux(below[n - 1] - row[n - 1], scale)
+    else:
+        for j in range(n - 1):
+            here = row[j]
+            east[j + 1] = _quadratic_flux(row[j + 1] - here, scale)
+            south[j] = _quadratic_flux(below[j] - here, scale)
+        south[n - 1] = _quadratic_flux(below[n - 1] - row[n - 1], scale)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _step_rows(u, v, z0, z1, r0, r1, n_y, up, scale, gamma, exponential):  # pragma: no cover - compiled
+    """One iteration from ``u`` into ``v`` on planes [z0, z1) × rows [r0, r1), of ``n_y`` rows in ``u``.
+
+    Per row, the fluxes to the next pixel along X, Y (and Z, when ``u`` has
+    several planes) are computed into row buffers (along X and Y in one
+    loop), and the row is updated from them in another; the flux from the previous row (plane)
+    is the one kept from the row (plane) before, in ``north`` (``up``, a row
+    per row of the block), so each flux is computed once, except on the
+    block's first row and plane.  Outside the ``n_y`` rows and the planes
+    the flux is zero.
+    """
+    n_z, n_x = u.shape[0], u.shape[2]
+    east = np.zeros(n_x + 1, np.float32)  # east[j + 1]: flux from pixel j to j + 1; none through the border
+    north = np.empty(n_x, np.float32)
+    south = np.empty(n_x, np.float32)
+    down = np.empty(n_x, np.float32)
+    if n_z > 1:
         for i in range(r0, r1):
-            _fluxes(u[z0, i], u[z0 - 1, i], up_rows[i - r0], inv_kappa, exponential)
+            if z0 > 0:
+                _fluxes(u[z0, i], u[z0 - 1, i], up[i - r0], scale, exponential)
+            else:
+                up[i - r0] = _ZERO
     for z in range(z0, z1):
         if r0 > 0:
-            _fluxes(u[z, r0], u[z, r0 - 1], north, inv_kappa, exponential)
+            _fluxes(u[z, r0], u[z, r0 - 1], north, scale, exponential)
         else:
             north[:] = _ZERO
         for i in range(r0, r1):
             row, out = u[z, i], v[z, i]
-            _fluxes(row[1:], row[:-1], east[:n_x - 1], inv_kappa, exponential)
-            if i < n_y - 1:
-                _fluxes(u[z, i + 1], row, south, inv_kappa, exponential)
-            else:
-                south[:] = _ZERO
-            out[0] = row[0] + gamma * ((south[0] - north[0]) + east[0])
-            for j in range(1, n_x):
-                out[j] = row[j] + gamma * ((south[j] - north[j]) + (east[j] - east[j - 1]))
-            if use_z:
-                up = up_rows[i - r0]
-                if z < n_z - 1:
-                    _fluxes(u[z + 1, i], row, down, inv_kappa, exponential)
-                else:
-                    down[:] = _ZERO
+            _fluxes_xy(row, u[z, i + 1] if i < n_y - 1 else row, east, south, scale, exponential)
+            if n_z > 1:
+                _fluxes(u[z + 1, i] if z < n_z - 1 else row, row, down, scale, exponential)
+                upper = up[i - r0]
                 for j in range(n_x):
-                    out[j] += gamma * (down[j] - up[j])
-                    up[j] = down[j]
+                    out[j] = row[j] + gamma * ((down[j] - upper[j]) + (south[j] - north[j])
+                                               + (east[j + 1] - east[j]))
+                    upper[j] = down[j]
+            else:
+                for j in range(n_x):
+                    out[j] = row[j] + gamma * ((south[j] - north[j]) + (east[j + 1] - east[j]))
             north, south = south, north
 
 
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _iterate(u, v, up, count, scale, gamma, exponential):  # pragma: no cover - compiled
+    """``count`` iterations of ``u`` (Z, Y, X) alternating with ``v``; whether the result is in ``v``.
+
+    ``up`` holds a row per row of ``u`` for the fluxes from the plane before.
+    """
+    for _ in range(count):
+        _step_rows(u, v, 0, u.shape[0], 0, u.shape[1], u.shape[1], up, scale, gamma, exponential)
+        u, v = v, u
+    return count % 2 == 1
+
+
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _diffusion_step(u, v, blocks, inv_kappa, gamma, exponential, use_z):  # pragma: no cover
-    """One iteration from ``u`` into ``v`` (both (Z, Y, X) float32), the blocks in parallel."""
+def _diffusion_step(u, v, blocks, work, scale, gamma, exponential):  # pragma: no cover - compiled
+    """One iteration from ``u`` into ``v`` (both (Z, Y, X) float32), the blocks in parallel.
+
+    ``work[b]`` holds the fluxes from the plane before for the rows of block ``b``.
+    """
     for b in prange(blocks.shape[0]):
-        _step_block(u, v, blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3],
-                    inv_kappa, gamma, exponential, use_z)
+        _step_rows(u, v, blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3], u.shape[1], work[b],
+                   scale, gamma, exponential)
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _diffuse_bands(u, result, bands, count, inv_kappa, gamma, exponential):  # pragma: no cover
+def _diffuse_bands(u, result, bands, work, count, scale, gamma, exponential):  # pragma: no cover - compiled
     """``count`` iterations of a single plane ``u`` (1, Y, X) into ``result``, a band per thread.
 
-    Each band is iterated on its own with ``count`` extra rows on each side
-    (fewer at the image border).  A pixel after ``count`` iterations depends
-    only on pixels at most ``count`` rows away, so the band's own rows come
-    out exactly as from the whole plane, while the wrong borders of the
-    widened band spoil only the extra rows, which are dropped.
+    Each band is copied into its two buffers of ``work`` with ``count``
+    extra rows on each side (fewer at the image border) and iterated there on
+    its own.  A pixel after ``count`` iterations depends only on pixels at
+    most ``count`` rows away, so iteration ``s`` (from 0) computes only the
+    rows at most ``count - 1 - s`` rows outside the band, each from correct
+    neighbours, and the band's own rows come out exactly as from the whole
+    plane.
     """
+    no_planes = np.empty((1, 1), np.float32)
     for b in prange(bands.shape[0]):
         first, end, lo, hi = bands[b, 0], bands[b, 1], bands[b, 2], bands[b, 3]
-        current = u[:, lo:hi].copy()
-        spare = np.empty_like(current)
-        for _ in range(count):
-            _step_block(current, spare, 0, 1, 0, hi - lo, inv_kappa, gamma, exponential, False)
+        current, spare = work[b, 0], work[b, 1]
+        current[0, :hi - lo] = u[0, lo:hi]
+        for s in range(count):
+            margin = count - 1 - s
+            _step_rows(current, spare, 0, 1, max(first - margin, lo) - lo, min(end + margin, hi) - lo, hi - lo,
+                       no_planes, scale, gamma, exponential)
             current, spare = spare, current
-        result[:, first:end] = current[:, first - lo:end - lo]
+        result[0, first:end] = current[0, first - lo:end - lo]
 
 
 DIFFUSION = Method(
