@@ -10,7 +10,7 @@ second one those along Z), and another sums them into the output; the flux
 from the previous row (plane) is the one kept from the row (plane) before,
 so each flux is computed once.  All loops run in SIMD lanes: the
 exponential conduction uses its own ``exp`` (:mod:`._fastexp`: a power of
-two from a degree-5 polynomial and the exponent bits; relative error of the
+two from a degree-4 polynomial and the exponent bits; relative error of the
 flux below 3e-5, well within the 1e-4 allowed), since numba's ``np.exp``
 calls ``expf`` one value at a time.  An image is iterated between two
 arrays allocated once, with no Python between the iterations of a chunk.
