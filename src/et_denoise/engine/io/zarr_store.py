@@ -27,22 +27,14 @@ from et_denoise.engine.io.checks import converted_slabs, image_shape, native
 from et_denoise.engine.io.image_data import ImageData, Vector3
 from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.io.partial_files import staging_folder
+from et_denoise.engine.io.mrc import MRC_WRITE_TYPES
 from et_denoise.engine.io.units import from_angstrom, parse_unit, to_angstrom
 
 #: Folder extensions of Zarr stores (``NAME.ome.zarr`` ends in ``.zarr`` too).
 ZARR_EXTENSIONS = (".zarr",)
 
-#: Data type written for each data type OME-Zarr output accepts.
-ZARR_WRITE_TYPES = {
-    np.dtype(np.int8): np.dtype(np.int8),
-    np.dtype(np.uint8): np.dtype(np.uint8),
-    np.dtype(np.int16): np.dtype(np.int16),
-    np.dtype(np.uint16): np.dtype(np.uint16),
-    np.dtype(np.float16): np.dtype(np.float16),
-    np.dtype(np.float32): np.dtype(np.float32),
-    np.dtype(np.bool_): np.dtype(np.uint8),
-    np.dtype(np.float64): np.dtype(np.float32),
-}
+#: Data type written for each data type OME-Zarr output accepts: the same as MRC's.
+ZARR_WRITE_TYPES = MRC_WRITE_TYPES
 
 #: Uncompressed bytes a written chunk holds at most (unless one tile of one plane is larger).
 CHUNK_BYTES = 4 * 2**20
