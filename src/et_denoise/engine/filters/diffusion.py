@@ -347,7 +347,7 @@ _MIN_BAND_ROWS = 128
 
 #: Pixel updates between two meetings of threads that share an image: a single plane's chunk of
 #: iterations in bands, or a group of blocks of a volume's iteration (a few milliseconds).
-_UPDATES_PER_MEETING = 1 << 25
+_UPDATES_PER_MEETING = 1 << 22  # also the cancel checks: see tests/test_cancel_granularity.py
 
 
 def _blocks(shape, threads: int) -> np.ndarray:
