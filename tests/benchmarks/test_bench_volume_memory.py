@@ -5,8 +5,13 @@ Run with ``make bench`` (or ``pytest tests/benchmarks/test_bench_volume_memory.p
 Writes synthetic MRC tomograms (float32 of 1, 5 and 20 GB, the last only when
 the disk has room for it and its result; uint8 of 5 GB, whose float32 result
 is 20 GB), streamed slab by slab so that writing them needs no memory either,
-and runs each classic method on each with ``denoise --memory 4GB`` in its own
-process.  Every 0.2 s the process's ``/proc/PID/smaps_rollup`` is read:
+and runs each classic method, and StructN2V prediction, on each with
+``denoise --memory 4GB`` in its own process.  The StructN2V model is trained
+once per session through the command line (``train --mask horizontal:3
+--minutes 1 --no-test-time-flips``: the synthetic noise is correlated with the
+next pixel along X) on a 64 × 256 × 256 tomogram made the same way; it
+predicts in one pass, without test-time flips, which would take 4 times as
+long (the memory the same).  Every 0.2 s the process's ``/proc/PID/smaps_rollup`` is read:
 private memory is its ``Anonymous`` pages (arrays, heap, libraries' data),
 file-backed its ``Rss`` less those (pages of the program's libraries and of
 files it maps).  Prints one table row per run: size × method → seconds, peak
@@ -15,11 +20,13 @@ run, and that the CPU seconds per GB of the largest float32 size are within
 20 % of the 1 GB one's (linear cost; CPU time, since other work on a shared
 2-core machine stretches the wall clock: at load 4 the 1 GB median took 29 s
 for 12.6 CPU s).  For the 1 GB volume it also runs the whole-volume
-path of before (read whole, filter, write) for the speed ratio.
+path of before (read whole, filter, write) for the speed ratio, unless
+``ET_BENCH_WHOLE=0``.
 
 Each file is deleted after its runs.  ``ET_BENCH_SIZES`` (e.g. ``1,5``) and
-``ET_BENCH_METHODS`` (e.g. ``median,diffusion``) choose a subset: the whole
-table takes hours on 2 cores (NLM and DCT dominate).
+``ET_BENCH_METHODS`` (e.g. ``median,diffusion`` or ``n2v``) choose a subset: the
+whole table takes hours on 2 cores (NLM, DCT and N2V dominate); the model is
+trained only when ``n2v`` is chosen.
 """
 
 import os
@@ -43,7 +50,10 @@ PLANE = (2048, 2048)
 #: (name, dtype, planes): 1, 5 and 20 GB of float32 and 5 GB of uint8 in 2048 × 2048 planes.
 VOLUMES = [("1 GB float32", np.float32, 60), ("5 GB float32", np.float32, 298),
            ("20 GB float32", np.float32, 1192), ("5 GB uint8", np.uint8, 1192)]
-METHODS = ("median", "diffusion", "nlm", "dct")
+METHODS = ("median", "diffusion", "nlm", "dct", "n2v")
+#: The StructN2V model's training volume (planes, rows, columns) and command-line options.
+N2V_CROP = (64, 256, 256)
+N2V_TRAIN = ("--mask", "horizontal:3", "--minutes", "1", "--no-test-time-flips")
 SAMPLE_S = 0.2
 
 pytestmark = pytest.mark.timeout(12 * 3600)  # the whole table takes hours, beyond the suite's 10 minutes
@@ -56,24 +66,24 @@ def _chosen():
     return volumes, tuple(methods.split(",")) if methods else METHODS
 
 
-def synthetic_tomogram(path: Path, dtype, planes: int) -> Path:
+def synthetic_tomogram(path: Path, dtype, planes: int, plane: tuple[int, int] = PLANE) -> Path:
     """A tomogram-like volume (smooth objects plus noise correlated along X), written slab by slab."""
     rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:PLANE[0], 0:PLANE[1]].astype(np.float32) / 64
+    y, x = np.mgrid[0:plane[0], 0:plane[1]].astype(np.float32) / 64
 
     def blocks():
         for start in range(0, planes, 16):
             count = min(16, planes - start)
             z = (np.arange(start, start + count, dtype=np.float32) / 64)[:, None, None]
             clean = np.sin(x + z) * np.cos(y - z)
-            noise = rng.standard_normal((count,) + PLANE, dtype=np.float32)
+            noise = rng.standard_normal((count,) + plane, dtype=np.float32)
             noise[..., 1:] += 0.6 * noise[..., :-1]  # correlated along X, as back-projection makes it
             block = clean + 0.5 * noise
             if dtype == np.uint8:
                 block = np.clip(block * 40 + 128, 0, 255).astype(np.uint8)
             yield block
 
-    return write_image(path, SlabStream((planes,) + PLANE, dtype, blocks), voxel_size=(10.0, 10.0, 10.0))
+    return write_image(path, SlabStream((planes,) + plane, dtype, blocks), voxel_size=(10.0, 10.0, 10.0))
 
 
 def measure(command) -> dict:
@@ -106,15 +116,38 @@ def measure(command) -> dict:
 
 WHOLE_VOLUME = """
 import sys
-from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.io import read_image, write_image
 image = read_image(sys.argv[1])
-write_image(sys.argv[2], FILTERS[sys.argv[3]].apply(image.data), like=image, overwrite=True)
+if sys.argv[3] == "n2v":
+    from et_denoise.engine.n2v import TrainedModel
+    result = TrainedModel.load(sys.argv[4]).predict(image.data)
+else:
+    from et_denoise.engine.filters import FILTERS
+    result = FILTERS[sys.argv[3]].apply(image.data)
+write_image(sys.argv[2], result, like=image, overwrite=True)
 """
 
 
-def test_every_method_stays_within_4_gb_of_private_memory_at_every_size(tmp_path):
+@pytest.fixture(scope="session")
+def n2v_model(tmp_path_factory):
+    """A small StructN2V model trained through the command line, or None when ``n2v`` is not chosen."""
+    if "n2v" not in _chosen()[1]:
+        yield None
+        return
+    folder = tmp_path_factory.mktemp("n2v")
+    crop = synthetic_tomogram(folder / "crop.mrc", np.float32, N2V_CROP[0], N2V_CROP[1:])
+    model = folder / "model"
+    run = measure([sys.executable, "-m", "et_denoise", "train", str(crop), "--model", str(model), *N2V_TRAIN])
+    crop.unlink()
+    print(f"\nStructN2V model trained on {'x'.join(map(str, N2V_CROP))} float32 ({' '.join(N2V_TRAIN)}): "
+          f"{run['seconds']:.1f} s, {run['cpu']:.1f} CPU s, {run['private'] / GB:.2f} GB private")
+    yield model
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_every_method_stays_within_4_gb_of_private_memory_at_every_size(tmp_path, n2v_model):
     volumes, methods = _chosen()
+    whole_volume = os.environ.get("ET_BENCH_WHOLE", "1") != "0"
     rows, per_gb = [], {}
     for name, dtype, planes in volumes:
         nbytes = planes * PLANE[0] * PLANE[1] * np.dtype(dtype).itemsize
@@ -127,13 +160,17 @@ def test_every_method_stays_within_4_gb_of_private_memory_at_every_size(tmp_path
         try:
             for method in methods:
                 output = tmp_path / "denoised.mrc"
+                model = ["--model", str(n2v_model)] if method == "n2v" else []
                 run = measure([sys.executable, "-m", "et_denoise", "denoise", str(source), "-o", str(output),
-                               "--method", method, "--memory", f"{BUDGET_GB:g}GB", "--overwrite"])
+                               "--method", method, *model, "--memory", f"{BUDGET_GB:g}GB", "--overwrite"])
                 output.unlink()
                 rows.append((name, method, "slabs", run, nbytes))
                 per_gb[(name, method)] = run["cpu"] / (nbytes / GB)
-                if name.startswith("1 GB"):
-                    whole = measure([sys.executable, "-c", WHOLE_VOLUME, str(source), str(output), method])
+                print(f"{name} {method}: {run['seconds']:.1f} s, {run['cpu']:.1f} CPU s, "
+                      f"{run['private'] / GB:.2f} GB private, {run['file'] / GB:.2f} GB file-backed", flush=True)
+                if name.startswith("1 GB") and whole_volume:
+                    whole = measure([sys.executable, "-c", WHOLE_VOLUME, str(source), str(output), method,
+                                     *model[1:]])
                     output.unlink()
                     rows.append((name, method, "whole", whole, nbytes))
         finally:
