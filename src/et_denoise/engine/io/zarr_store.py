@@ -5,7 +5,8 @@ image the first dataset (the full resolution) is the image; its axes must come
 down to ``(z, y, x)`` or ``(y, x)`` once singleton time and channel axes are
 dropped.  Planes are read a run at a time, decompressing only the chunks that
 hold them; an output is written chunk row by chunk row into a hidden partial
-folder that takes the final name when it is complete.
+folder that takes the final name when it is complete.  zarr and numcodecs are
+imported when a store is opened or written, not with :mod:`engine.io`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ import math
 import os
 import pathlib
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import zarr
-from numcodecs import Blosc
 
 from et_denoise.engine.errors import ImageError
 from et_denoise.engine.io.checks import converted_slabs, image_shape, native
@@ -29,6 +28,9 @@ from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.io.partial_files import staging_folder
 from et_denoise.engine.io.mrc import MRC_WRITE_TYPES
 from et_denoise.engine.io.units import from_angstrom, parse_unit, to_angstrom
+
+if TYPE_CHECKING:
+    import zarr
 
 #: Folder extensions of Zarr stores (``NAME.ome.zarr`` ends in ``.zarr`` too).
 ZARR_EXTENSIONS = (".zarr",)
@@ -40,7 +42,6 @@ ZARR_WRITE_TYPES = MRC_WRITE_TYPES
 CHUNK_BYTES = 4 * 2**20
 _CHUNK_SIDE = 512
 _MAX_CHUNK_PLANES = 16
-_COMPRESSOR = Blosc(cname="zstd", clevel=5, shuffle=Blosc.BITSHUFFLE)
 
 # OME-NGFF (UDUNITS-2) names of the units written; other voxel-size units are written in ångström.
 _OME_UNITS = {"Å": "angstrom", "nm": "nanometer", "µm": "micrometer"}
@@ -81,6 +82,8 @@ def read_zarr(path: pathlib.Path) -> ImageData:
     placeholder = found.image.data
     nbytes = placeholder.size * placeholder.dtype.itemsize
     require_memory(nbytes, f"to open this {'×'.join(map(str, placeholder.shape))} {placeholder.dtype} image", path)
+    import zarr
+
     array = zarr.open_array(zarr.DirectoryStore(str(path)), mode="r", path=found.key)
     data = native(np.ascontiguousarray(array[found.selection])).reshape(placeholder.shape)
     return dataclasses.replace(found.image, data=data, memory_mapped=False)
@@ -118,6 +121,8 @@ def open_zarr_lazily(path: pathlib.Path):
     key, selection, z_axis = found.key, found.selection, found.z_axis
 
     def read(start: int, stop: int) -> np.ndarray:
+        import zarr
+
         array = zarr.open_array(zarr.DirectoryStore(store_path), mode="r", path=key)
         if z_axis is None:
             planes = array[selection][np.newaxis]
@@ -137,6 +142,8 @@ def _open(path: pathlib.Path) -> _Image:
     if (path / "zarr.json").is_file():
         raise ImageError("this is a Zarr v3 store (OME-NGFF 0.5); only Zarr v2 stores (OME-NGFF 0.4 and "
                          "earlier) can be opened", path)
+    import zarr
+
     store = zarr.DirectoryStore(str(path))
     try:
         if (path / ".zarray").is_file():
@@ -348,10 +355,13 @@ def write_zarr(folder: pathlib.Path, path: pathlib.Path, data, dtype: np.dtype, 
     ImageError
         A slab holds NaN or infinity, or values too large for ``dtype``.
     """
+    import zarr
+    from numcodecs import Blosc
+
     shape = tuple(data.shape)
     root = zarr.group(store=zarr.DirectoryStore(str(folder)))
     target = root.create_dataset("0", shape=shape, chunks=chunk_shape(shape, dtype), dtype=dtype,
-                                 compressor=_COMPRESSOR, fill_value=0, dimension_separator="/")
+                                 compressor=Blosc(cname="zstd", clevel=5, shuffle=Blosc.BITSHUFFLE), fill_value=0, dimension_separator="/")
     unit = unit if unit in _OME_UNITS else _DEFAULT_UNIT
     names = ("z", "y", "x")[3 - len(shape):]
     axes = [{"name": name, "type": "space", **({"unit": _OME_UNITS[unit]} if voxel_size else {})} for name in names]
