@@ -237,10 +237,8 @@ class ResultStorage:
 
 def mapped_result(path: pathlib.Path) -> np.memmap:
     """The float32 volume of an MRC file this storage wrote, memory-mapped read-only."""
-    import mrcfile
+    from et_denoise.engine.io.mrc import open_mrc_lazily
 
-    with mrcfile.open(path, mode="r", header_only=True) as mrc:
-        offset = mrc.header.nbytes + int(mrc.header.nsymbt)
-        shape = (int(mrc.header.nz), int(mrc.header.ny), int(mrc.header.nx))
-    return np.memmap(path, dtype=np.float32, mode="r", offset=offset, shape=shape)
+    image, offset, dtype = open_mrc_lazily(path)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=image.data.shape)
 
