@@ -111,7 +111,9 @@ def run_batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
 
 def is_image(path: Path) -> bool:
     """A file, or a folder that is one image (an OME-Zarr store, ``.zarr``)."""
-    return path.is_file() or (path.suffix.lower() == ".zarr" and path.is_dir())
+    from et_denoise.engine.io.zarr_store import is_zarr
+
+    return path.is_file() or (is_zarr(path) and path.is_dir())
 
 
 def expand_inputs(words, extensions) -> list[Path]:

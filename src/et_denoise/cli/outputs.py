@@ -8,6 +8,7 @@ from pathlib import Path
 
 from et_denoise.cli.errors import UserError
 from et_denoise.engine.errors import OutputExistsError
+from et_denoise.engine.io.zarr_store import is_zarr
 
 
 def check_output_file(path: str, *, option: str, overwrite: bool, inputs=()) -> Path:
@@ -24,7 +25,7 @@ def check_output_file(path: str, *, option: str, overwrite: bool, inputs=()) -> 
     for source in inputs:
         if Path(source).expanduser().resolve() == output.resolve():
             raise UserError(f"{path}: the output would overwrite the input file; choose another output name")
-    if output.is_dir() and output.suffix.lower() != ".zarr":  # an OME-Zarr store is a folder
+    if output.is_dir() and not is_zarr(output):  # an OME-Zarr store is a folder
         raise UserError(f"{path}: this is a folder; {option} needs a file name")
     if output.exists() and not overwrite:
         raise OutputExistsError(path)
