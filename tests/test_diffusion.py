@@ -124,16 +124,16 @@ def test_a_single_plane_in_bands_gives_the_one_thread_result(conduction):
 
 @pytest.mark.parametrize("kappa", [50.0, 7.3, 1.0, 3e-3])
 def test_fast_exponential_flux_is_within_its_stated_error(kappa):
-    """Δ exp(-(Δ/κ)²) to 3e-5 relative error (issue #16 allows 1e-4) while exp(-(Δ/κ)²) >= 2^-124, 4e-6 for |Δ| <= 3κ."""
+    """Δ exp(-(Δ/κ)²) to 1e-4 relative error (issue #16's bound) while exp(-(Δ/κ)²) >= 2^-124, 8e-5 for |Δ| <= 3κ."""
     delta = np.linspace(-9.5 * kappa, 9.5 * kappa, 400_001).astype(np.float32)
     ours = _exponential_fluxes(delta, np.float32(_LOG2_E / kappa**2)).astype(np.float64)
     conductance = np.exp(-np.square(delta / kappa, dtype=np.float64))
     exact = delta * conductance
     kept = (conductance >= 2.0**-124) & (delta != 0)
     error = np.abs(ours[kept] - exact[kept]) / np.abs(exact[kept])
-    assert error.max() <= 3e-5
-    assert error[np.abs(delta[kept]) <= 3 * kappa].max() <= 4e-6
-    np.testing.assert_allclose(ours[~kept], delta[~kept] * 2.0**-124, rtol=1e-5)  # beyond: the floor; 0 for Δ = 0
+    assert error.max() <= 1e-4
+    assert error[np.abs(delta[kept]) <= 3 * kappa].max() <= 8e-5
+    np.testing.assert_allclose(ours[~kept], delta[~kept] * 2.0**-124, rtol=1e-4)  # beyond: the floor; 0 for Δ = 0
 
 
 @numba.njit(error_model="numpy", fastmath={"contract"})
