@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import (MATCH_TOLERANCE, Region, noise_autocorrelation, parse_region,
-                                                 residual_autocorrelation, residual_verdict)
+from et_denoise.engine.analysis.autocorr import (MATCH_TOLERANCE, noise_autocorrelation, residual_autocorrelation,
+                                                 residual_verdict)
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
 from et_denoise.engine.jobs import CancelToken
+from et_denoise.engine.region import parse_region
 from et_denoise.engine.sample import make_sample_2d
 
 
@@ -91,29 +92,6 @@ def test_progress_reaches_one_once_and_cancel_stops():
     token.cancel()
     with pytest.raises(Cancelled):
         noise_autocorrelation(volume, radius=3, cancel=token)
-
-
-@pytest.mark.parametrize("text, shape, expected", [
-    ("0:64,10:200", (256, 256), Region(0, 64, 10, 200)),
-    (" 5 : 9 , : ", (20, 30), Region(5, 9, 0, 30)),
-    ("2:4,0:16,0:8", (6, 16, 8), Region(0, 16, 0, 8, 2, 4)),
-    ("0:16,0:8", (6, 16, 8), Region(0, 16, 0, 8)),
-])
-def test_parse_region(text, shape, expected):
-    assert parse_region(text, shape) == expected
-
-
-@pytest.mark.parametrize("text, shape, message", [
-    ("0-64,0:64", (100, 100), "cannot read region"),
-    ("0:64", (100, 100), "cannot read region"),
-    ("0:64,a:b", (100, 100), "cannot read region"),
-    ("0:64,0:101", (100, 100), "outside the image"),
-    ("50:50,0:10", (100, 100), "empty"),
-    ("0:1,0:64,0:64", (100, 100), "2-D"),
-])
-def test_parse_region_errors_say_what_is_wrong(text, shape, message):
-    with pytest.raises(ParameterError, match=message):
-        parse_region(text, shape)
 
 
 def test_bad_inputs_raise_clear_errors():

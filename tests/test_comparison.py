@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.region import Region
 from et_denoise.engine.compare.comparison import (ORIGINAL_NAME, ComparedImage, compare, compare_files, default_regions,
                                line_profile, unique_names)
 from et_denoise.engine.errors import ImageError, ParameterError

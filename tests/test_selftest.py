@@ -8,7 +8,7 @@ from et_denoise.cli import main
 from et_denoise.engine.filters import FILTERS
 
 #: One check per classic filter (every method in FILTERS), between numba and StructN2V.
-CHECKS = ("sample", "numba", *FILTERS, "structn2v", "export", "tiff", "mrc", "slabs", "figure")
+CHECKS = ("sample", "numba", *FILTERS, "structn2v", "export", "tiff", "mrc", "ome-zarr", "slabs", "figure")
 
 
 def self_test(capsys):

@@ -27,11 +27,9 @@ def window(qapp, qtbot, tmp_path):
     apply_theme(qapp)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
     main = create_window()
-    qtbot.addWidget(main)
     main.show()
     yield main
-    main.document.results.clear()
-    main.close()
+    main.close_without_asking()  # not left to qtbot, whose close would ask about the unsaved result in a dialog
 
 
 @pytest.fixture

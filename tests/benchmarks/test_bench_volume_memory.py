@@ -8,10 +8,16 @@ is 20 GB), streamed slab by slab so that writing them needs no memory either,
 and runs each classic method, and StructN2V prediction, on each with
 ``denoise --memory 4GB`` in its own process.  The StructN2V model is trained
 once per session through the command line (``train --mask horizontal:3
---minutes 1 --no-test-time-flips``: the synthetic noise is correlated with the
-next pixel along X) on a 64 × 256 × 256 tomogram made the same way; it
-predicts in one pass, without test-time flips, which would take 4 times as
-long (the memory the same).  Every 0.2 s the process's ``/proc/PID/smaps_rollup`` is read:
+--minutes 1 --unet-filters 8 --no-test-time-flips``: the synthetic noise is
+correlated with the next pixel along X) on a 64 × 256 × 256 tomogram made the
+same way; it predicts in one pass, without test-time flips, which would take 4
+times as long (the memory the same).  Two methods run with cheaper settings
+than their defaults, so that the table takes about an hour instead of a day on
+2 cores: non-local means with ``--patch-distance 2`` (25 shifts per pixel
+instead of 121: 39 instead of 153 CPU-s/GB) and DCT shrinkage with ``--step 8``
+(16 times fewer blocks than the default step 2: 743 CPU-s/GB at the default).
+The slabs, their halos and the memory they need do not depend on these
+settings in 2-D mode, and the cost per GB scales with them.  Every 0.2 s the process's ``/proc/PID/smaps_rollup`` is read:
 private memory is its ``Anonymous`` pages (arrays, heap, libraries' data),
 file-backed its ``Rss`` less those (pages of the program's libraries and of
 files it maps).  Prints one table row per run: size × method → seconds, peak
@@ -29,6 +35,7 @@ whole table takes hours on 2 cores (NLM, DCT and N2V dominate); the model is
 trained only when ``n2v`` is chosen.
 """
 
+import json
 import os
 import resource
 import shutil
@@ -51,9 +58,11 @@ PLANE = (2048, 2048)
 VOLUMES = [("1 GB float32", np.float32, 60), ("5 GB float32", np.float32, 298),
            ("20 GB float32", np.float32, 1192), ("5 GB uint8", np.uint8, 1192)]
 METHODS = ("median", "diffusion", "nlm", "dct", "n2v")
+#: Parameters of a method that differ from its defaults (see the module's docstring).
+METHOD_SETTINGS = {"nlm": {"patch_distance": 2}, "dct": {"step": 8}}
 #: The StructN2V model's training volume (planes, rows, columns) and command-line options.
 N2V_CROP = (64, 256, 256)
-N2V_TRAIN = ("--mask", "horizontal:3", "--minutes", "1", "--no-test-time-flips")
+N2V_TRAIN = ("--mask", "horizontal:3", "--minutes", "1", "--unet-filters", "8", "--no-test-time-flips")
 SAMPLE_S = 0.2
 
 pytestmark = pytest.mark.timeout(12 * 3600)  # the whole table takes hours, beyond the suite's 10 minutes
@@ -86,6 +95,11 @@ def synthetic_tomogram(path: Path, dtype, planes: int, plane: tuple[int, int] = 
     return write_image(path, SlabStream((planes,) + plane, dtype, blocks), voxel_size=(10.0, 10.0, 10.0))
 
 
+def _options(settings: dict) -> list[str]:
+    """Command-line options for method parameters: ``{"patch_distance": 2}`` → ``--patch-distance 2``."""
+    return [text for name, value in settings.items() for text in (f"--{name.replace('_', '-')}", str(value))]
+
+
 def measure(command) -> dict:
     """Run ``command``; its wall time, CPU time and peak private and file-backed memory from /proc."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -115,7 +129,7 @@ def measure(command) -> dict:
 
 
 WHOLE_VOLUME = """
-import sys
+import json, sys
 from et_denoise.engine.io import read_image, write_image
 image = read_image(sys.argv[1])
 if sys.argv[3] == "n2v":
@@ -123,7 +137,8 @@ if sys.argv[3] == "n2v":
     result = TrainedModel.load(sys.argv[4]).predict(image.data)
 else:
     from et_denoise.engine.filters import FILTERS
-    result = FILTERS[sys.argv[3]].apply(image.data)
+    method = FILTERS[sys.argv[3]]
+    result = method.apply(image.data, method.params_type(**json.loads(sys.argv[4])))
 write_image(sys.argv[2], result, like=image, overwrite=True)
 """
 
@@ -162,7 +177,8 @@ def test_every_method_stays_within_4_gb_of_private_memory_at_every_size(tmp_path
                 output = tmp_path / "denoised.mrc"
                 model = ["--model", str(n2v_model)] if method == "n2v" else []
                 run = measure([sys.executable, "-m", "et_denoise", "denoise", str(source), "-o", str(output),
-                               "--method", method, *model, "--memory", f"{BUDGET_GB:g}GB", "--overwrite"])
+                               "--method", method, *model, *_options(METHOD_SETTINGS.get(method, {})),
+                               "--memory", f"{BUDGET_GB:g}GB", "--overwrite"])
                 output.unlink()
                 rows.append((name, method, "slabs", run, nbytes))
                 per_gb[(name, method)] = run["cpu"] / (nbytes / GB)
@@ -170,7 +186,7 @@ def test_every_method_stays_within_4_gb_of_private_memory_at_every_size(tmp_path
                       f"{run['private'] / GB:.2f} GB private, {run['file'] / GB:.2f} GB file-backed", flush=True)
                 if name.startswith("1 GB") and whole_volume:
                     whole = measure([sys.executable, "-c", WHOLE_VOLUME, str(source), str(output), method,
-                                     *model[1:]])
+                                     *(model[1:] or [json.dumps(METHOD_SETTINGS.get(method, {}))])])
                     output.unlink()
                     rows.append((name, method, "whole", whole, nbytes))
         finally:

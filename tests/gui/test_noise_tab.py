@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QRectF, Qt
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.region import Region
 from et_denoise.gui.model import Result
 from et_denoise.engine.analysis.autocorr import MATCH_TOLERANCE
 from et_denoise.gui.tabs.noise.noise_tab import SourceKind

@@ -4,7 +4,7 @@ Each check exercises one part of the app the way a user's session would, on a
 small synthetic tomogram: the sample generator, numba's thread-safe parallel
 layer and its kernel cache, every classic filter (which must improve the PSNR),
 a few StructN2V training steps with a saved, reloaded and applied model, its
-export as a bioimage.io package, a TIFF and an MRC file written and read back,
+export as a bioimage.io package, a TIFF and an MRC file and an OME-Zarr store written and read back,
 an MRC volume denoised in slabs on Dask (as volumes larger than memory are),
 and a comparison figure written as PNG and PDF.  A failing check is reported
 by name with its error in one line; the others still run.
@@ -143,7 +143,8 @@ def _file_check(suffix: str) -> Callable[[_Context], str]:
             raise CheckFailed(f"{path.name} read back different values")
         if not np.allclose(image.voxel_size, context.voxel_size, rtol=1e-4):
             raise CheckFailed(f"{path.name} read back voxel size {image.voxel_size}, wrote {context.voxel_size}")
-        return f"wrote and read back {path.stat().st_size / 1e6:.1f} MB"
+        files = [path] if path.is_file() else [part for part in path.rglob("*") if part.is_file()]  # a store: a folder
+        return f"wrote and read back {sum(part.stat().st_size for part in files) / 1e6:.1f} MB"
 
     return check
 
@@ -197,6 +198,7 @@ def _checks() -> list[_Check]:
         _Check("export", _check_export, needs=("structn2v",)),
         _Check("tiff", _file_check(".tif"), needs=("sample",)),
         _Check("mrc", _file_check(".mrc"), needs=("sample",)),
+        _Check("ome-zarr", _file_check(".ome.zarr"), needs=("sample",)),
         _Check("slabs", _check_slabs, needs=("sample", "numba", "mrc")),
         _Check("figure", _check_figure, needs=("sample",)),
     ]

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import (DEFAULT_HIGHPASS_SIGMA, DEFAULT_RADIUS, Autocorrelation, Region,
-                             noise_autocorrelation, parse_region, residual_autocorrelation)
+from et_denoise.engine.analysis.autocorr import (DEFAULT_HIGHPASS_SIGMA, DEFAULT_RADIUS, Autocorrelation,
+                                                 noise_autocorrelation, residual_autocorrelation)
+from et_denoise.engine.region import Region, parse_region
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.jobs import CancelToken, ProgressFn
 from et_denoise.engine.n2v.masks import PRESETS, mask_to_text, preset_mask
@@ -288,7 +289,7 @@ def analyse_noise(
         A result computed from ``image``: then the residual ``image - denoised``
         is analysed instead of the (high-passed) raw data.
     region : str, Region or tuple, optional
-        Where to look, e.g. ``"0:64,0:256"`` (see :func:`~engine.autocorr.parse_region`).
+        Where to look, e.g. ``"0:64,0:256"`` (see :func:`~engine.region.parse_region`).
     radius, highpass_sigma
         As in :func:`~engine.autocorr.noise_autocorrelation` (the high-pass
         applies to raw data only).

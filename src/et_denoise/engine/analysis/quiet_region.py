@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.region import Region
 from et_denoise.engine.errors import ImageError, ParameterError
 
 #: The search looks at the plane reduced to about this many pixels per side.

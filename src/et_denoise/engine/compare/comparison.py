@@ -29,7 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from et_denoise.engine.analysis.autocorr import Region, residual_autocorrelation
+from et_denoise.engine.analysis.autocorr import residual_autocorrelation
+from et_denoise.engine.region import Region
 from et_denoise.engine.errors import ImageError, OutputExistsError, ParameterError
 from et_denoise.engine.validation import check_image
 from et_denoise.engine.jobs import CancelToken, ProgressCounter, ProgressFn

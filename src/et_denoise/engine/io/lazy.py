@@ -22,9 +22,9 @@ from et_denoise.engine.io.checks import native
 from et_denoise.engine.io.image_data import ImageData
 from et_denoise.engine.io.memory import require_memory
 from et_denoise.engine.io.subvolume import select
+from et_denoise.engine.region import Region
 
 if TYPE_CHECKING:
-    from et_denoise.engine.analysis.autocorr import Region
     from et_denoise.engine.jobs import CancelToken, ProgressFn
 
 ReadPlanes = Callable[[int, int], np.ndarray]
@@ -129,7 +129,7 @@ class LazyImage:
         Parameters
         ----------
         region : Region or str, optional
-            The box to keep: a :class:`~engine.analysis.autocorr.Region` or its
+            The box to keep: a :class:`~engine.region.Region` or its
             text, ``"Z0:Z1,Y0:Y1,X0:X1"`` (``"Y0:Y1,X0:X1"`` for a 2-D image, or
             for every plane of a volume), half-open 0-based ranges as Python
             slices, an empty bound meaning the edge.  Default: all of it.

@@ -3,8 +3,8 @@
 :meth:`LazyImage.subvolume <engine.io.lazy.LazyImage.subvolume>` gives such a
 part as a new :class:`~engine.io.lazy.LazyImage`; :func:`read_subvolume` reads
 one from a file into memory (to open it in the app).  The region is a
-:class:`~engine.analysis.autocorr.Region` or its text (``"Z0:Z1,Y0:Y1,X0:X1"``,
-read by :func:`~engine.analysis.autocorr.parse_region`): half-open 0-based
+:class:`~engine.region.Region` or its text (``"Z0:Z1,Y0:Y1,X0:X1"``,
+read by :func:`~engine.region.parse_region`): half-open 0-based
 ranges, as Python slices, an empty bound meaning the edge.
 
 Conventions
@@ -37,9 +37,9 @@ import numpy as np
 
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.io.image_data import ImageData, MrcHeaderInfo
+from et_denoise.engine.region import Region, parse_region
 
 if TYPE_CHECKING:
-    from et_denoise.engine.analysis.autocorr import Region
     from et_denoise.engine.jobs import CancelToken, ProgressFn
 
 #: The bin factors offered.
@@ -178,7 +178,7 @@ def select(shape: tuple[int, ...], region: Region | str | None = None, binning: 
     ------
     ParameterError
         The region cannot be read or lies outside the image (see
-        :func:`~engine.analysis.autocorr.parse_region`), the bin factor is not
+        :func:`~engine.region.parse_region`), the bin factor is not
         offered, or binning leaves nothing of an axis of the region.
 
     Examples
@@ -190,8 +190,6 @@ def select(shape: tuple[int, ...], region: Region | str | None = None, binning: 
     ...
     et_denoise.engine.errors.ParameterError: bin by 1, 2 or 4, not 3
     """
-    from et_denoise.engine.analysis.autocorr import parse_region
-
     if binning not in BINNINGS:
         raise ParameterError(f"bin by {', '.join(map(str, BINNINGS[:-1]))} or {BINNINGS[-1]}, not {binning!r}")
     volume = len(shape) == 3

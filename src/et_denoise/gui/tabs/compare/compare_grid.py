@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 from superqt import QElidingLabel
 
-from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.region import Region
 from et_denoise.engine.compare.figure import BACKGROUND_COLOUR, LINE_COLOUR, SIGNAL_COLOUR
 from et_denoise.engine.contrast import percentile_levels
 from et_denoise.gui.canvas.plane_aspect import place_plane, plane_rect

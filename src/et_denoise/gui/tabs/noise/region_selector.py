@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from et_denoise.engine.analysis.autocorr import Region
+from et_denoise.engine.region import Region
 from et_denoise.engine.analysis.quiet_region import quietest_box
 from et_denoise.engine.contrast import percentile_levels
 
@@ -32,7 +32,7 @@ class RegionSelector(QWidget):
     Signals
     -------
     region_changed(region)
-        The user finished moving or resizing the rectangle (a :class:`~engine.autocorr.Region`).
+        The user finished moving or resizing the rectangle (a :class:`~engine.region.Region`).
     """
 
     region_changed = Signal(object)
