@@ -28,8 +28,11 @@ TILE_BUDGET_VOXELS = 2**21 * 32
 MAX_TILES_PER_BATCH = 8
 
 
-#: Full-resolution activations (tile voxels × filters) alive at once while a U-Net predicts a tile.
-ACTIVATIONS_PER_TILE = 4
+#: Full-resolution activations (tile voxels × filters) alive at once while a U-Net predicts a tile:
+#: the top decoder level's concatenation holds 3 (its upsampled input's 2 and the skip's 1) beside
+#: the convolution's output and the skip itself.  With 4, a 2048² prediction of an 8-filter
+#: network within ``--memory 4GB`` peaked at 4.02 GB of private memory.
+ACTIVATIONS_PER_TILE = 5
 
 
 def prediction_bytes(shape: Sequence[int], *, ndim: int, margin: int, multiple: int, filters: int,
