@@ -85,3 +85,17 @@ def test_latest_job_drops_results_of_older_submissions(runner, qtbot):
     release.set()
     qtbot.waitUntil(lambda: bool(old_ended), timeout=5000)
     assert delivered == ["new"] and old_ended == [JobState.CANCELLED]
+
+
+def test_a_job_whose_signals_were_deleted_with_the_app_ends_without_a_traceback():
+    """A signal ends the app while a job waits in the pool: its QObject is gone when the thread runs it."""
+    import shiboken6
+
+    from et_denoise.gui.jobs.job_runner import Job, _Runnable
+
+    ran = []
+    job = Job("late", lambda progress, token: ran.append(True))
+    runnable = _Runnable(job)
+    shiboken6.delete(job)
+    runnable.run()  # raised "Signal source has been deleted" from the thread before
+    assert not ran  # the job's first act, announcing its start, already found nobody to tell

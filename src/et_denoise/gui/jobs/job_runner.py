@@ -21,6 +21,7 @@ import traceback
 from typing import Any
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from et_denoise.engine.errors import Cancelled, ImageError, ParameterError
@@ -181,7 +182,13 @@ class _Runnable(QRunnable):
         self._job = job
 
     def run(self) -> None:
-        self._job.run()
+        try:
+            self._job.run()
+        except RuntimeError:
+            if shiboken6.isValid(self._job):
+                raise
+            # The app is ending (a signal, a closed window): the job's signals went with it while it
+            # ran or waited in the pool, and nobody is left to tell.
 
 
 class JobRunner(QObject):
