@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from et_denoise.cli.options import params_options
+from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.io import SlabStream, write_image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,11 +97,6 @@ def synthetic_tomogram(path: Path, dtype, planes: int, plane: tuple[int, int] = 
             yield block
 
     return write_image(path, SlabStream((planes,) + plane, dtype, blocks), voxel_size=(10.0, 10.0, 10.0))
-
-
-def _options(settings: dict) -> list[str]:
-    """Command-line options for method parameters: ``{"patch_distance": 2}`` → ``--patch-distance 2``."""
-    return [text for name, value in settings.items() for text in (f"--{name.replace('_', '-')}", str(value))]
 
 
 def measure(command) -> dict:
@@ -164,7 +161,10 @@ def n2v_model(tmp_path_factory):
 
 def _denoise(source: Path, output: Path, method: str, model) -> dict:
     """``denoise`` of ``source`` with ``method`` within the budget, measured; the output deleted."""
-    options = ["--model", str(model)] if method == "n2v" else _options(METHOD_SETTINGS.get(method, {}))
+    if method == "n2v":
+        options = ["--model", str(model)]
+    else:
+        options = params_options(FILTERS[method].params_type(**METHOD_SETTINGS.get(method, {})))
     run = measure([sys.executable, "-m", "et_denoise", "denoise", str(source), "-o", str(output),
                    "--method", method, *options, "--memory", f"{BUDGET_GB:g}GB", "--overwrite"])
     output.unlink()

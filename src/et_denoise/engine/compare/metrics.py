@@ -80,13 +80,13 @@ def ssim(reference, image, *, data_range: float | None = None) -> float:
     >>> ssim(image, image)
     1.0
     """
+    from skimage.metrics import structural_similarity  # imports scipy.stats: 0.4 s of the window's start
+
     reference, image, data_range = _validate(reference, image, data_range)
     if min(reference.shape[-2:]) < 7:
         raise ParameterError(
             f"SSIM needs planes of at least 7 x 7 pixels, got {reference.shape[-2:]}")
     planes = zip(reference.reshape(-1, *reference.shape[-2:]), image.reshape(-1, *image.shape[-2:]))
-    from skimage.metrics import structural_similarity  # imports scipy.stats: 0.4 s of the window's start
-
     scores = [structural_similarity(ref, img, data_range=data_range) for ref, img in planes]
     return float(np.mean(scores))
 
