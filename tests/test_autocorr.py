@@ -68,7 +68,7 @@ def test_region_analyses_only_the_box():
 
 def test_residual_of_the_sample_is_its_noise(sample):
     acf = residual_autocorrelation(sample.noisy, sample.clean, radius=5)
-    direct = noise_autocorrelation(sample.noisy - sample.clean, radius=5, highpass_sigma=0)
+    direct = noise_autocorrelation(sample.noisy - sample.clean, radius=5, highpass_sigma=0, flat_fraction=1)
     np.testing.assert_allclose(acf.values, direct.values, atol=1e-6)
     assert acf.profile_x[6] > 0.5  # the sample's noise is correlated along X ...
     assert abs(acf.profile_y[6]) < 0.05  # ... and not along Y
@@ -76,10 +76,22 @@ def test_residual_of_the_sample_is_its_noise(sample):
 
 def test_high_pass_removes_the_signal_correlation_of_raw_data(sample):
     noise_only = residual_autocorrelation(sample.noisy, sample.clean, radius=6).values
-    raw = noise_autocorrelation(sample.noisy, radius=6, highpass_sigma=0).values
-    high_passed = noise_autocorrelation(sample.noisy, radius=6).values
+    raw = noise_autocorrelation(sample.noisy, radius=6, highpass_sigma=0, flat_fraction=1).values
+    high_passed = noise_autocorrelation(sample.noisy, radius=6, flat_fraction=1).values
+    flattest = noise_autocorrelation(sample.noisy, radius=6).values  # high-passed, its flattest half
     assert np.abs(raw - noise_only).max() > 0.25  # the structures look like correlated noise
     assert np.abs(high_passed - noise_only).max() < 0.15
+    assert np.abs(flattest - noise_only).max() < 0.75 * np.abs(high_passed - noise_only).max()
+    assert "flattest 50%" in noise_autocorrelation(sample.noisy, radius=6).source
+
+
+def test_the_flattest_tiles_are_chosen_without_biasing_pure_noise():
+    line = ndimage.uniform_filter1d(_noise((512, 512)), 4, axis=1)  # correlated along X only
+    acf = noise_autocorrelation(line, radius=3, highpass_sigma=0)
+    assert acf.profile_x[4] > 0.7
+    assert abs(acf.profile_y[4]) < 0.04  # choosing single flat pixels gave -0.06 here
+    with pytest.raises(ParameterError, match="flat fraction"):
+        noise_autocorrelation(line, flat_fraction=0)
 
 
 def test_progress_reaches_one_once_and_cancel_stops():

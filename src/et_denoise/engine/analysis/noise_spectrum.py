@@ -95,7 +95,7 @@ def noise_covariance(
         z_radius = min(radius, image.shape[0] - 1) if three_d and image.ndim == 3 else None
         return np.zeros(((2 * z_radius + 1,) if z_radius is not None else ()) + (2 * radius + 1,) * 2)
     if denoised is None:
-        acf = noise_autocorrelation(image, radius=radius, highpass_sigma=HIGHPASS_SIGMA,
+        acf = noise_autocorrelation(image, radius=radius, highpass_sigma=HIGHPASS_SIGMA, flat_fraction=1.0,
                                     three_d=three_d, cancel=cancel)
     else:
         acf = residual_autocorrelation(image, denoised, radius=radius, three_d=three_d, cancel=cancel)
