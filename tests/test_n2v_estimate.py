@@ -6,8 +6,8 @@ import pytest
 from et_denoise.engine.n2v.advice import MIN_USEFUL_PIXELS
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import make_training_data
-from et_denoise.engine.n2v.estimate import (REFERENCE_SECONDS_PER_STEP, StepSpeed, estimate_training,
-                                            planned_batches, step_cost)
+from et_denoise.engine.n2v.estimate import estimate_training, planned_batches
+from et_denoise.engine.n2v.speed import REFERENCE_SECONDS_PER_STEP, StepSpeed, choose_width, step_cost
 from et_denoise.engine.n2v.monitor import EventKind, TrainingEvent
 from et_denoise.engine.n2v.training import auto_steps_per_epoch
 
@@ -33,7 +33,7 @@ def test_an_image_too_small_for_the_patch_has_no_estimate():
 
 
 def test_the_cost_of_a_batch_scales_with_the_network_and_the_batch():
-    base = N2VParams()
+    base = N2VParams(unet_filters=32)
     assert step_cost(base.replace(batch_size=32)) == 2 * step_cost(base)
     assert step_cost(base.replace(patch_size=128)) == 4 * step_cost(base)
     assert step_cost(base.replace(unet_filters=64)) == 4 * step_cost(base)
@@ -44,7 +44,7 @@ def test_the_cost_of_a_batch_scales_with_the_network_and_the_batch():
 
 
 def test_a_measured_speed_gives_the_time_of_the_planned_batches_and_of_a_useful_run():
-    params = N2VParams(epochs=10, minutes=0)  # by epochs only
+    params = N2VParams(epochs=10, minutes=0, unet_filters=32)  # by epochs only
     speed = StepSpeed(0.5, params, "CPU")
     estimate = estimate_training((32, 256, 256), params, speed)
     assert estimate.measured and not estimate.reference
@@ -57,7 +57,7 @@ def test_a_measured_speed_gives_the_time_of_the_planned_batches_and_of_a_useful_
 
 
 def test_another_network_is_scaled_from_the_measured_one_and_the_reference_stands_in_until_a_run():
-    measured = StepSpeed(0.5, N2VParams(), "CPU")
+    measured = StepSpeed(0.5, N2VParams(unet_filters=32), "CPU")
     bigger = N2VParams(batch_size=32, unet_filters=64, steps_per_epoch=100)
     scaled = estimate_training((32, 256, 256), bigger, measured)
     assert scaled.seconds_per_step == pytest.approx(0.5 * 8) and not scaled.measured
@@ -68,8 +68,8 @@ def test_another_network_is_scaled_from_the_measured_one_and_the_reference_stand
 
 
 def test_the_time_budget_caps_the_estimate_and_a_short_plan_is_called_too_short():
-    speed = StepSpeed(0.5, N2VParams(), "CPU")
-    budget = estimate_training((32, 256, 256), N2VParams(epochs=10, minutes=2), speed)
+    speed = StepSpeed(0.5, N2VParams(unet_filters=32), "CPU")
+    budget = estimate_training((32, 256, 256), N2VParams(epochs=10, minutes=2, unet_filters=32), speed)
     assert budget.seconds == 120 and budget.too_short  # 240 batches in 2 min, 400 needed
     assert budget.describe().startswith("About 2 min 00 s on this machine: the time budget, about 240 of 1160 "
                                         "batches at 0.5 s (measured). Too short to be useful: a useful model "
@@ -92,3 +92,18 @@ def test_the_speed_of_a_run_leaves_out_its_first_batch_and_survives_the_settings
     assert StepSpeed.from_events(_batch_event(1, 1, 4.0), _batch_event(1, 2, 4.5), params) is None
     with pytest.raises(ValueError):
         StepSpeed.from_dict({**speed.as_dict(), "seconds_per_step": 0})
+
+
+def test_the_width_is_chosen_from_the_budget_and_the_measured_speed():
+    reference = [choose_width(N2VParams(minutes=m)).unet_filters for m in (0.3, 1, 3, 5, 0)]
+    assert reference == [8, 16, 32, 32, 32]  # 0.21 s per 32-filter batch: 3 min hold 857, 800 needed
+    slow = StepSpeed(1.0, N2VParams(unet_filters=32), "CPU")  # a busy machine
+    assert choose_width(N2VParams(minutes=5), slow).unet_filters == 16  # 300 batches at 32, 1200 at 16
+    fast = StepSpeed(0.01, N2VParams(unet_filters=32), "GPU")
+    assert choose_width(N2VParams(minutes=1), fast).unet_filters == 32
+    assert choose_width(N2VParams(minutes=1, unet_filters=64), slow).unet_filters == 64  # a width set is kept
+    estimate = estimate_training((32, 256, 256), N2VParams(minutes=5), slow)
+    assert estimate.chosen_width == 16 and estimate.seconds_per_step == pytest.approx(0.25)
+    assert "16 first-layer filters, the widest network that fits the budget" in estimate.describe()
+    assert not estimate.too_short
+    assert estimate_training((32, 256, 256), N2VParams(minutes=5, unet_filters=32), slow).too_short

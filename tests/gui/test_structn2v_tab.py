@@ -284,7 +284,7 @@ def test_before_training_the_tab_says_how_long_it_takes_and_follows_the_paramete
 
 @pytest.mark.slow
 def test_a_run_measures_the_speed_that_the_next_estimate_uses(tab, qtbot):
-    from et_denoise.engine.n2v.estimate import StepSpeed
+    from et_denoise.engine.n2v.speed import StepSpeed
 
     assert "on a 2-core CPU" in tab.training_panel.estimate.text()
     _train(tab, qtbot, TINY.replace(epochs=1, steps_per_epoch=6))

@@ -187,6 +187,7 @@ def run_train(args: argparse.Namespace, interrupts: Interrupts) -> int:
     from et_denoise.engine.io import read_image
     from et_denoise.engine.n2v import EventKind, StopReason, train
     from et_denoise.engine.n2v.advice import training_advice
+    from et_denoise.engine.n2v.speed import choose_width
 
     if args.mask is not None and args.mask_file is not None:
         raise UserError("give either --mask or --mask-file, not both")
@@ -197,6 +198,10 @@ def run_train(args: argparse.Namespace, interrupts: Interrupts) -> int:
         raise UserError(f"{model_dir} already holds files; add --overwrite to replace the model")
     params = params_from_args("n2v", n2v_owners(), args)
     images = [read_image(path).data for path in args.inputs]
+    if not params.unet_filters:
+        params = choose_width(params)
+        print(f"network: {params.unet_filters} first-layer filters, the widest that fits "
+              + (f"{params.minutes:g} min on a 2-core CPU" if params.minutes else "training by epochs"), flush=True)
 
     def report(event) -> None:
         interrupts.allow_cancel()  # from the first batch on, there are weights to keep

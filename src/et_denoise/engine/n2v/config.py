@@ -62,8 +62,11 @@ class N2VParams(MethodParams):
                              "it after 10 epochs without a lower validation loss.")
     unet_depth: int = param(2, label="U-Net depth", minimum=1, maximum=5,
                             help="Resolution levels of the network: deeper sees larger structures, trains slower.")
-    unet_filters: int = param(32, label="First-layer filters", minimum=4, maximum=256, step=4,
-                              help="Convolution filters of the first level (doubled at each level).")
+    unet_filters: int = param(0, label="First-layer filters", minimum=0, maximum=256, step=4,
+                              minimum_text="auto (from the time budget)",
+                              help="Convolution filters of the first level (doubled at each level). Auto "
+                              "chooses 8, 16 or 32: the widest network that gets enough batches in the time "
+                              "budget on this machine (32 when training by epochs).")
     unet_kernel: int = param(3, label="Kernel size", minimum=3, maximum=7, step=2,
                              help="Width of the convolutions (odd; 3-D mode always uses 3). 3 trains and "
                              "predicts about twice as fast as n2v's 5: on the sample it reaches the same "

@@ -1,11 +1,7 @@
 """How long a training run will take, and how long a useful one needs, said before it starts.
 
-The time per batch is measured by a run on this machine (:meth:`StepSpeed.from_events`)
-and remembered by the caller; for other parameters it is scaled by the network's
-multiply-adds per batch (:func:`step_cost`), which on the development machine
-predicted the measured time per batch of other kernel sizes, filters, depths,
-batch and patch sizes within 15 %.  Until a run was measured, the speed of the
-default network on a 2-core CPU stands in, and the text says so.
+The time per batch comes from :mod:`engine.n2v.speed` (measured on this machine, or a
+2-core CPU's until a run was), and the text says which.
 """
 
 from __future__ import annotations
@@ -17,59 +13,8 @@ from et_denoise.engine.describe import format_seconds
 from et_denoise.engine.n2v.advice import useful_batches
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import patch_count, validation_count
-from et_denoise.engine.n2v.monitor import TrainingEvent
+from et_denoise.engine.n2v.speed import REFERENCE_SECONDS_PER_STEP, StepSpeed, choose_width
 from et_denoise.engine.n2v.training import auto_steps_per_epoch
-
-REFERENCE_SECONDS_PER_STEP = 0.21
-"""Seconds per batch of the default network (:class:`N2VParams` ()) on a 2-core CPU.
-
-The 2-core AMD EPYC development machine, TensorFlow-CPU 2.15: 240 steps in 53 s
-(README, kernel-size table); 0.42 s while other jobs shared the machine.
-"""
-
-
-@dataclass(frozen=True)
-class StepSpeed:
-    """A measured training speed: seconds per batch of the network ``params`` describe, on ``device``."""
-
-    seconds_per_step: float
-    params: N2VParams
-    device: str = ""
-
-    def seconds_for(self, params: N2VParams) -> float:
-        """Seconds per batch of the network of ``params``, scaled by :func:`step_cost` from this measurement."""
-        return self.seconds_per_step * step_cost(params) / step_cost(self.params)
-
-    def measures(self, params: N2VParams) -> bool:
-        """Whether ``params`` train the same network on batches of the same size as the measured run."""
-        return _network(params) == _network(self.params)
-
-    @classmethod
-    def from_events(cls, first: TrainingEvent, last: TrainingEvent, params: N2VParams,
-                    device: str = "") -> StepSpeed | None:
-        """The speed between two batch events of one run, or None when fewer than two batches lie between.
-
-        The first batch of a run also builds the network's graph (seconds), so
-        the time is taken from the end of ``first`` to the end of ``last``;
-        epoch ends on the way (validation, previews) count, as they do in a run.
-        """
-        batches = _batches_done(last) - _batches_done(first)
-        if batches < 2 or last.elapsed_s <= first.elapsed_s:
-            return None
-        return cls((last.elapsed_s - first.elapsed_s) / batches, params, device)
-
-    def as_dict(self) -> dict:
-        """A JSON-ready dictionary (for the app's settings)."""
-        return {"seconds_per_step": self.seconds_per_step, "params": self.params.as_dict(), "device": self.device}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> StepSpeed:
-        """Inverse of :meth:`as_dict`; ValueError, TypeError or KeyError for a damaged record."""
-        seconds = float(data["seconds_per_step"])
-        if not (math.isfinite(seconds) and seconds > 0):
-            raise ValueError(f"not a speed: {seconds}")
-        return cls(seconds, N2VParams(**data["params"]), str(data.get("device", "")))
-
 
 @dataclass(frozen=True)
 class TrainingEstimate:
@@ -89,6 +34,11 @@ class TrainingEstimate:
         otherwise it is scaled from another network or the reference CPU.
     reference : bool
         Whether no run on this machine was measured at all.
+    budget_s : float or None
+        The time budget, when there is one.
+    chosen_width : int or None
+        The first-layer filters chosen for the budget (``unet_filters`` 0, auto);
+        None when the parameters set a width.
     """
 
     batches: int
@@ -98,6 +48,7 @@ class TrainingEstimate:
     measured: bool
     reference: bool
     budget_s: float | None = None
+    chosen_width: int | None = None
 
     @property
     def useful_seconds(self) -> float:
@@ -142,6 +93,8 @@ class TrainingEstimate:
         planned = (f"the time budget, about {self.seconds / self.seconds_per_step:.0f} of {self.batches} batches"
                    if budget else f"{self.batches} batches")
         text = f"About {format_seconds(self.seconds)} {where}: {planned} at {self.seconds_per_step:.2g} s ({source})."
+        if self.chosen_width:
+            text += f" {self.chosen_width} first-layer filters, the widest network that fits the budget."
         useful = f"{self.useful_batches} batches, about {format_seconds(self.useful_seconds)}"
         if self.too_short:
             return f"{text} Too short to be useful: a useful model needs {useful}; train longer."
@@ -161,35 +114,6 @@ def rough_duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.2g} min"
     return f"{seconds / 3600:.2g} h"
-
-
-def step_cost(params: N2VParams) -> float:
-    """Multiply-adds of one training batch of the U-Net of ``params``, up to a constant factor.
-
-    Each resolution level ``l`` of the U-Net runs four convolutions (two on the
-    way down, two up; two at the bottom) of ``filters × 2**l`` channels over
-    ``1 / 2**(ndim × l)`` of the patch's pixels, each costing ``kernel**ndim``
-    multiply-adds per input and output channel.
-
-    Parameters
-    ----------
-    params : N2VParams
-        Uses ``mode``, ``batch_size``, ``patch_size``, ``unet_depth``, ``unet_filters`` and ``unet_kernel``.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> step_cost(N2VParams(batch_size=32)) / step_cost(N2VParams(batch_size=16))
-    2.0
-    """
-    ndim = params.ndim
-    kernel = params.kernel_size
-    ratio = 4 / 2**ndim  # channels squared ×4, pixels ÷2**ndim per level
-    levels = 4 * sum(ratio**level for level in range(params.unet_depth)) + 2 * ratio**params.unet_depth
-    return params.batch_size * params.patch_size**ndim * kernel**ndim * params.unet_filters**2 * levels
 
 
 def planned_batches(shape: tuple[int, ...], params: N2VParams) -> int:
@@ -245,20 +169,13 @@ def estimate_training(shape: tuple[int, ...], params: N2VParams, speed: StepSpee
     (1160, 400, 244)
     """
     reference = speed is None
-    speed = speed if speed is not None else StepSpeed(REFERENCE_SECONDS_PER_STEP, N2VParams())
+    speed = speed if speed is not None else StepSpeed(REFERENCE_SECONDS_PER_STEP, N2VParams(unet_filters=32))
+    chosen = choose_width(params, speed)
+    params, width = chosen, chosen.unet_filters if not params.unet_filters else None
     seconds_per_step = speed.seconds_for(params)
     batches = planned_batches(shape, params)
     budget_s = 60 * params.minutes or None
     seconds = min(batches * seconds_per_step, budget_s or math.inf)
-    return TrainingEstimate(batches, seconds_per_step, seconds, useful_batches(params), measured=not reference and speed.measures(params),
-                            reference=reference, budget_s=budget_s)
-
-
-def _network(params: N2VParams) -> tuple:
-    """What the time per batch depends on."""
-    return (params.ndim, params.batch_size, params.patch_size, params.unet_depth, params.unet_filters,
-            params.kernel_size)
-
-
-def _batches_done(event: TrainingEvent) -> int:
-    return (event.epoch - 1) * event.steps + event.batch
+    return TrainingEstimate(batches, seconds_per_step, seconds, useful_batches(params),
+                            measured=not reference and speed.measures(params), reference=reference,
+                            budget_s=budget_s, chosen_width=width)

@@ -16,6 +16,7 @@ from et_denoise.engine.n2v.data import make_training_data
 from et_denoise.engine.n2v.model import TrainedModel, denoise_with
 from et_denoise.engine.n2v.monitor import StopReason, TrainingEvent, TrainingMonitor
 from et_denoise.engine.n2v.network_thread import runs_on_network_thread
+from et_denoise.engine.n2v.speed import StepSpeed, choose_width
 
 MIN_AUTO_STEPS, MAX_AUTO_STEPS = 10, 400
 
@@ -38,6 +39,7 @@ def train(
     model_dir: str | Path | None = None,
     backend: str = "n2v",
     preview: np.ndarray | None = None,
+    speed: StepSpeed | None = None,
 ) -> TrainedModel:
     """Train a Noise2Void network, or StructN2V with a blind-spot mask, on noisy images alone.
 
@@ -65,11 +67,16 @@ def train(
         An image to watch training on (a 2-D slice for a 2-D model, a volume
         for a 3-D one): after every epoch it is denoised with the weights of
         that moment and sent in the EPOCH event's ``preview``.
+    speed : StepSpeed, optional
+        A training speed measured on this machine, from which a width of 0
+        (auto) is chosen (:func:`~engine.n2v.speed.choose_width`); default a
+        2-core CPU's.
 
     Returns
     -------
     TrainedModel
-        With the weights of the epoch with the lowest validation loss.
+        With the weights of the epoch with the lowest validation loss; its
+        ``params`` hold the width trained.
 
     Raises
     ------
@@ -108,7 +115,7 @@ def train(
     >>> model = train([noisy], params, progress=print)                                  # doctest: +SKIP
     >>> denoised = model.predict(noisy)                                                 # doctest: +SKIP
     """
-    params = params if params is not None else N2VParams()
+    params = choose_width(params if params is not None else N2VParams(), speed)
     mask = params.blind_spot_mask
     data = make_training_data(images, params, cancel)
     if cancel is not None:

@@ -30,7 +30,8 @@ from et_denoise.engine.describe import format_seconds
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.n2v.advice import training_advice
 from et_denoise.engine.n2v.config import N2VParams
-from et_denoise.engine.n2v.estimate import StepSpeed, estimate_training
+from et_denoise.engine.n2v.estimate import estimate_training
+from et_denoise.engine.n2v.speed import StepSpeed, choose_width
 from et_denoise.engine.n2v.masks import same_mask
 from et_denoise.engine.n2v.monitor import EventKind, StopReason, TrainingEvent
 from et_denoise.gui.jobs.job_runner import Job, LatestJob
@@ -45,7 +46,7 @@ from et_denoise.gui.widgets.status_label import set_status
 
 #: Key of the method: its results' ``method`` and its remembered parameters.
 METHOD = "n2v"
-#: Settings key of the last measured training speed (:class:`~engine.n2v.estimate.StepSpeed`).
+#: Settings key of the last measured training speed (:class:`~engine.n2v.speed.StepSpeed`).
 SPEED_KEY = "n2v/step_speed"
 #: Wait this long after the last slice change before previewing the new slice.
 PREVIEW_DELAY_MS = 150
@@ -174,7 +175,7 @@ class StructN2VTab(Tab):
         if not self.document.has_image or self.training:
             return None
         try:
-            params = self.form.params()
+            params = choose_width(self.form.params(), self._remembered_speed())
         except ParameterError as error:
             show_error(self.window(), "StructN2V: check the parameters", str(error))
             return None

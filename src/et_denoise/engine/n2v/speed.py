@@ -1,0 +1,166 @@
+"""The speed of training on this machine, and the network width that fits a time budget.
+
+The time per batch is measured by a run on this machine (:meth:`StepSpeed.from_events`)
+and remembered by the caller; for other parameters it is scaled by the network's
+multiply-adds per batch (:func:`step_cost`), which on the development machine
+predicted the measured time per batch of other kernel sizes, filters, depths,
+batch and patch sizes within 15 %.  Until a run was measured, the speed of the
+default network on a 2-core CPU stands in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from et_denoise.engine.n2v.advice import useful_batches
+from et_denoise.engine.n2v.config import N2VParams
+from et_denoise.engine.n2v.monitor import TrainingEvent
+
+REFERENCE_SECONDS_PER_STEP = 0.21
+"""Seconds per batch of the 32-filter network (``N2VParams(unet_filters=32)``) on a 2-core CPU.
+
+The 2-core AMD EPYC development machine, TensorFlow-CPU 2.15: 240 steps in 53 s
+(README, kernel-size table); 0.42 s while other jobs shared the machine.
+"""
+
+
+@dataclass(frozen=True)
+class StepSpeed:
+    """A measured training speed: seconds per batch of the network ``params`` describe, on ``device``."""
+
+    seconds_per_step: float
+    params: N2VParams
+    device: str = ""
+
+    def seconds_for(self, params: N2VParams) -> float:
+        """Seconds per batch of the network of ``params``, scaled by :func:`step_cost` from this measurement."""
+        return self.seconds_per_step * step_cost(params) / step_cost(self.params)
+
+    def measures(self, params: N2VParams) -> bool:
+        """Whether ``params`` train the same network on batches of the same size as the measured run."""
+        return _network(params) == _network(self.params)
+
+    @classmethod
+    def from_events(cls, first: TrainingEvent, last: TrainingEvent, params: N2VParams,
+                    device: str = "") -> StepSpeed | None:
+        """The speed between two batch events of one run, or None when fewer than two batches lie between.
+
+        The first batch of a run also builds the network's graph (seconds), so
+        the time is taken from the end of ``first`` to the end of ``last``;
+        epoch ends on the way (validation, previews) count, as they do in a run.
+        """
+        batches = _batches_done(last) - _batches_done(first)
+        if batches < 2 or last.elapsed_s <= first.elapsed_s:
+            return None
+        return cls((last.elapsed_s - first.elapsed_s) / batches, params, device)
+
+    def as_dict(self) -> dict:
+        """A JSON-ready dictionary (for the app's settings)."""
+        return {"seconds_per_step": self.seconds_per_step, "params": self.params.as_dict(), "device": self.device}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StepSpeed:
+        """Inverse of :meth:`as_dict`; ValueError, TypeError or KeyError for a damaged record."""
+        seconds = float(data["seconds_per_step"])
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"not a speed: {seconds}")
+        return cls(seconds, N2VParams(**data["params"]), str(data.get("device", "")))
+
+
+def step_cost(params: N2VParams) -> float:
+    """Multiply-adds of one training batch of the U-Net of ``params``, up to a constant factor.
+
+    Each resolution level ``l`` of the U-Net runs four convolutions (two on the
+    way down, two up; two at the bottom) of ``filters × 2**l`` channels over
+    ``1 / 2**(ndim × l)`` of the patch's pixels, each costing ``kernel**ndim``
+    multiply-adds per input and output channel.
+
+    Parameters
+    ----------
+    params : N2VParams
+        Uses ``mode``, ``batch_size``, ``patch_size``, ``unet_depth``, ``unet_filters`` (a width, not 0:
+        see :func:`choose_width`) and ``unet_kernel``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> step_cost(N2VParams(batch_size=32, unet_filters=32)) / step_cost(N2VParams(batch_size=16, unet_filters=32))
+    2.0
+    """
+    ndim = params.ndim
+    kernel = params.kernel_size
+    ratio = 4 / 2**ndim  # channels squared ×4, pixels ÷2**ndim per level
+    levels = 4 * sum(ratio**level for level in range(params.unet_depth)) + 2 * ratio**params.unet_depth
+    return params.batch_size * params.patch_size**ndim * kernel**ndim * params.unet_filters**2 * levels
+
+
+AUTO_WIDTHS = (8, 16, 32)
+"""The first-layer widths ``unet_filters=0`` (auto) chooses from, narrowest first."""
+
+EPOCH_WIDTH = 32
+"""The width auto chooses when training runs by epochs, without a time budget."""
+
+BUDGET_RUNWAY = 2.0
+"""The budget must hold this many times the batches a useful model needs
+(:func:`~engine.n2v.advice.useful_batches`) for a width to be chosen (see
+``tests/benchmarks/test_bench_width_budget.py``)."""
+
+
+def choose_width(params: N2VParams, speed: StepSpeed | None = None) -> N2VParams:
+    """``params`` with the network width that fits its time budget on this machine, when it is auto.
+
+    Parameters
+    ----------
+    params : N2VParams
+        ``unet_filters`` 0 (auto) is resolved; any other width is kept.
+    speed : StepSpeed, optional
+        A speed measured on this machine (any network); None uses
+        :data:`REFERENCE_SECONDS_PER_STEP`, a 2-core CPU's.
+
+    Returns
+    -------
+    N2VParams
+        With ``unet_filters`` the widest of :data:`AUTO_WIDTHS` whose batches,
+        in ``params.minutes``, reach :data:`BUDGET_RUNWAY` times what a useful
+        model needs (the narrowest when none does); :data:`EPOCH_WIDTH` without
+        a time budget.
+
+    Notes
+    -----
+    A wider network learns more per batch but takes longer per batch (about
+    the square of the width): on a CPU a short budget gives a wide network too
+    few batches to leave the flat, blurred early stage of training (Krull et al.
+    2019 train for hours on a GPU), while a narrower one gets there.
+
+    Examples
+    --------
+    >>> [choose_width(N2VParams(unet_filters=0, minutes=m)).unet_filters for m in (0.3, 1, 5, 0)]
+    [8, 16, 32, 32]
+    >>> choose_width(N2VParams(unet_filters=24, minutes=1)).unet_filters
+    24
+    """
+    if params.unet_filters:
+        return params
+    if not params.minutes:
+        return params.replace(unet_filters=EPOCH_WIDTH)
+    speed = speed if speed is not None else StepSpeed(REFERENCE_SECONDS_PER_STEP, N2VParams(unet_filters=32))
+    needed = BUDGET_RUNWAY * useful_batches(params)
+    for width in reversed(AUTO_WIDTHS):
+        candidate = params.replace(unet_filters=width)
+        if 60 * params.minutes / speed.seconds_for(candidate) >= needed:
+            return candidate
+    return params.replace(unet_filters=AUTO_WIDTHS[0])
+
+
+def _network(params: N2VParams) -> tuple:
+    """What the time per batch depends on."""
+    return (params.ndim, params.batch_size, params.patch_size, params.unet_depth, params.unet_filters,
+            params.kernel_size)
+
+
+def _batches_done(event: TrainingEvent) -> int:
+    return (event.epoch - 1) * event.steps + event.batch
