@@ -195,9 +195,9 @@ def suggest_mask(
 
     Examples
     --------
-    >>> acf = Autocorrelation(values=np.array([[0.0, 0.1, 0.0],
+    >>> acf = Autocorrelation(values=np.array([[0.0, 0.05, 0.0],
     ...                                        [0.6, 1.0, 0.6],
-    ...                                        [0.0, 0.1, 0.0]]), source="example")
+    ...                                        [0.0, 0.05, 0.0]]), source="example")
     >>> suggest_mask(acf).spec
     'horizontal:3'
     """
