@@ -34,7 +34,6 @@ from et_denoise.engine.analysis.mask_suggestion import analyse_noise
 from et_denoise.engine.compare.metrics import psnr, ssim
 from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.n2v import EventKind, N2VParams, train
-from et_denoise.engine.n2v.masks import mask_to_text
 from et_denoise.engine.sample import NOISE_MODELS, make_sample
 
 MODELS = os.environ.get("ET_BENCH_MODELS", ",".join(NOISE_MODELS)).split(",")
@@ -58,28 +57,24 @@ def _trained(noisy, params):
     return denoised, f"{steps} steps, {model.params.unet_filters} filters", time.perf_counter() - start
 
 
-def _masks(suggestion, folder, noise):
-    """The suggestion as ``--mask`` values: its in-plane part for 2-D, and the 3-D mask (or None)."""
-    mask = suggestion.mask[suggestion.mask.shape[0] // 2] if suggestion.mask.ndim == 3 else suggestion.mask
-    in_plane = folder / f"{noise}_2d.txt"
-    in_plane.write_text(mask_to_text(None if mask.size == 1 else mask))
-    in_plane = suggestion.spec if suggestion.mask.ndim == 2 and suggestion.spec else str(in_plane)
+def _cube_mask(suggestion, folder, noise):
+    """The suggested 3-D mask as a ``--mask`` file, or None when the suggestion is 2-D training."""
     if not suggestion.train_3d:
-        return in_plane, None
+        return None
     cube = folder / f"{noise}_3d.txt"
     cube.write_text(suggestion.mask_file_text)
-    return in_plane, str(cube)
+    return str(cube)
 
 
 @pytest.mark.timeout(6 * 3600)
-def test_every_method_on_every_noise_model(tmp_path):
+def test_every_method_on_every_noise_model(tmp_path, in_plane_mask):
     misses = []
     for noise in MODELS:
         sample = make_sample(seed=0, noise=noise)
         noisy, clean = sample.noisy, sample.clean
         noisy_psnr = psnr(clean, noisy)
         suggestion = analyse_noise(noisy, three_d=True).suggestion
-        in_plane, cube = _masks(suggestion, tmp_path, noise)
+        in_plane, cube = in_plane_mask(suggestion), _cube_mask(suggestion, tmp_path, noise)
         print(f"\n`{noise}`: suggested {suggestion.explanation}")
         print("| method | detail | PSNR (dB) | gain (dB) | SSIM | time (s) |\n|---|---|---|---|---|---|")
         _row("noisy input", "", clean, noisy, 0, noisy_psnr)

@@ -366,12 +366,11 @@ def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progr
         if highpass_sigma:
             plane = plane - ndimage.gaussian_filter(plane, highpass_sigma, mode="reflect")
         if flat is None:
-            plane = plane - plane.mean(dtype=np.float64)
-            recent = [(scipy.fft.rfft2(plane, s=padded), None)] + recent[:z_radius]
+            plane, mask_spectrum = plane - plane.mean(dtype=np.float64), None
         else:
             plane = np.where(flat, plane - plane[flat].mean(dtype=np.float64), 0).astype(np.float32)
-            recent = [(scipy.fft.rfft2(plane, s=padded), scipy.fft.rfft2(flat.astype(np.float32), s=padded))
-                      ] + recent[:z_radius]
+            mask_spectrum = scipy.fft.rfft2(flat.astype(np.float32), s=padded)
+        recent = [(scipy.fft.rfft2(plane, s=padded), mask_spectrum)] + recent[:z_radius]
         products = [recent[0][0] * np.conj(previous) for previous, _ in recent]
         if flat is not None:
             counts = [recent[0][1] * np.conj(previous) for _, previous in recent]

@@ -171,7 +171,8 @@ def estimate_training(shape: tuple[int, ...], params: N2VParams, speed: StepSpee
     reference = speed is None
     speed = speed if speed is not None else StepSpeed(REFERENCE_SECONDS_PER_STEP, N2VParams(unet_filters=32))
     chosen = choose_width(params, speed)
-    params, width = chosen, chosen.unet_filters if not params.unet_filters else None
+    width = None if params.unet_filters else chosen.unet_filters
+    params = chosen
     seconds_per_step = speed.seconds_for(params)
     batches = planned_batches(shape, params)
     budget_s = 60 * params.minutes or None
