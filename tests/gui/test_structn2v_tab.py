@@ -276,6 +276,10 @@ def test_before_training_the_tab_says_how_long_it_takes_and_follows_the_paramete
     assert estimate.text() == estimate_training(sample_shape, tab.form.params()).headline()
     assert estimate.text().startswith("About ") and "on a 2-core CPU" in estimate.text()  # nothing measured yet
     assert "A useful model needs 1600 batches" in estimate.toolTip() and not estimate.property("error")
+    chosen = estimate_training(sample_shape, tab.form.params()).chosen_width
+    assert f"with {chosen} filters" in estimate.text()  # the width chosen for the budget (filters: auto)
+    tab.form.editor("unet_filters").setValue(24)
+    assert "filters" not in estimate.text()  # a width the user set is not news
     tab.form.editor("epochs").setValue(1)
     assert estimate.text().startswith("Too short: ") and estimate.property("error")
     tab.form.editor("patch_size").setValue(128)  # larger than the 96-pixel sample

@@ -69,8 +69,13 @@ class TrainingEstimate:
         'About 14 min on this machine (useful after 1.4 min)'
         >>> TrainingEstimate(100, 0.21, 21.0, 400, measured=False, reference=True).headline()
         'Too short: about 21 s on a 2-core CPU; a useful model needs 1.4 min'
+        >>> TrainingEstimate(900, 0.2, 180.0, 400, measured=True, reference=False, budget_s=180.0,
+        ...                  chosen_width=16).headline()
+        'About 3 min on this machine with 16 filters (useful after 1.3 min)'
         """
         where = "on a 2-core CPU" if self.reference else "on this machine"
+        if self.chosen_width:
+            where += f" with {self.chosen_width} filters"
         if self.too_short:
             return f"Too short: about {rough_duration(self.seconds)} {where}; " \
                    f"a useful model needs {rough_duration(self.useful_seconds)}"
