@@ -67,11 +67,20 @@ def test_region_analyses_only_the_box():
 
 
 def test_residual_of_the_sample_is_its_noise(sample):
-    acf = residual_autocorrelation(sample.noisy, sample.clean, radius=5)
+    acf = residual_autocorrelation(sample.noisy, sample.clean, radius=5, flat_fraction=1)
     direct = noise_autocorrelation(sample.noisy - sample.clean, radius=5, highpass_sigma=0, flat_fraction=1)
     np.testing.assert_allclose(acf.values, direct.values, atol=1e-6)
     assert acf.profile_x[6] > 0.5  # the sample's noise is correlated along X ...
     assert abs(acf.profile_y[6]) < 0.05  # ... and not along Y
+
+
+def test_a_residual_is_measured_where_the_raw_data_are_flat_so_blurred_edges_hardly_count(sample):
+    noise_only = residual_autocorrelation(sample.noisy, sample.clean, radius=6, flat_fraction=1).values
+    blurred = ndimage.gaussian_filter(sample.clean, 2)  # a denoiser that blurs: its residual holds edges
+    everywhere = residual_autocorrelation(sample.noisy, blurred, radius=6, flat_fraction=1).values
+    flattest = residual_autocorrelation(sample.noisy, blurred, radius=6)
+    assert np.abs(flattest.values - noise_only).max() < 0.5 * np.abs(everywhere - noise_only).max()
+    assert "where the raw data are flattest (50%)" in flattest.source
 
 
 def test_high_pass_removes_the_signal_correlation_of_raw_data(sample):

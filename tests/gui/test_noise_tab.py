@@ -58,7 +58,7 @@ def test_use_this_mask_puts_it_into_the_structn2v_tab(noise_tab, sample_window, 
     tab.threshold.setValue(0.5)             # only the nearest neighbours along X pass: a line of 3
     assert tab.suggestion.mask.shape == (1, 3)
     assert set(tab.view.threshold_lines.getData()[1][[0, 3]]) == {0.5, -0.5}
-    assert set(tab.view.tail_lines.getData()[1][[0, 3]]) == {0.25, -0.25}  # the level a kept lobe is followed to
+    assert set(tab.view.tail_lines.getData()[1][[0, 3]]) == {0.325, -0.325}  # the level a kept lobe is followed to
     assert tab.view.outline.path().boundingRect() == QRectF(-1.5, -0.5, 3, 1)
     qtbot.mouseClick(tab.use_mask_button, Qt.MouseButton.LeftButton)
 

@@ -244,6 +244,7 @@ def residual_autocorrelation(
     *,
     region: Region | tuple | None = None,
     radius: int = DEFAULT_RADIUS,
+    flat_fraction: float = DEFAULT_FLAT_FRACTION,
     three_d: bool = True,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
@@ -262,6 +263,11 @@ def residual_autocorrelation(
         The input and a result computed from it.
     region, radius, three_d, progress, cancel
         As in :func:`noise_autocorrelation`.
+    flat_fraction : float
+        Measure on this fraction of each plane's pixels: those where the *raw*
+        data have the least structure, as in :func:`noise_autocorrelation`
+        (1 uses every pixel).  A denoiser that blurs leaves edges in its
+        residual; there the residual is not noise.
 
     Returns
     -------
@@ -288,10 +294,12 @@ def residual_autocorrelation(
     residual = raw.astype(np.float32) - denoised.astype(np.float32)
     if region is not None:
         region = region if isinstance(region, Region) else Region(*region)
-        residual = region.crop(residual)
+        residual, raw = region.crop(residual), region.crop(raw)
     where = "" if region is None else f", region {region}"
-    return _autocorrelation(residual, radius, None, 1.0, three_d, progress, cancel,
-                            source=f"residual (raw - denoised){where}")
+    flattest = f", where the raw data are flattest ({flat_fraction:.0%})" if flat_fraction < 1 else ""
+    return _autocorrelation(residual, radius, None, flat_fraction, three_d, progress, cancel,
+                            source=f"residual (raw - denoised){where}{flattest}",
+                            guide=raw[np.newaxis] if raw.ndim == 2 else raw)
 
 
 def residual_verdict(residual: Autocorrelation, noise: Autocorrelation, *,
@@ -344,7 +352,8 @@ def residual_verdict(residual: Autocorrelation, noise: Autocorrelation, *,
                    "(a mask too short, or plain N2V) or removed signal. Compare other masks below.")
 
 
-def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progress, cancel, *, source):
+def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progress, cancel, *, source,
+                     guide=None):
     if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 1:
         raise ParameterError(f"radius must be a whole number of pixels >= 1, got {radius!r}")
     planes = data[np.newaxis] if data.ndim == 2 else data
@@ -362,7 +371,7 @@ def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progr
         if cancel is not None:
             cancel.check()
         plane = planes[z].astype(np.float32)
-        flat = _flattest(plane, flat_fraction)
+        flat = _flattest(plane if guide is None else guide[z], flat_fraction)
         if highpass_sigma:
             plane = plane - ndimage.gaussian_filter(plane, highpass_sigma, mode="reflect")
         if flat is None:
