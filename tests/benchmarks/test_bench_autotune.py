@@ -2,16 +2,18 @@
 
 Run with ``make bench`` (or ``pytest tests/benchmarks/test_bench_autotune.py -s -o addopts=""``).
 
-1. On four seeds of the 256×256 built-in sample (noise correlated along X),
-   for each filter with a default grid: the PSNR of the setting chosen by
-   :func:`engine.autotune.autotune` (structured mask from the autocorrelation),
-   of the one chosen by scikit-image's ``calibrate_denoiser`` (single-pixel
-   J-invariance, same grid), of the filter's defaults and of the grid's best
-   (against the ground truth), and the time autotune took.  Autotune must stay
-   within 1 dB of the best on every seed and beat single-pixel J-invariance by
-   more than 1 dB on average: single-pixel J-invariance picks the weakest
-   smoothing in the grid, the failure MEASUREMENTS.md describes (its loss is
-   bounded by the grid, so the gap is larger with grids reaching weaker settings).
+1. On four seeds of the 256×256 built-in sample, for every noise model
+   (:data:`engine.sample.NOISE_MODELS`) and each filter with a default grid:
+   the PSNR of the setting chosen by :func:`engine.autotune.autotune`
+   (structured mask from the autocorrelation), of the one chosen by
+   scikit-image's ``calibrate_denoiser`` (single-pixel J-invariance, same
+   grid), of the filter's defaults and of the grid's best (against the ground
+   truth), and the time autotune took.  Autotune must stay within 0.5 dB of the
+   best on every seed (issue #14) and, where the noise is correlated in-plane,
+   beat single-pixel J-invariance by more than 1 dB on average: single-pixel
+   J-invariance picks the weakest smoothing in the grid, the failure
+   MEASUREMENTS.md describes (its loss is bounded by the grid, so the gap is
+   larger with grids reaching weaker settings).
 2. On a real 750×750 tomogram slice (when /work/shared/data is there): the
    suggested mask, the chosen settings and the time (no ground truth).
 """
@@ -30,9 +32,11 @@ from et_denoise.engine.filters.median import MEDIAN
 from et_denoise.engine.filters.nlm import NLM
 from et_denoise.engine.analysis.mask_suggestion import analyse_noise
 from et_denoise.engine.compare.metrics import psnr
-from et_denoise.engine.sample import make_sample_2d
+from et_denoise.engine.sample import NOISE_MODELS, make_sample_2d
 
 METHODS = [MEDIAN, DIFFUSION, NLM]
+#: The noise models whose noise is correlated within a plane (white and wedge noise are not, in-plane).
+CORRELATED_IN_PLANE = ("wbp", "fbp", "sirt")
 SEEDS = (0, 1, 2, 3)
 ET_SLICES = sorted(glob.glob("/work/shared/data/et_slices/*.tif"))
 
@@ -54,11 +58,12 @@ def _short(params, method):
     return ", ".join(f"{name} {getattr(params, name)}" for name in DEFAULT_GRIDS[method.name])
 
 
+@pytest.mark.parametrize("noise", NOISE_MODELS)
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: m.name)
-def test_autotune_against_best_and_single_pixel(method):
+def test_autotune_against_best_and_single_pixel(method, noise):
     rows, gaps, gains = [], [], []
     for seed in SEEDS:
-        sample = make_sample_2d(seed=seed)
+        sample = make_sample_2d(seed=seed, noise=noise)
         truth = {params: psnr(sample.clean, method.apply(sample.noisy, params)) for params in _grid_settings(method)}
         start = time.perf_counter()
         tuned = autotune(method, sample.noisy)
@@ -68,13 +73,16 @@ def test_autotune_against_best_and_single_pixel(method):
         default = psnr(sample.clean, method.apply(sample.noisy))
         gaps.append(truth[tuned.params] - truth[best])
         gains.append(truth[tuned.params] - truth[single])
-        rows.append(f"{method.name:9s} seed {seed}: autotune {truth[tuned.params]:5.2f} dB ({_short(tuned.params, method)}) "
+        rows.append(f"{method.name:9s} {noise:5s} seed {seed}: autotune {truth[tuned.params]:5.2f} dB ({_short(tuned.params, method)}) "
                     f"in {seconds:4.1f} s | single-pixel {truth[single]:5.2f} ({_short(single, method)}) | "
                     f"default {default:5.2f} | best {truth[best]:5.2f} ({_short(best, method)}) | "
                     f"noisy {psnr(sample.clean, sample.noisy):5.2f}")
     print("\n" + "\n".join(rows))
-    assert min(gaps) > -1.0
-    assert np.mean(gains) > 1.0
+    print(f"{method.name} {noise}: autotune - best {np.mean(gaps):+.2f} dB on average, worst {min(gaps):+.2f}; "
+          f"autotune - single-pixel {np.mean(gains):+.2f} dB on average")
+    assert min(gaps) > -0.5
+    if noise in CORRELATED_IN_PLANE:
+        assert np.mean(gains) > 1.0
 
 
 @pytest.mark.skipif(not ET_SLICES, reason="real tomogram slices not available")
