@@ -299,7 +299,7 @@ def residual_autocorrelation(
     flattest = f", where the raw data are flattest ({flat_fraction:.0%})" if flat_fraction < 1 else ""
     return _autocorrelation(residual, radius, None, flat_fraction, three_d, progress, cancel,
                             source=f"residual (raw - denoised){where}{flattest}",
-                            guide=raw[np.newaxis] if raw.ndim == 2 else raw)
+                            guide=raw)
 
 
 def residual_verdict(residual: Autocorrelation, noise: Autocorrelation, *,
@@ -356,7 +356,8 @@ def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progr
                      guide=None):
     if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 1:
         raise ParameterError(f"radius must be a whole number of pixels >= 1, got {radius!r}")
-    planes = data[np.newaxis] if data.ndim == 2 else data
+    planes = _as_planes(data)
+    guides = planes if guide is None else _as_planes(guide)
     n_z, n_y, n_x = planes.shape
     if min(n_y, n_x) <= radius:
         raise ParameterError(f"the analysed area is {n_y}x{n_x} px: a radius of {radius} px "
@@ -371,7 +372,7 @@ def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progr
         if cancel is not None:
             cancel.check()
         plane = planes[z].astype(np.float32)
-        flat = _flattest(plane if guide is None else guide[z], flat_fraction)
+        flat = _flattest(guides[z], flat_fraction)
         if highpass_sigma:
             plane = plane - ndimage.gaussian_filter(plane, highpass_sigma, mode="reflect")
         if flat is None:
@@ -405,6 +406,11 @@ def _autocorrelation(data, radius, highpass_sigma, flat_fraction, three_d, progr
     values = full if data.ndim == 3 and three_d else full[0]
     counter.finish()
     return Autocorrelation(values=values.astype(np.float32), source=source)
+
+
+def _as_planes(image: np.ndarray) -> np.ndarray:
+    """A 2-D image as a stack of one plane; a stack unchanged."""
+    return image[np.newaxis] if image.ndim == 2 else image
 
 
 def _flattest(plane: np.ndarray, fraction: float) -> np.ndarray | None:
