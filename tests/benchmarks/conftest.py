@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from et_denoise.engine.n2v.masks import mask_to_text
+from et_denoise.engine.n2v.masks import blind_spot_plane, mask_to_text
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def in_plane_mask(tmp_path):
         mask = suggestion.mask
         if mask.ndim == 2 and suggestion.spec:
             return suggestion.spec
-        plane = mask[mask.shape[0] // 2] if mask.ndim == 3 else mask
+        plane = blind_spot_plane(mask)
         if plane.sum() == 1:
             return "none"
         path = tmp_path / f"in_plane_{next(numbers)}.txt"

@@ -35,6 +35,7 @@ from et_denoise.engine.analysis.mask_suggestion import analyse_noise
 from et_denoise.engine.compare.metrics import psnr, ssim
 from et_denoise.engine.filters import FILTERS
 from et_denoise.engine.n2v import EventKind, N2VParams, train
+from et_denoise.engine.n2v.masks import blind_spot_plane
 from et_denoise.engine.sample import NOISE_MODELS, make_sample
 
 MODELS = os.environ.get("ET_BENCH_MODELS", ",".join(NOISE_MODELS)).split(",")
@@ -51,7 +52,7 @@ def _mask_name(in_plane, suggestion):
     """The 2-D mask trained, in words: its preset, or the shape of the suggested mask's blind-spot plane."""
     if not in_plane.endswith(".txt"):
         return f"`{in_plane}`"
-    plane = suggestion.mask[suggestion.mask.shape[0] // 2] if suggestion.mask.ndim == 3 else suggestion.mask
+    plane = blind_spot_plane(suggestion.mask)
     return f"({plane.shape[0]}×{plane.shape[1]} plane of the suggested mask)"
 
 

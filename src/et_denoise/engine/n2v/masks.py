@@ -212,6 +212,17 @@ def mask_for_dims(mask: np.ndarray | None, ndim: int) -> np.ndarray | None:
     raise ParameterError("a 3-D mask needs 3-D training (mode 3d)")
 
 
+def blind_spot_plane(mask: np.ndarray) -> np.ndarray:
+    """The mask's blind-spot plane: the YX plane through the centre of a 3-D mask, a 2-D mask itself.
+
+    Examples
+    --------
+    >>> blind_spot_plane(np.ones((3, 1, 5), bool)).shape, blind_spot_plane(np.ones((1, 3), bool)).shape
+    ((1, 5), (1, 3))
+    """
+    return mask[mask.shape[0] // 2] if mask.ndim == 3 else mask
+
+
 def mask_to_text(mask: np.ndarray | None) -> str:
     """The mask as rows of 0/1 digits (planes separated by a blank line): the mask-file format."""
     if mask is None:

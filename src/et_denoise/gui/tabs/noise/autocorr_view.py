@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from et_denoise.engine.analysis.autocorr import Autocorrelation
 from et_denoise.engine.analysis.mask_suggestion import TAIL_FRACTION
+from et_denoise.engine.n2v.masks import blind_spot_plane
 
 #: Blue–white–red, as matplotlib's RdBu reversed (built here: no colour-map file to bundle).
 DIVERGING = pg.ColorMap(np.linspace(0, 1, 7),
@@ -179,8 +180,7 @@ class AutocorrView(QWidget):
         self.mask = None if mask is None else np.asarray(mask)
         path = QPainterPath()
         if self.mask is not None:
-            plane = self.mask[self.mask.shape[0] // 2] if self.mask.ndim == 3 else self.mask
-            path = outline_path(plane)
+            path = outline_path(blind_spot_plane(self.mask))
         for item in (self.outline_under, self.outline):
             item.setPath(path)
         if self.acf is not None:
