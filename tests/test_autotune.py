@@ -46,8 +46,28 @@ def test_tuned_setting_is_within_1_db_of_the_best(name, sample):
     assert len(result.scores) > 1 and result.params in [params for params, _ in result.scores]
 
 
+@pytest.mark.parametrize("method", [MEDIAN, DIFFUSION], ids=lambda method: method.name)
+def test_negative_side_lobes_do_not_push_the_choice_to_more_smoothing(method):
+    """Plain filtered back-projection: J-invariance with the footprint hidden chose 0.6-1.4 dB below the best."""
+    sample = make_sample_2d(seed=1, noise="fbp")
+    result = autotune(method, sample.noisy)
+    quality = {params: psnr(sample.clean, method.apply(sample.noisy, params)) for params, _ in result.scores}
+    assert quality[result.params] > max(quality.values()) - 0.3
+
+
+def test_scores_differ_as_the_errors_against_the_clean_image_do(sample):
+    result = autotune(MEDIAN, sample.noisy, grid={"size": (3, 9, 19)})
+    error = {params: float(np.mean((MEDIAN.apply(sample.noisy, params) - sample.clean) ** 2))
+             for params, _ in result.scores}
+    score = dict(result.scores)
+    for params in error:
+        if params != result.params:
+            true_gap, estimated_gap = error[params] - error[result.params], score[params] - score[result.params]
+            assert abs(estimated_gap - true_gap) < 0.25 * true_gap, f"size {params.size}"
+
+
 def test_a_single_pixel_mask_picks_a_near_identity_setting(sample):
-    """Why the mask matters: hiding one pixel lets its correlated neighbours betray its noise."""
+    """Why the mask matters: taken as white, the correlated noise a filter passes on looks like signal."""
     grid = {"size": (1, 3, 5, 9, 15)}
     plain = autotune(MEDIAN, sample.noisy, mask=np.ones((1, 1)), grid=grid)
     structured = autotune(MEDIAN, sample.noisy, grid=grid)
@@ -92,8 +112,6 @@ def test_bad_requests_raise_clear_errors(sample):
         autotune(MEDIAN, sample.noisy, grid={"size": (3, 101)})
     with pytest.raises(ParameterError, match="odd sides"):
         autotune(MEDIAN, sample.noisy, mask=np.ones((2, 2)))
-    with pytest.raises(ParameterError, match="too small"):
-        autotune(MEDIAN, sample.noisy[:20, :20], mask=np.ones((1, 15)), grid={"size": (3,)})
     broken = sample.noisy.copy()
     broken[128, 128] = np.nan
     with pytest.raises(ImageError, match="NaN"):

@@ -170,7 +170,7 @@ def _tuning_data(args, volume):
 
 
 def _autotuned(method, data, params, args, cancel):
-    """Parameters chosen by J-invariance on ``data`` with the noise's own blind-spot mask (``--auto``)."""
+    """Parameters chosen by Stein's unbiased risk estimate on ``data``, noise correlated over its blind-spot mask (``--auto``)."""
     from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
 
     fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
@@ -179,7 +179,7 @@ def _autotuned(method, data, params, args, cancel):
     result = autotune(method, data, base=params, progress=TerminalProgress("Auto-tuning"), cancel=cancel)
     chosen = ", ".join(f"{name} {getattr(result.params, name):g}" for name in DEFAULT_GRIDS[method.name])
     print(f"auto-tuned {method.label}: {chosen} "
-          f"(J-invariance, blind-spot mask {'×'.join(map(str, result.mask.shape))} px)")
+          f"(lowest estimated error, noise correlated over a {'×'.join(map(str, result.mask.shape))} px blind-spot mask)")
     return result.params
 
 

@@ -142,8 +142,8 @@ def _add_denoise(commands) -> None:
                          "and write them into OUTPUT (an MRC file) on storage they share (a --model folder too: each "
                          "worker loads it once); --memory is then per worker")
     denoise.add_argument("--auto", action="store_true",
-                         help="choose the method's main parameters by self-supervised J-invariance with a blind-spot "
-                         "mask fitted to the noise's correlation (no clean image needed)")
+                         help="choose the method's main parameters by the lowest estimated error (Stein's unbiased "
+                         "risk estimate with the noise's measured covariance; no clean image needed)")
     _add_part_options(denoise)
     add_param_options(denoise, filter_owners(), "method parameters (each applies to the methods named in brackets)")
 

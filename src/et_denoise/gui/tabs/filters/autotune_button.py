@@ -1,8 +1,8 @@
 """The "Auto" button of a classic filter tab: parameters chosen from the noisy image alone.
 
-It runs :func:`engine.autotune.autotune` in the background (J-invariance,
-Batson & Royer 2019, with the blind-spot mask that the noise's own
-autocorrelation suggests), on the central region of the image, then puts the
+It runs :func:`engine.analysis.autotune.autotune` in the background (Stein's
+unbiased risk estimate with the noise's covariance over the blind-spot mask
+its autocorrelation suggests), on the central region of the image, then puts the
 chosen values into the tab's parameter form as if the user had typed them, so
 the live preview follows.
 """
@@ -79,9 +79,10 @@ class AutoTune(QWidget):
         self.button = QPushButton("Auto")
         self.button.setToolTip(
             f"Choose {' and '.join(labels[name] for name in grid)} from the noisy image "
-            "alone (a few seconds, on the central region): each setting is scored by how well it predicts "
-            "hidden pixels (J-invariance), hiding with each pixel the neighbours whose noise is correlated "
-            "with it (the blind-spot mask suggested by the noise's autocorrelation).")
+            "alone (a few seconds, on the central region): each setting is scored by its estimated error "
+            "against the clean image (Stein's unbiased risk estimate), with the noise's covariance measured "
+            "over the neighbours whose noise is correlated (the blind-spot mask suggested by the noise's "
+            "autocorrelation).")
         self.button.clicked.connect(self._on_button_clicked)
         self.status = status_label()
         layout = QVBoxLayout(self)
@@ -132,8 +133,8 @@ class AutoTune(QWidget):
         self.form.set_params(result.params)
         self.form.edited.emit()
         chosen = describe_choice(result.params, DEFAULT_GRIDS[self.method.name])
-        set_status(self.status, f"Auto chose {chosen}: the lowest self-supervised error of {len(result.scores)} "
-                   f"settings, with blind-spot mask {describe_mask(result.mask)} "
+        set_status(self.status, f"Auto chose {chosen}: the lowest estimated error of {len(result.scores)} "
+                   f"settings, noise correlated over blind-spot mask {describe_mask(result.mask)} "
                    f"({format_seconds(job.elapsed_s)}).")
         self.status.setToolTip("Blind-spot mask used (O the scored pixel, # hidden with it):"
                                f"<pre>{render_mask(result.mask)}</pre>")
