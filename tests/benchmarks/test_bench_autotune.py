@@ -10,10 +10,12 @@ Run with ``make bench`` (or ``pytest tests/benchmarks/test_bench_autotune.py -s 
    grid), of the filter's defaults and of the grid's best (against the ground
    truth), and the time autotune took.  Autotune must stay within 0.5 dB of the
    best on every seed (issue #14) and, where the noise is correlated in-plane,
-   beat single-pixel J-invariance by more than 1 dB on average: single-pixel
-   J-invariance picks the weakest smoothing in the grid, the failure
-   MEASUREMENTS.md describes (its loss is bounded by the grid, so the gap is
-   larger with grids reaching weaker settings).
+   beat single-pixel J-invariance on average, by more than 1 dB where the
+   correlation is positive (``wbp``, ``sirt``): there single-pixel J-invariance
+   picks the weakest smoothing in the grid, the failure MEASUREMENTS.md
+   describes (its loss is bounded by the grid, so the gap is larger with grids
+   reaching weaker settings).  With ``fbp``'s negative side lobes the
+   neighbours betray less of a pixel's noise and it loses less (0.3-3 dB).
 2. On a real 750×750 tomogram slice (when /work/shared/data is there): the
    suggested mask, the chosen settings and the time (no ground truth).
 """
@@ -37,6 +39,8 @@ from et_denoise.engine.sample import NOISE_MODELS, make_sample_2d
 METHODS = [MEDIAN, DIFFUSION, NLM]
 #: The noise models whose noise is correlated within a plane (white and wedge noise are not, in-plane).
 CORRELATED_IN_PLANE = ("wbp", "fbp", "sirt")
+#: Those whose in-plane correlation is positive next to a pixel.
+POSITIVELY_CORRELATED = ("wbp", "sirt")
 SEEDS = (0, 1, 2, 3)
 ET_SLICES = sorted(glob.glob("/work/shared/data/et_slices/*.tif"))
 
@@ -82,7 +86,7 @@ def test_autotune_against_best_and_single_pixel(method, noise):
           f"autotune - single-pixel {np.mean(gains):+.2f} dB on average")
     assert min(gaps) > -0.5
     if noise in CORRELATED_IN_PLANE:
-        assert np.mean(gains) > 1.0
+        assert np.mean(gains) > (1.0 if noise in POSITIVELY_CORRELATED else 0.0)
 
 
 @pytest.mark.skipif(not ET_SLICES, reason="real tomogram slices not available")
