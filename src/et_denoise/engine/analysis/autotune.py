@@ -176,7 +176,8 @@ def autotune(
     noise is barely correlated (negative lobes along Y where the true noise
     has none): both chose settings up to 1.4 dB below the best (SIRT-like
     noise).  Kept only over the blind-spot mask, the refined covariance chose
-    settings within 0.25 dB (median and diffusion) of the grid's best.
+    settings within 0.25 dB (median and diffusion) and 0.42 dB (non-local
+    means) of the grid's best (``tests/benchmarks/test_bench_autotune.py``).
 
     The previous method, J-invariance with the mask's footprint hidden
     (Batson & Royer 2019 with StructN2V's mask), scored the filter applied to
