@@ -13,19 +13,16 @@ Each of median, diffusion, NLM and DCT runs at its defaults and with the setting
 :func:`engine.analysis.autotune.autotune` chooses from the noisy data.  DCT at its defaults
 must beat the best of the others, defaults or auto-tuned, by 1 dB in 2-D and 3-D.
 
-Measured (2 cores under heavy load, load average about 9, so times are several times a quiet
-machine's):
+Measured 2026-12-03 (2 cores, otherwise idle):
 
 | data | noisy | median | diffusion | NLM | NLM auto | DCT | DCT auto | DCT 3-D |
 |---|---|---|---|---|---|---|---|---|
-| 256² seed 0 | 14.00 | 21.85 | 24.21 | 25.57 | 25.34 | 28.02 | 27.74 (1.1) | |
-| 256² seed 1 | 14.07 | 23.20 | 25.08 | 25.30 | 25.14 | 26.47 | 26.40 (1.1) | |
-| 32×256² seed 0 | 15.60 | 23.65 | 26.18 | 27.66 | 27.77 | 29.96 | 29.61 (1.1) | 29.62 |
+| 256² seed 0 | 14.00 | 21.85 | 24.21 | 25.57 | 25.71 | 27.98 | 27.98 (1.0) | |
+| 256² seed 1 | 14.07 | 23.20 | 25.08 | 25.30 | 25.36 | 26.55 | 26.42 (1.1) | |
+| 32×256² seed 0 | 15.60 | 23.65 | 26.18 | 27.66 | 27.77 | 29.92 | 29.92 (1.0) | 29.65 |
 
-(median auto 22.74, 23.64, 24.72; diffusion auto 23.75, 24.56, 26.05.)  DCT 2.0–2.3 s per 256²
-image in this run (0.6 s alone under the same load), 36 s for the volume in 2-D mode, 51 s in
-3-D mode; Auto 35–76 s.  Auto chooses a little more smoothing than the default (strength 1.1,
-0.1–0.35 dB less).
+(median auto 22.74, 24.00, 24.92; diffusion auto 24.16, 24.91, 26.24.)  DCT 0.3 s per 256²
+image, 5 s for the volume in 2-D mode, 14 s in 3-D mode; Auto 5-10 s.
 """
 
 import time
