@@ -7,7 +7,8 @@ from et_denoise.engine.n2v.advice import MIN_USEFUL_PIXELS
 from et_denoise.engine.n2v.config import N2VParams
 from et_denoise.engine.n2v.data import make_training_data
 from et_denoise.engine.n2v.estimate import estimate_training, planned_batches
-from et_denoise.engine.n2v.speed import REFERENCE_SECONDS_PER_STEP, StepSpeed, choose_width, step_cost
+from et_denoise.engine.n2v.speed import (REFERENCE_SECONDS_PER_STEP, STEP_OVERHEAD, StepSpeed, choose_width,
+                                        step_cost)
 from et_denoise.engine.n2v.monitor import EventKind, TrainingEvent
 from et_denoise.engine.n2v.training import auto_steps_per_epoch
 
@@ -36,9 +37,15 @@ def test_the_cost_of_a_batch_scales_with_the_network_and_the_batch():
     base = N2VParams(unet_filters=32)
     assert step_cost(base.replace(batch_size=32)) == 2 * step_cost(base)
     assert step_cost(base.replace(patch_size=128)) == 4 * step_cost(base)
-    assert step_cost(base.replace(unet_filters=64)) == 4 * step_cost(base)
-    assert step_cost(base.replace(unet_kernel=5)) == pytest.approx(25 / 9 * step_cost(base))
-    assert step_cost(base.replace(unet_depth=3)) == pytest.approx(14 / 10 * step_cost(base))  # 4 + 4 + 4 + 2
+    def batch(convolutions):  # 16 patches of 64², multiply-adds per pixel plus the fixed work
+        return 16 * 64 * 64 * (convolutions + STEP_OVERHEAD)
+
+    assert step_cost(base) == batch(9 * 32**2 * 10)  # 3×3 kernels, 4 + 4 + 2 convolutions at depth 2
+    assert step_cost(base.replace(unet_filters=64)) == batch(9 * 64**2 * 10)
+    assert step_cost(base.replace(unet_kernel=5)) == batch(25 * 32**2 * 10)
+    assert step_cost(base.replace(unet_depth=3)) == batch(9 * 32**2 * 14)  # 4 + 4 + 4 + 2
+    # measured on 2 cores: 229 batches a minute with 32 filters, 948 with 8 (filters² alone says 3664)
+    assert step_cost(base.replace(unet_filters=8)) / step_cost(base) == pytest.approx(229 / 948, rel=0.1)
     three_d = N2VParams(mode="3d", patch_size=32)
     assert step_cost(three_d.replace(unet_kernel=5)) == step_cost(three_d)  # 3-D always uses 3
 
@@ -60,7 +67,8 @@ def test_another_network_is_scaled_from_the_measured_one_and_the_reference_stand
     measured = StepSpeed(0.5, N2VParams(unet_filters=32), "CPU")
     bigger = N2VParams(batch_size=32, unet_filters=64, steps_per_epoch=100)
     scaled = estimate_training((32, 256, 256), bigger, measured)
-    assert scaled.seconds_per_step == pytest.approx(0.5 * 8) and not scaled.measured
+    ratio = 2 * (9 * 64**2 * 10 + STEP_OVERHEAD) / (9 * 32**2 * 10 + STEP_OVERHEAD)  # twice the batch, 64 filters
+    assert scaled.seconds_per_step == pytest.approx(0.5 * ratio) and not scaled.measured
     assert scaled.useful_batches == 200 and "scaled from the last run's network" in scaled.describe()
     reference = estimate_training((32, 256, 256), N2VParams(steps_per_epoch=100))
     assert reference.reference and reference.seconds_per_step == REFERENCE_SECONDS_PER_STEP
@@ -96,14 +104,15 @@ def test_the_speed_of_a_run_leaves_out_its_first_batch_and_survives_the_settings
 
 def test_the_width_is_chosen_from_the_budget_and_the_measured_speed():
     reference = [choose_width(N2VParams(minutes=m)).unet_filters for m in (0.3, 1, 3, 5, 0)]
-    assert reference == [8, 16, 32, 32, 32]  # 0.21 s per 32-filter batch: 3 min hold 857, 800 needed
+    assert reference == [8, 8, 32, 32, 32]  # 0.21 s per 32-filter batch: 3 min hold 857, 800 needed; 1 min 706 at 16
     slow = StepSpeed(1.0, N2VParams(unet_filters=32), "CPU")  # a busy machine
-    assert choose_width(N2VParams(minutes=5), slow).unet_filters == 16  # 300 batches at 32, 1200 at 16
+    assert choose_width(N2VParams(minutes=3), slow).unet_filters == 8  # 180 batches at 32, 444 at 16, 703 at 8
+    assert choose_width(N2VParams(minutes=10), slow).unet_filters == 16  # 600 batches at 32, 1482 at 16
     fast = StepSpeed(0.01, N2VParams(unet_filters=32), "GPU")
     assert choose_width(N2VParams(minutes=1), fast).unet_filters == 32
     assert choose_width(N2VParams(minutes=1, unet_filters=64), slow).unet_filters == 64  # a width set is kept
-    estimate = estimate_training((32, 256, 256), N2VParams(minutes=5), slow)
-    assert estimate.chosen_width == 16 and estimate.seconds_per_step == pytest.approx(0.25)
+    estimate = estimate_training((32, 256, 256), N2VParams(minutes=10), slow)
+    assert estimate.chosen_width == 16 and estimate.seconds_per_step == pytest.approx(0.405, abs=0.001)
     assert "16 first-layer filters, the widest network that fits the budget" in estimate.describe()
     assert not estimate.too_short
     assert estimate_training((32, 256, 256), N2VParams(minutes=5, unet_filters=32), slow).too_short

@@ -2,9 +2,10 @@
 
 The time per batch is measured by a run on this machine (:meth:`StepSpeed.from_events`)
 and remembered by the caller; for other parameters it is scaled by the network's
-multiply-adds per batch (:func:`step_cost`), which on the development machine
-predicted the measured time per batch of other kernel sizes, filters, depths,
-batch and patch sizes within 15 %.  Until a run was measured, the speed of the
+multiply-adds per batch plus a fixed work per pixel (:func:`step_cost`), which
+on the development machine predicted the measured time per batch of other
+kernel sizes, filters, depths, batch and patch sizes within 15 % (without the
+fixed work, narrow networks were predicted up to 3.5× too fast).  Until a run was measured, the speed of the
 default network on a 2-core CPU stands in.
 """
 
@@ -68,13 +69,24 @@ class StepSpeed:
         return cls(seconds, N2VParams(**data["params"]), str(data.get("device", "")))
 
 
+STEP_OVERHEAD = 24_000
+"""The fixed work per pixel of a batch (data handling, the framework's per-batch calls), in multiply-adds.
+
+Fitted to test_bench_width_budget.py on the 2-core development machine: 229, 567
+and 948 batches a minute with 32, 16 and 8 filters are a fixed 0.054 s per batch
+plus a part that scales with filters² (within 6 %); filters² alone predicted 8
+filters 3.5× faster than measured.
+"""
+
+
 def step_cost(params: N2VParams) -> float:
     """Multiply-adds of one training batch of the U-Net of ``params``, up to a constant factor.
 
     Each resolution level ``l`` of the U-Net runs four convolutions (two on the
     way down, two up; two at the bottom) of ``filters × 2**l`` channels over
     ``1 / 2**(ndim × l)`` of the patch's pixels, each costing ``kernel**ndim``
-    multiply-adds per input and output channel.
+    multiply-adds per input and output channel; each pixel of the batch adds
+    :data:`STEP_OVERHEAD`.
 
     Parameters
     ----------
@@ -95,7 +107,8 @@ def step_cost(params: N2VParams) -> float:
     kernel = params.kernel_size
     ratio = 4 / 2**ndim  # channels squared ×4, pixels ÷2**ndim per level
     levels = 4 * sum(ratio**level for level in range(params.unet_depth)) + 2 * ratio**params.unet_depth
-    return params.batch_size * params.patch_size**ndim * kernel**ndim * params.unet_filters**2 * levels
+    convolutions = kernel**ndim * params.unet_filters**2 * levels
+    return params.batch_size * params.patch_size**ndim * (convolutions + STEP_OVERHEAD)
 
 
 AUTO_WIDTHS = (8, 16, 32)
@@ -139,7 +152,7 @@ def choose_width(params: N2VParams, speed: StepSpeed | None = None) -> N2VParams
     Examples
     --------
     >>> [choose_width(N2VParams(unet_filters=0, minutes=m)).unet_filters for m in (0.3, 1, 5, 0)]
-    [8, 16, 32, 32]
+    [8, 8, 32, 32]
     >>> choose_width(N2VParams(unet_filters=24, minutes=1)).unet_filters
     24
     """
