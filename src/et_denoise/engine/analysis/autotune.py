@@ -222,12 +222,13 @@ def autotune(
     rng = np.random.default_rng(0)
     steps = [PROBE_SCALE * _correlated_noise(region.shape, covariance, rng) for _ in range(probes)]
     variance = float(covariance[tuple(side // 2 for side in covariance.shape)])
+    inputs = [region] + [region + step for step in steps]  # the same for every setting
     counter = ProgressCounter(len(settings), progress)
     scores = []
     for params, run in zip(settings, runs):
         if cancel is not None:
             cancel.check()
-        output, *moved = _denoise_all(method, run, [region] + [region + step for step in steps], cancel)
+        output, *moved = _denoise_all(method, run, inputs, cancel)
         passed = [np.mean(step * (probe - output), dtype=np.float64) for step, probe in zip(steps, moved)]
         error = np.mean((output - region) ** 2, dtype=np.float64) - variance + 2 * np.mean(passed) / PROBE_SCALE ** 2
         scores.append((params, float(error)))

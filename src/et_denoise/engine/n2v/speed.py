@@ -2,11 +2,12 @@
 
 The time per batch is measured by a run on this machine (:meth:`StepSpeed.from_events`)
 and remembered by the caller; for other parameters it is scaled by the network's
-multiply-adds per batch plus a fixed work per pixel (:func:`step_cost`), which
-on the development machine predicted the measured time per batch of other
-kernel sizes, filters, depths, batch and patch sizes within 15 % (without the
-fixed work, narrow networks were predicted up to 3.5× too fast).  Until a run was measured, the speed of the
-default network on a 2-core CPU stands in.
+multiply-adds per batch plus a fixed work per pixel (:func:`step_cost`).  The
+multiply-adds alone predicted the measured time per batch of other kernel
+sizes, depths, batch and patch sizes within 15 % on the development machine,
+but narrow networks up to 3.5× too fast; the fixed work
+(:data:`STEP_OVERHEAD`) was fitted to the widths.  Until a run was measured,
+the speed of the default network on a 2-core CPU stands in.
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ class AutoTune(QWidget):
         set_status(self.status, f"Auto chose {chosen}: the lowest estimated error of {len(result.scores)} "
                    f"settings, noise correlated over blind-spot mask {describe_mask(result.mask)} "
                    f"({format_seconds(job.elapsed_s)}).")
-        self.status.setToolTip("Blind-spot mask used (O the scored pixel, # hidden with it):"
+        self.status.setToolTip("Blind-spot mask used (O a pixel, # the neighbours whose noise was taken as "
+                               "correlated with it):"
                                f"<pre>{render_mask(result.mask)}</pre>")
 
     def _show_exactly(self, params) -> None:
