@@ -118,10 +118,33 @@ AUTO_WIDTHS = (8, 16, 32)
 EPOCH_WIDTH = 32
 """The width auto chooses when training runs by epochs, without a time budget."""
 
-BUDGET_RUNWAY = 2.0
+BUDGET_RUNWAY = 1.6
 """The budget must hold this many times the batches a useful model needs
-(:func:`~engine.n2v.advice.useful_batches`) for a width to be chosen (see
-``tests/benchmarks/test_bench_width_budget.py``)."""
+(:func:`~engine.n2v.advice.useful_batches`) for the widest of :data:`AUTO_WIDTHS`
+to be chosen; a narrower one needs more (:func:`batches_needed`)."""
+
+
+def batches_needed(params: N2VParams) -> float:
+    """The batches ``params``'s budget must hold for its width to be chosen over a narrower one.
+
+    :data:`BUDGET_RUNWAY` times :func:`~engine.n2v.advice.useful_batches`,
+    times ``sqrt(32 / unet_filters)`` for the widest auto width of 32: a
+    narrower network learns less per batch.
+
+    Notes
+    -----
+    Fitted to two runs of ``tests/benchmarks/test_bench_width_budget.py``
+    (the sample with ``wbp`` and ``fbp`` noise, 1 and 3 minutes on 2 cores):
+    32 filters were the best width from 654 batches on (640 needed), 16
+    filters after 624 batches were still 1.5 dB below 8 filters after 1160
+    (905 needed), and at the same 1160 batches 16 filters did not beat 8.
+
+    Examples
+    --------
+    >>> [round(batches_needed(N2VParams(unet_filters=w))) for w in (32, 16)]
+    [640, 905]
+    """
+    return BUDGET_RUNWAY * useful_batches(params) * math.sqrt(AUTO_WIDTHS[-1] / params.unet_filters)
 
 
 def choose_width(params: N2VParams, speed: StepSpeed | None = None) -> N2VParams:
@@ -139,9 +162,8 @@ def choose_width(params: N2VParams, speed: StepSpeed | None = None) -> N2VParams
     -------
     N2VParams
         With ``unet_filters`` the widest of :data:`AUTO_WIDTHS` whose batches,
-        in ``params.minutes``, reach :data:`BUDGET_RUNWAY` times what a useful
-        model needs (the narrowest when none does); :data:`EPOCH_WIDTH` without
-        a time budget.
+        in ``params.minutes``, reach :func:`batches_needed` (the narrowest
+        when none does); :data:`EPOCH_WIDTH` without a time budget.
 
     Notes
     -----
@@ -162,10 +184,9 @@ def choose_width(params: N2VParams, speed: StepSpeed | None = None) -> N2VParams
     if not params.minutes:
         return params.replace(unet_filters=EPOCH_WIDTH)
     speed = speed if speed is not None else StepSpeed(REFERENCE_SECONDS_PER_STEP, N2VParams(unet_filters=32))
-    needed = BUDGET_RUNWAY * useful_batches(params)
     for width in reversed(AUTO_WIDTHS):
         candidate = params.replace(unet_filters=width)
-        if 60 * params.minutes / speed.seconds_for(candidate) >= needed:
+        if 60 * params.minutes / speed.seconds_for(candidate) >= batches_needed(candidate):
             return candidate
     return params.replace(unet_filters=AUTO_WIDTHS[0])
 
