@@ -116,3 +116,15 @@ def test_bad_requests_raise_clear_errors(sample):
     broken[128, 128] = np.nan
     with pytest.raises(ImageError, match="NaN"):
         autotune(MEDIAN, broken, grid={"size": (3,)})
+
+
+def test_the_dct_shrinkage_chooses_3d_mode_on_a_stack_whose_noise_3d_cubes_separate():
+    from et_denoise.engine.filters.dct import DCT
+
+    volume = make_sample((8, 64, 64), seed=1, noise="white")
+    tuned = autotune(DCT, volume.noisy, grid={"mode": ("2d", "3d"), "strength": (1.0,)})
+    planes = {mode: psnr(volume.clean[:8], DCT.apply(volume.noisy, DCT.params_type(mode=mode)))
+              for mode in ("2d", "3d")}
+    assert planes["3d"] > planes["2d"] + 1  # the signal continues across planes, the noise does not
+    assert tuned.params.mode == "3d"
+    assert tuned.mask.ndim == 3  # scored with the noise's correlation between planes

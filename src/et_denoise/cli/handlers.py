@@ -171,13 +171,17 @@ def _tuning_data(args, volume):
 
 def _autotuned(method, data, params, args, cancel):
     """Parameters chosen by Stein's unbiased risk estimate on ``data``, noise correlated over its blind-spot mask (``--auto``)."""
-    from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune
+    from et_denoise.engine.analysis.autotune import autotune, default_grid
 
-    fixed = sorted(set(DEFAULT_GRIDS[method.name]) & {k for k, v in vars(args).items() if v is not None})
-    if fixed:
+    grid = default_grid(method, data)
+    fixed = sorted(set(grid) & {k for k, v in vars(args).items() if v is not None})
+    searched = {name: values for name, values in grid.items() if name not in fixed}
+    if not searched:
         raise UserError(f"--auto chooses {option_names(fixed)} itself; leave it out")
-    result = autotune(method, data, base=params, progress=TerminalProgress("Auto-tuning"), cancel=cancel)
-    chosen = ", ".join(f"{name} {getattr(result.params, name):g}" for name in DEFAULT_GRIDS[method.name])
+    result = autotune(method, data, grid=searched, base=params, progress=TerminalProgress("Auto-tuning"),
+                      cancel=cancel)
+    chosen = ", ".join(f"{name} {value:g}" if isinstance(value := getattr(result.params, name), float)
+                       else f"{name} {value}" for name in searched)
     print(f"auto-tuned {method.label}: {chosen} "
           f"(lowest estimated error, noise correlated over a {'×'.join(map(str, result.mask.shape))} px blind-spot mask)")
     return result.params

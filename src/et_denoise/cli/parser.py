@@ -143,7 +143,8 @@ def _add_denoise(commands) -> None:
                          "worker loads it once); --memory is then per worker")
     denoise.add_argument("--auto", action="store_true",
                          help="choose the method's main parameters by the lowest estimated error (Stein's unbiased "
-                         "risk estimate with the noise's measured covariance; no clean image needed)")
+                         "risk estimate with the noise's measured covariance; no clean image needed); for dct on a "
+                         "stack also its mode, unless --mode is given (3-D scores take minutes)")
     _add_part_options(denoise)
     add_param_options(denoise, filter_owners(), "method parameters (each applies to the methods named in brackets)")
 
