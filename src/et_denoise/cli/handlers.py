@@ -180,8 +180,7 @@ def _autotuned(method, data, params, args, cancel):
         raise UserError(f"--auto chooses {option_names(fixed)} itself; leave it out")
     result = autotune(method, data, grid=searched, base=params, progress=TerminalProgress("Auto-tuning"),
                       cancel=cancel)
-    chosen = ", ".join(f"{name} {value:g}" if isinstance(value := getattr(result.params, name), float)
-                       else f"{name} {value}" for name in searched)
+    chosen = ", ".join(f"{name} {getattr(result.params, name)}" for name in searched)
     print(f"auto-tuned {method.label}: {chosen} "
           f"(lowest estimated error, noise correlated over a {'×'.join(map(str, result.mask.shape))} px blind-spot mask)")
     return result.params

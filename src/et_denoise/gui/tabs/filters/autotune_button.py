@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QVBoxLayout, QWidget
 
 from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune, default_grid
+from et_denoise.engine.describe import value_text
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.analysis.mask_suggestion import render_mask
 from et_denoise.engine.methods import Method
@@ -42,13 +43,10 @@ def _labels(params_type) -> dict:
 
 
 def describe_choice(params, names) -> str:
-    """``"Size 15"``, ``"κ 1.5 · Iterations 40"``: the values of the parameters ``names``, by their labels."""
-    labels = _labels(params)
-    parts = []
-    for name in names:
-        value = getattr(params, name)
-        parts.append(f"{labels[name]} {value:g}" if isinstance(value, float) else f"{labels[name]} {value}")
-    return " · ".join(parts)
+    """``"Size 15"``, ``"κ 1.5 · Iterations 40"``, ``"Mode 3-D · Strength 1.25"``: the values of ``names``, by their labels."""
+    fields = {item.name: item for item in dataclasses.fields(params)}
+    return " · ".join(f"{fields[name].metadata.get('label', name)} {value_text(fields[name], getattr(params, name))}"
+                      for name in names)
 
 
 class AutoTune(QWidget):
@@ -76,12 +74,12 @@ class AutoTune(QWidget):
         labels = _labels(method.params_type)
         grid = DEFAULT_GRIDS[method.name]
         self._grid = grid
-        modes = (" (the mode on a stack only: 3-D scores take about 2 minutes on 2 cores)"
+        modes = ("; the mode on a stack only, where its 3-D scores take about 2 minutes on 2 cores"
                  if "mode" in grid else "")
         self.button = QPushButton("Auto")
         self.button.setToolTip(
-            f"Choose {' and '.join(labels[name] for name in grid)}{modes} from the noisy image "
-            "alone (seconds, on the central region): each setting is scored by its estimated error "
+            f"Choose {' and '.join(labels[name] for name in grid)} from the noisy image "
+            f"alone (seconds, on the central region{modes}): each setting is scored by its estimated error "
             "against the clean image (Stein's unbiased risk estimate), with the noise's covariance measured "
             "over the neighbours whose noise is correlated (the blind-spot mask suggested by the noise's "
             "autocorrelation).")
