@@ -60,7 +60,23 @@ scored.  Parameters not named keep the value of ``base`` (the method's defaults)
 def default_grid(method: Method, image: np.ndarray) -> dict[str, tuple]:
     """The settings :func:`autotune` searches for ``method`` on ``image`` when no grid is given.
 
-    :data:`DEFAULT_GRIDS`, without ``mode`` for a 2-D image (both modes filter it the same way).
+    Parameters
+    ----------
+    method : Method
+        A method with an entry in :data:`DEFAULT_GRIDS`.
+    image : ndarray, shape (Y, X) or (Z, Y, X)
+        The data to be tuned on (only its number of dimensions matters).
+
+    Returns
+    -------
+    dict of str to tuple
+        :data:`DEFAULT_GRIDS`'s entry, without ``mode`` for a 2-D image
+        (both modes filter it the same way).
+
+    Raises
+    ------
+    ParameterError
+        When the method has no default grid.
 
     Examples
     --------
@@ -74,6 +90,7 @@ def default_grid(method: Method, image: np.ndarray) -> dict[str, tuple]:
     if np.ndim(image) != 3:
         grid.pop("mode", None)
     return grid
+
 
 DEFAULT_CROP = 256
 """Side (pixels) of the central region the calibration works on: seconds, not minutes."""
