@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from et_denoise.engine.params import MethodParams
@@ -67,7 +68,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def describe_params(params: MethodParams | None, *, key: int | None = None,
-                    shown: dict[str, str] | None = None) -> str:
+                    shown: dict[str, str] | None = None, names: Sequence[str] | None = None) -> str:
     """A parameters dataclass in its labels' words: ``"Size 5 · Mode 2-D"``.
 
     Parameters
@@ -82,6 +83,8 @@ def describe_params(params: MethodParams | None, *, key: int | None = None,
     shown : dict of str to str, optional
         Texts that replace some parameters' values (a trained model's
         "Epochs 2 of 10"); those parameters are always named.
+    names : sequence of str, optional
+        Only these parameters, in this order (what Auto chose: ``"Mode 3-D · Strength 1.25"``).
 
     Examples
     --------
@@ -91,8 +94,12 @@ def describe_params(params: MethodParams | None, *, key: int | None = None,
     """
     if params is None:
         return ""
+    fields = dataclasses.fields(params)
+    if names is not None:
+        by_name = {item.name: item for item in fields}
+        fields = [by_name[name] for name in names]
     parts = []
-    for item in dataclasses.fields(params):
+    for item in fields:
         value = getattr(params, item.name)
         label = item.metadata.get("label", item.name)
         text = (shown or {}).get(item.name)

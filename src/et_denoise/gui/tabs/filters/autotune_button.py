@@ -15,12 +15,11 @@ import numpy as np
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QVBoxLayout, QWidget
 
 from et_denoise.engine.analysis.autotune import DEFAULT_GRIDS, autotune, default_grid
-from et_denoise.engine.describe import value_text
 from et_denoise.engine.errors import ParameterError
 from et_denoise.engine.analysis.mask_suggestion import render_mask
 from et_denoise.engine.methods import Method
 from et_denoise.gui.jobs.job_runner import Job
-from et_denoise.engine.describe import format_seconds
+from et_denoise.engine.describe import describe_params, format_seconds
 from et_denoise.gui.widgets.param_form import ParamForm
 from et_denoise.gui.widgets.status_label import set_status, status_label
 from et_denoise.gui.tabs.base import TabContext
@@ -40,13 +39,6 @@ def describe_mask(mask: np.ndarray) -> str:
 def _labels(params_type) -> dict:
     """Each parameter's label (its name where it has none)."""
     return {item.name: item.metadata.get("label", item.name) for item in dataclasses.fields(params_type)}
-
-
-def describe_choice(params, names) -> str:
-    """``"Size 15"``, ``"κ 1.5 · Iterations 40"``, ``"Mode 3-D · Strength 1.25"``: the values of ``names``, by their labels."""
-    fields = {item.name: item for item in dataclasses.fields(params)}
-    return " · ".join(f"{fields[name].metadata.get('label', name)} {value_text(fields[name], getattr(params, name))}"
-                      for name in names)
 
 
 class AutoTune(QWidget):
@@ -134,7 +126,7 @@ class AutoTune(QWidget):
         self._show_exactly(result.params)
         self.form.set_params(result.params)
         self.form.edited.emit()
-        chosen = describe_choice(result.params, self._grid)
+        chosen = describe_params(result.params, names=list(self._grid))
         set_status(self.status, f"Auto chose {chosen}: the lowest estimated error of {len(result.scores)} "
                    f"settings, noise correlated over blind-spot mask {describe_mask(result.mask)} "
                    f"({format_seconds(job.elapsed_s)}).")
