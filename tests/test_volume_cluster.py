@@ -112,3 +112,27 @@ def test_n2v_prediction_on_the_cluster_equals_the_local_run_with_the_model_loade
     assert main(["denoise", str(source), "-o", str(out), "--method", "n2v", "--model", str(tmp_path / "model"),
                  "--memory", str(memory), "--scheduler", client.scheduler.address]) == 0
     np.testing.assert_allclose(read_image(out).data, expected, rtol=0, atol=1e-5 * float(np.ptp(expected)))
+
+
+def test_connecting_to_a_busy_shared_scheduler_retries_a_handshake_broken_by_a_broadcast(client):
+    """Another client's cancellation is sent to every client, a new one included, before its stream-start."""
+    from et_denoise.engine.volume.cluster import connect
+
+    scheduler = client.cluster.scheduler
+
+    class BroadcastFirst(dict):
+        broken = 0
+
+        def __setitem__(self, name, comm):
+            if not BroadcastFirst.broken:
+                BroadcastFirst.broken += 1
+                comm.send({"op": "cancelled-keys", "keys": [], "reason": None, "msg": None})
+            super().__setitem__(name, comm)
+
+    scheduler.client_comms = BroadcastFirst(scheduler.client_comms)
+    try:
+        with connect(scheduler.address) as connected:
+            assert connected.submit(sum, [1, 2]).result() == 3
+    finally:
+        scheduler.client_comms = dict(scheduler.client_comms)
+    assert BroadcastFirst.broken == 1

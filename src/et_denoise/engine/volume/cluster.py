@@ -41,17 +41,29 @@ CONNECT_TIMEOUT_S = 10
 def connect(address: str):
     """A ``distributed.Client`` of the Dask scheduler at ``address`` (``tcp://HOST:8786``).
 
+    A scheduler shared with other clients can batch a message meant for all
+    of them (another client cancelling its tasks) with its first answer to a
+    new client, which ``distributed`` refuses with a bare ``AssertionError``;
+    the handshake is then tried again until :data:`CONNECT_TIMEOUT_S` is spent.
+
     Raises
     ------
     ParameterError
-        The scheduler does not answer within :data:`CONNECT_TIMEOUT_S`, or the address is not one.
+        The scheduler does not answer, or does not complete the handshake,
+        within :data:`CONNECT_TIMEOUT_S`, or the address is not one.
     """
     from distributed import Client
 
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise ParameterError(f"cannot reach the Dask scheduler at {address} ({error})") from None
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    while True:
+        try:
+            return Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ParameterError(f"cannot reach the Dask scheduler at {address} ({error})") from None
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise ParameterError(f"the Dask scheduler at {address} answers but its handshake keeps failing; "
+                                     "is it the same version of distributed as this one?") from None
 
 
 def denoise_on_cluster(volume: LazyImage, output, job: SlabJob, client, *, memory: int | None = None,
