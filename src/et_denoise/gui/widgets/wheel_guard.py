@@ -20,7 +20,9 @@ class WheelGuard(QObject):
     """Event filter: the wheel over an unfocused spin box or combo box scrolls what holds it."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
-        if event.type() == QEvent.Type.Wheel and isinstance(watched, GUARDED) and not watched.hasFocus():
+        # Every event of the application passes here: its type is read once, and only two are looked at.
+        kind = event.type()
+        if kind == QEvent.Type.Wheel and isinstance(watched, GUARDED) and not watched.hasFocus():
             scroll = _scroll_area_around(watched)
             if scroll is None:
                 event.ignore()  # Qt hands an ignored (real) wheel event on to the parent widget
@@ -28,7 +30,7 @@ class WheelGuard(QObject):
                 QApplication.sendEvent(scroll.viewport(), event)
                 event.accept()
             return True
-        if event.type() == QEvent.Type.Polish and isinstance(watched, GUARDED):
+        if kind == QEvent.Type.Polish and isinstance(watched, GUARDED):
             watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel gives them no focus either
         return False
 
