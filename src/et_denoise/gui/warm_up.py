@@ -7,6 +7,11 @@ window appears makes the first preview fast; when it is done, every object
 alive is moved out of the garbage collector's generations (``gc.freeze``), so
 that the collector's full passes stay short and never pause the event loop
 while a filter runs (a full pass over them took 100–140 ms, measured).
+
+The garbage collector is off while the kernels compile: a collection on the
+main thread (any allocation in the event loop can start one) finalised
+compiler objects while this thread was compiling with them, and the app
+crashed (a segmentation fault in about one start in three of the window tests).
 """
 
 from __future__ import annotations
@@ -28,14 +33,18 @@ def _warm_up_filters(progress, cancel) -> None:
     from et_denoise.engine.filters import FILTERS
 
     image = np.random.default_rng(0).normal(size=_WARM_UP_SHAPE).astype(np.float32)
-    for method in FILTERS.values():
-        modes = [None]
-        if "mode" in {item.name for item in dataclasses.fields(method.params_type)}:
-            modes = ["2d", "3d"]
-        for mode in modes:
-            cancel.check()
-            params = method.params_type() if mode is None else method.params_type().replace(mode=mode)
-            method.apply(image, params, cancel=cancel)
+    gc.disable()
+    try:
+        for method in FILTERS.values():
+            modes = [None]
+            if "mode" in {item.name for item in dataclasses.fields(method.params_type)}:
+                modes = ["2d", "3d"]
+            for mode in modes:
+                cancel.check()
+                params = method.params_type() if mode is None else method.params_type().replace(mode=mode)
+                method.apply(image, params, cancel=cancel)
+    finally:
+        gc.enable()
 
 
 def _settle_heap() -> None:
