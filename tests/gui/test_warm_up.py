@@ -16,7 +16,7 @@ def test_the_collector_is_off_while_the_filters_compile_and_on_after_even_when_c
     seen = []
     for name, method in list(FILTERS.items()):
         monkeypatch.setitem(FILTERS, name, dataclasses.replace(
-            method, apply=lambda image, params, cancel=None, name=name: seen.append((name, gc.isenabled()))))
+            method, function=lambda image, cancel=None, name=name, **params: seen.append((name, gc.isenabled())) or image))
     _warm_up_filters(None, CancelToken())
     assert {name for name, _ in seen} == set(FILTERS) and not any(enabled for _, enabled in seen)
     assert gc.isenabled()
