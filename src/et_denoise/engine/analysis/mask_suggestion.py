@@ -197,7 +197,9 @@ def suggest_mask(
     need :data:`NEIGHBOUR_ALLOWANCE` less.  Each kept lobe is followed straight outwards
     along its axis while |ρ| stays at or above half the threshold: the outer
     tail of a lobe predicts the blind spot too, and the estimate from raw data
-    weakens it (the high-pass).  Diagonal shifts have no tail to follow: the
+    weakens it (the high-pass).  A lobe along an axis that no shift makes
+    strong is hidden whole when it is wide enough to carry as much correlation
+    as two strong shifts (:data:`LOBE_MASS`).  Diagonal shifts have no tail to follow: the
     high-pass of raw data leaves a broad negative bowl around a strong
     correlation, strongest on the diagonals, which is no noise lobe.  The set
     is then filled towards the centre (every pixel between the centre and a
