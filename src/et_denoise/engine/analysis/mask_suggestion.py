@@ -385,21 +385,26 @@ def _correlated_shifts(values: np.ndarray, threshold: float) -> np.ndarray:
 def _extended_lobes(values: np.ndarray, threshold: float) -> np.ndarray:
     """Lobes along an axis whose |ρ| stays below the threshold but that carry as much correlation as
     :data:`LOBE_MASS` strong shifts (see there), whole down to :data:`LOBE_FLOOR` of the threshold."""
-    centre = tuple(side // 2 for side in values.shape)
     axes = np.zeros(values.shape, dtype=bool)
     for axis in range(values.ndim):
-        axes[tuple(slice(None) if a == axis else c for a, c in enumerate(centre))] = True
+        axes[_axis_through_centre(values.shape, axis)] = True
+    magnitude = np.abs(values)
     extended = np.zeros(values.shape, dtype=bool)
     for sign in (1.0, -1.0):
         lobe = axes & (sign * values >= LOBE_FLOOR * threshold)
         labels, count = ndimage.label(lobe)
         if count:
             index = np.arange(1, count + 1)
-            mass = ndimage.sum(np.abs(values), labels, index=index)
-            peak = ndimage.maximum(np.abs(values), labels, index=index)
+            mass = ndimage.sum(magnitude, labels, index=index)
+            peak = ndimage.maximum(magnitude, labels, index=index)
             wide = (mass >= LOBE_MASS * threshold) & (peak >= TAIL_FRACTION * threshold) & (peak < threshold)
             extended |= np.isin(labels, index[wide])
     return extended
+
+
+def _axis_through_centre(shape: tuple, axis: int) -> tuple:
+    """The index of the line along ``axis`` through the centre of an array of ``shape``."""
+    return tuple(slice(None) if a == axis else side // 2 for a, side in enumerate(shape))
 
 
 def _with_tails(kept: np.ndarray, weak: np.ndarray) -> np.ndarray:
@@ -472,12 +477,12 @@ def _explain(mask, spec, capped, max_half_size, threshold, values) -> str:
     centre = tuple(side // 2 for side in mask.shape)
     along = []
     for axis, name in zip(range(mask.ndim), _AXIS_NAMES[-mask.ndim:]):
-        line = mask[tuple(slice(None) if a == axis else c for a, c in enumerate(centre))]
+        line = mask[_axis_through_centre(mask.shape, axis)]
         on_axis = np.flatnonzero(line) - centre[axis]
         if np.abs(on_axis).max() > 0:
             along.append(f"±{np.abs(on_axis).max()} px along {name}")
-    off_axis = int(mask.sum()) - 1 - sum(int(np.count_nonzero(
-        mask[tuple(slice(None) if a == axis else c for a, c in enumerate(centre))])) - 1 for axis in range(mask.ndim))
+    off_axis = int(mask.sum()) - 1 - sum(int(np.count_nonzero(mask[_axis_through_centre(mask.shape, axis)])) - 1
+                                         for axis in range(mask.ndim))
     what = (f"noise correlated (|ρ| ≥ {threshold:.2g}, lobes followed to {TAIL_FRACTION * threshold:.2g}): "
             f"hides {' and '.join(along) if along else 'no pixel on the axes'}")
     if off_axis:
